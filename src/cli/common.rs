@@ -1,0 +1,207 @@
+//! Flags and file handling shared by the model-running commands (`translate`, and later
+//! `summarize`, `run`, `batch`).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::decoding::{EarlyStopping, GenerationOverrides};
+use crate::pipeline::{parse_dtype, DeviceChoice};
+use crate::Error;
+
+/// Which model to load and where to run it.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Model: a preset name (see models/), a Hugging Face Hub repo id (owner/name), or a local
+    /// directory in the Hub's layout.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Hub revision (branch, tag or commit) for a repo id.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// cpu, cuda[:N], metal or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+}
+
+impl ModelArgs {
+    /// Parses `--device` and `--dtype`.
+    pub fn device_and_dtype(&self) -> crate::Result<(candle_core::Device, candle_core::DType)> {
+        let device = self.device.parse::<DeviceChoice>()?.open()?;
+        Ok((device, parse_dtype(&self.dtype)?))
+    }
+}
+
+/// Decoding flags; each means exactly what the same-named transformers `generate()` argument
+/// means. Unset flags keep the model's defaults (its generation_config.json).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DecodeArgs {
+    /// Beam width (num_beams); 1 is greedy search.
+    #[arg(long)]
+    pub beams: Option<usize>,
+    /// Longest output in tokens, counting the decoder start token (max_length).
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Most new tokens, not counting the decoder start token (max_new_tokens; wins over
+    /// --max-length).
+    #[arg(long)]
+    pub max_new_tokens: Option<usize>,
+    /// Shortest output in tokens, counting the decoder start token (min_length).
+    #[arg(long)]
+    pub min_length: Option<usize>,
+    /// Fewest new tokens (min_new_tokens).
+    #[arg(long)]
+    pub min_new_tokens: Option<usize>,
+    /// Beam score = log-probability / length^P (length_penalty).
+    #[arg(long)]
+    pub length_penalty: Option<f32>,
+    /// Forbid repeating any n-gram of this size (no_repeat_ngram_size).
+    #[arg(long)]
+    pub no_repeat_ngram_size: Option<usize>,
+    /// Penalize tokens already generated (repetition_penalty; 1.0 = off).
+    #[arg(long)]
+    pub repetition_penalty: Option<f32>,
+    /// Beam-search stopping rule: true, false or never (early_stopping).
+    #[arg(long)]
+    pub early_stopping: Option<String>,
+}
+
+impl DecodeArgs {
+    /// The overrides these flags ask for.
+    pub fn overrides(&self) -> crate::Result<GenerationOverrides> {
+        Ok(GenerationOverrides {
+            num_beams: self.beams,
+            max_length: self.max_length,
+            max_new_tokens: self.max_new_tokens,
+            min_length: self.min_length,
+            min_new_tokens: self.min_new_tokens,
+            length_penalty: self.length_penalty,
+            no_repeat_ngram_size: self.no_repeat_ngram_size,
+            repetition_penalty: self.repetition_penalty,
+            early_stopping: self
+                .early_stopping
+                .as_deref()
+                .map(str::parse::<EarlyStopping>)
+                .transpose()?,
+        })
+    }
+}
+
+/// Reads one input (`-` = stdin) as UTF-8 text.
+///
+/// Errors (naming the path): missing or unreadable file, a directory, invalid UTF-8 (with the
+/// byte offset), or no text at all.
+pub fn read_text_input(path: &Path) -> crate::Result<String> {
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        buf
+    } else {
+        if path.is_dir() {
+            return Err(Error::input(path, "is a directory, not a text file"));
+        }
+        std::fs::read(path).map_err(|e| Error::io(path, e))?
+    };
+    let name = if path == Path::new("-") {
+        PathBuf::from("<stdin>")
+    } else {
+        path.to_path_buf()
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::input(
+            &name,
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(Error::input(&name, "empty input (no text to process)"));
+    }
+    Ok(text)
+}
+
+/// Where results go: stdout, or a file written atomically.
+pub enum Output {
+    /// Standard output.
+    Stdout,
+    /// A file: written to a temporary file in the same directory, then renamed over `path`.
+    File(PathBuf),
+}
+
+impl Output {
+    /// Checks `-o PATH` before any work: it may not be one of the inputs, and an existing file
+    /// is replaced only with `force`.
+    pub fn new(path: Option<&Path>, inputs: &[PathBuf], force: bool) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output::Stdout);
+        };
+        if path == Path::new("-") {
+            return Ok(Output::Stdout);
+        }
+        if path.is_dir() {
+            anyhow::bail!("{}: is a directory; -o takes a file path", path.display());
+        }
+        if path.exists() {
+            let canon = std::fs::canonicalize(path).ok();
+            let is_input = inputs.iter().any(|i| {
+                std::fs::canonicalize(i).ok().is_some() && std::fs::canonicalize(i).ok() == canon
+            });
+            if is_input {
+                anyhow::bail!(
+                    "{}: is also an input; refusing to overwrite it",
+                    path.display()
+                );
+            }
+            if !force {
+                anyhow::bail!(
+                    "{}: already exists; pass --force to replace it",
+                    path.display()
+                );
+            }
+        }
+        Ok(Output::File(path.to_path_buf()))
+    }
+
+    /// Writes `content` (atomically for files).
+    pub fn write(&self, content: &str) -> anyhow::Result<()> {
+        match self {
+            Output::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(content.as_bytes())?;
+                out.flush()?;
+                Ok(())
+            }
+            Output::File(path) => write_atomic(path, content.as_bytes()),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// `path` never holds a partial result.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("{}: write failed", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("{}: sync failed", path.display()))?;
+    tmp.persist(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot move the output into place: {}",
+            path.display(),
+            e.error
+        )
+    })?;
+    Ok(())
+}

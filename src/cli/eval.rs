@@ -1,0 +1,417 @@
+//! `tarjama eval` and `tarjama compare`: flags are parsed into [`EvalSettings`], the library
+//! in [`crate::eval`] computes everything, and this module prints it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use crate::eval::input::{check_line_counts, read_segments, InputFormat, Segments};
+use crate::eval::{
+    self, BleuConfig, BootstrapSettings, EvalSettings, MetricComparison, MetricKind, RougeConfig,
+    ScoreDetail, ScoreLine,
+};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// sacrebleu-style lines (eval) or a table (compare).
+    Text,
+    /// JSON on stdout.
+    Json,
+}
+
+/// Metric and input flags shared by `eval` and `compare`.
+#[derive(Debug, Args)]
+pub struct MetricArgs {
+    /// Metrics to compute, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_parser = ["bleu", "chrf", "chrf++", "ter", "rouge"],
+        default_value = "bleu,chrf,chrf++,ter,rouge"
+    )]
+    pub metrics: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// BLEU tokenizer (sacrebleu's names).
+    #[arg(long, value_parser = ["13a", "intl", "char", "none"], default_value = "13a")]
+    pub tokenize: String,
+    /// Lowercase before computing BLEU (sacrebleu's -lc; chrF and TER keep their defaults).
+    #[arg(long)]
+    pub lowercase: bool,
+    /// ROUGE: Porter-stem words longer than 3 characters, as rouge-score's use_stemmer.
+    #[arg(long)]
+    pub stem: bool,
+    /// ROUGE tokenizer: rouge-score's `default` (ASCII letters and digits only; non-Latin text
+    /// scores 0) or `unicode` (Unicode letters, marks and digits; for Arabic).
+    #[arg(long = "rouge-tokenize", value_parser = ["default", "unicode"], default_value = "default")]
+    pub rouge_tokenize: String,
+    /// Read hypotheses (system outputs) from this string field of JSON Lines files.
+    #[arg(long = "jsonl-field", value_name = "FIELD")]
+    pub jsonl_field: Option<String>,
+    /// Read references from this string field of JSON Lines files.
+    #[arg(long = "ref-jsonl-field", value_name = "FIELD")]
+    pub ref_jsonl_field: Option<String>,
+    /// Decimals printed for scores (sacrebleu's --width; its command line defaults to 1).
+    #[arg(short = 'w', long, default_value_t = 2)]
+    pub width: usize,
+}
+
+/// Flags of `tarjama eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Reference file, one segment per line; repeat for several references.
+    #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
+    pub refs: Vec<PathBuf>,
+    /// Hypothesis file (system output), one segment per line.
+    pub hyp: PathBuf,
+    /// Print a score for every line instead of corpus scores.
+    #[arg(long)]
+    pub sentence: bool,
+    #[command(flatten)]
+    pub metric: MetricArgs,
+}
+
+/// Flags of `tarjama compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Reference file, one segment per line; repeat for several references.
+    #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
+    pub refs: Vec<PathBuf>,
+    /// System output files; the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    pub systems: Vec<PathBuf>,
+    /// Number of bootstrap resamples (sacrebleu's default).
+    #[arg(long, default_value_t = eval::DEFAULT_RESAMPLES)]
+    pub resamples: usize,
+    /// Seed of the resampling (sacrebleu's default SACREBLEU_SEED).
+    #[arg(long, default_value_t = eval::DEFAULT_SEED)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub metric: MetricArgs,
+}
+
+fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
+    let mut metrics = Vec::new();
+    for m in &args.metrics {
+        let kind: MetricKind = m.parse().map_err(anyhow::Error::msg)?;
+        if !metrics.contains(&kind) {
+            metrics.push(kind);
+        }
+    }
+    Ok(EvalSettings {
+        metrics,
+        bleu: BleuConfig {
+            tokenize: args.tokenize.parse().map_err(anyhow::Error::msg)?,
+            lowercase: args.lowercase,
+            effective_order: false,
+        },
+        rouge: RougeConfig {
+            tokenizer: args.rouge_tokenize.parse().map_err(anyhow::Error::msg)?,
+            use_stemmer: args.stem,
+        },
+    })
+}
+
+fn format_of(field: &Option<String>) -> InputFormat {
+    match field {
+        Some(f) => InputFormat::JsonlField(f.clone()),
+        None => InputFormat::Lines,
+    }
+}
+
+fn read_refs(paths: &[PathBuf], args: &MetricArgs) -> anyhow::Result<Vec<Segments>> {
+    let fmt = format_of(&args.ref_jsonl_field);
+    Ok(paths
+        .iter()
+        .map(|p| read_segments(p, &fmt))
+        .collect::<crate::Result<Vec<_>>>()?)
+}
+
+fn read_system(path: &Path, refs: &[Segments], args: &MetricArgs) -> anyhow::Result<Vec<String>> {
+    let hyp = read_segments(path, &format_of(&args.jsonl_field))?;
+    check_line_counts(&hyp, refs)?;
+    Ok(hyp.lines)
+}
+
+/// A score rounded to the printed precision, as a JSON number (sacrebleu's JSON does this).
+fn rounded(x: f64, width: usize) -> Value {
+    let s = format!("{x:.width$}");
+    s.parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+}
+
+/// The raw values behind a score line.
+fn exact(line: &ScoreLine) -> Value {
+    match &line.detail {
+        ScoreDetail::Bleu(b) => json!({
+            "score": b.score, "counts": b.counts, "totals": b.totals,
+            "precisions": b.precisions, "bp": b.bp, "ratio": b.ratio(),
+            "sys_len": b.sys_len, "ref_len": b.ref_len,
+        }),
+        ScoreDetail::Ter(t) => json!({
+            "score": t.score, "num_edits": t.num_edits, "ref_length": t.ref_length,
+        }),
+        ScoreDetail::Rouge(r) => json!({
+            "precision": r.precision, "recall": r.recall, "fmeasure": r.fmeasure,
+        }),
+        ScoreDetail::None => json!({ "score": line.score }),
+    }
+}
+
+/// One score line as sacrebleu's JSON object (name, rounded score, signature and its fields),
+/// plus the unrounded values under `exact`.
+fn line_json(line: &ScoreLine, width: usize) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(line.name));
+    m.insert("score".into(), rounded(line.score, width));
+    m.insert("signature".into(), json!(line.signature));
+    let verbose = line.verbose(width);
+    if !verbose.is_empty() {
+        m.insert("verbose_score".into(), json!(verbose));
+    }
+    if let ScoreDetail::Rouge(r) = &line.detail {
+        m.insert("precision".into(), rounded(100.0 * r.precision, width));
+        m.insert("recall".into(), rounded(100.0 * r.recall, width));
+    }
+    for field in line.signature.split('|') {
+        if let Some((k, v)) = field.split_once(':') {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    m.insert("exact".into(), exact(line));
+    Value::Object(m)
+}
+
+/// Writes the whole report to stdout at once; a closed pipe (`| head`) is not an error.
+fn emit(out: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn json_text(v: &Value) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(v)? + "\n")
+}
+
+/// `tarjama eval`.
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
+    let m = &args.metric;
+    let settings = settings(m)?;
+    let refs = read_refs(&args.refs, m)?;
+    let hyps = read_system(&args.hyp, &refs, m)?;
+    let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
+    let w = m.width;
+    let mut out = String::new();
+    if args.sentence {
+        let rows = eval::evaluate_sentences(&settings, &hyps, &ref_lines)?;
+        let first = rows.first().cloned().unwrap_or_default();
+        match m.format {
+            OutputFormat::Text => {
+                for l in &first {
+                    if l.name == "ROUGE-1" || !l.name.starts_with("ROUGE") {
+                        let label = if l.name.starts_with("ROUGE") {
+                            "ROUGE"
+                        } else {
+                            &l.name
+                        };
+                        writeln!(out, "# {label}|{}", l.signature)?;
+                    }
+                }
+                let names: Vec<&str> = first.iter().map(|l| l.name.as_str()).collect();
+                writeln!(out, "line\t{}", names.join("\t"))?;
+                for (i, row) in rows.iter().enumerate() {
+                    let cells: Vec<String> =
+                        row.iter().map(|l| format!("{:.w$}", l.score)).collect();
+                    writeln!(out, "{}\t{}", i + 1, cells.join("\t"))?;
+                }
+            }
+            OutputFormat::Json => {
+                let sigs: Map<String, Value> = first
+                    .iter()
+                    .map(|l| (l.name.clone(), json!(l.signature)))
+                    .collect();
+                let sentences: Vec<Value> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        json!({
+                            "line": i + 1,
+                            "scores": row.iter().map(|l| line_json(l, w)).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                out = json_text(&json!({ "signatures": sigs, "sentences": sentences }))?;
+            }
+        }
+        emit(&out)?;
+        return Ok(0);
+    }
+    let lines = eval::evaluate(&settings, &hyps, &ref_lines)?;
+    match m.format {
+        OutputFormat::Text => {
+            for l in &lines {
+                writeln!(out, "{}", l.format(w))?;
+            }
+        }
+        OutputFormat::Json => {
+            out = json_text(&Value::Array(
+                lines.iter().map(|l| line_json(l, w)).collect(),
+            ))?;
+        }
+    }
+    emit(&out)?;
+    Ok(0)
+}
+
+fn p_cell(p: Option<f64>) -> String {
+    match p {
+        None => "baseline".to_string(),
+        Some(p) if p <= 0.05 => format!("{p:.4} *"),
+        Some(p) => format!("{p:.4}"),
+    }
+}
+
+fn compare_text(
+    names: &[String],
+    cmp: &[MetricComparison],
+    bs: &BootstrapSettings,
+    w: usize,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, baseline {}",
+        bs.resamples, bs.seed, names[0]
+    )?;
+    writeln!(
+        out,
+        "p: chance of a difference from the baseline at least this large if both systems came \
+         from the same process; * marks p <= 0.05"
+    )?;
+    writeln!(out)?;
+    let header = ["metric", "system", "score", "mean ± 95% CI", "p"];
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for c in cmp {
+        for (name, r) in names.iter().zip(&c.results) {
+            rows.push([
+                c.name.clone(),
+                name.clone(),
+                format!("{:.w$}", r.score),
+                format!("{:.w$} ± {:.w$}", r.mean, r.ci),
+                p_cell(r.p_value),
+            ]);
+        }
+    }
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (k, cell) in r.iter().enumerate() {
+            widths[k] = widths[k].max(cell.chars().count());
+        }
+    }
+    let fmt_row = |cells: [&str; 5]| -> String {
+        let mut s = String::new();
+        for (k, cell) in cells.iter().enumerate() {
+            let pad = widths[k] - cell.chars().count();
+            if (2..=3).contains(&k) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                if k + 1 < cells.len() {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            if k + 1 < cells.len() {
+                s.push_str("  ");
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", fmt_row(header))?;
+    for r in &rows {
+        writeln!(out, "{}", fmt_row([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "signatures:")?;
+    let mut seen: Vec<&str> = Vec::new();
+    for c in cmp {
+        let label = if c.name.starts_with("ROUGE") {
+            "ROUGE"
+        } else {
+            c.name.as_str()
+        };
+        if !seen.contains(&label) {
+            seen.push(label);
+            writeln!(out, "  {label:<8} {}", c.signature)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `tarjama compare`.
+pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
+    let m = &args.metric;
+    let settings = settings(m)?;
+    let refs = read_refs(&args.refs, m)?;
+    let systems = args
+        .systems
+        .iter()
+        .map(|p| read_system(p, &refs, m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
+    let bs = BootstrapSettings {
+        resamples: args.resamples,
+        seed: args.seed,
+    };
+    let cmp = eval::compare(&settings, &systems, &ref_lines, &bs)?;
+    let names: Vec<String> = args
+        .systems
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let w = m.width;
+    match m.format {
+        OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,
+        OutputFormat::Json => {
+            let metrics: Vec<Value> = cmp
+                .iter()
+                .map(|c| {
+                    let results: Vec<Value> = names
+                        .iter()
+                        .zip(&c.results)
+                        .map(|(n, r)| {
+                            json!({
+                                "system": n,
+                                "score": rounded(r.score, w),
+                                "mean": rounded(r.mean, w),
+                                "ci": rounded(r.ci, w),
+                                "p_value": r.p_value.map(|p| rounded(p, 4)),
+                                "exact": {"score": r.score, "mean": r.mean, "ci": r.ci, "p_value": r.p_value},
+                            })
+                        })
+                        .collect();
+                    json!({"name": c.name, "signature": c.signature, "results": results})
+                })
+                .collect();
+            emit(&json_text(&json!({
+                "test": "paired bootstrap resampling",
+                "resamples": bs.resamples,
+                "seed": bs.seed,
+                "baseline": names[0],
+                "systems": names,
+                "metrics": metrics,
+            }))?)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,58 @@
+//! Command-line front end: flags are defined here, parsed with clap, turned into the library's
+//! settings structs, and results printed. No model, decoding or metric logic lives here.
+//!
+//! Exit codes: 0 success, 1 error (one line on stderr naming the file and the problem),
+//! 2 bad usage (from clap).
+
+use clap::{Parser, Subcommand};
+
+mod common;
+mod eval;
+mod translate;
+
+/// tarjama: translate Arabic documents into English and summarize them.
+#[derive(Debug, Parser)]
+#[command(name = "tarjama", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Translate Arabic text into English.
+    Translate(translate::TranslateArgs),
+    /// Score a system output against references (BLEU, chrF, chrF++, TER, ROUGE).
+    Eval(eval::EvalArgs),
+    /// Compare systems against references with paired bootstrap resampling.
+    Compare(eval::CompareArgs),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Translate(args) => translate::run(args),
+        Command::Eval(args) => eval::run_eval(args),
+        Command::Compare(args) => eval::run_compare(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            1
+        }
+    }
+}
+
+/// Formats an error and its causes on one line: `outer: inner: root`.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}

@@ -1,0 +1,129 @@
+//! `tarjama translate`: Arabic text in, English text (or JSONL records) out.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use crate::hub::DEFAULT_TRANSLATOR;
+use crate::pipeline::translate::{translate_documents, TranslateSettings};
+use crate::pipeline::Seq2SeqPipeline;
+use crate::text::Normalization;
+
+/// Output formats of `translate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The translation, keeping the input's paragraphs and lines.
+    Text,
+    /// One JSON object per segment: file, paragraph, source, translation, token counts, time.
+    Jsonl,
+}
+
+/// Flags of `tarjama translate`.
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// Input files; `-` or nothing reads standard input.
+    pub inputs: Vec<PathBuf>,
+    /// Write the output to this file (atomically) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Segments per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Text normalization before tokenization: default (NFC, tatweel removed), none (text goes
+    /// to the tokenizer unchanged, as transformers would), strip-diacritics (default plus
+    /// Arabic diacritics removed).
+    #[arg(long, default_value = "default")]
+    pub normalize: String,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+/// Runs `tarjama translate`; returns the exit code (1 when an input could not be read).
+pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
+    let inputs = if args.inputs.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.inputs.clone()
+    };
+    let normalization: Normalization = args.normalize.parse()?;
+    let overrides = args.decode.overrides()?;
+    let output = Output::new(args.output.as_deref(), &inputs, args.force)?;
+    if args.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+
+    // Read every input first; a bad one is reported and the rest go on.
+    let mut failed = 0;
+    let mut docs: Vec<(PathBuf, String)> = Vec::new();
+    for path in &inputs {
+        match read_text_input(path) {
+            Ok(text) => docs.push((path.clone(), text)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if docs.is_empty() {
+        return Ok(1);
+    }
+
+    let (device, dtype) = args.model.device_and_dtype()?;
+    let model_name = args.model.model.as_deref().unwrap_or(DEFAULT_TRANSLATOR);
+    let pipe = Seq2SeqPipeline::load(model_name, args.model.revision.as_deref(), &device, dtype)?;
+    let mut generation = pipe.generation.clone();
+    overrides.apply(&mut generation);
+    let settings = TranslateSettings {
+        normalization,
+        generation,
+        batch_size: args.batch_size,
+    };
+    let texts: Vec<String> = docs.iter().map(|(_, t)| t.clone()).collect();
+    let translated = translate_documents(&pipe, &texts, &settings)?;
+
+    let mut out = String::new();
+    for (i, ((path, _), doc)) in docs.iter().zip(&translated).enumerate() {
+        match args.format {
+            Format::Text => {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&doc.text);
+                if !doc.text.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            Format::Jsonl => {
+                for (si, seg) in doc.segments.iter().enumerate() {
+                    let record = serde_json::json!({
+                        "file": path.display().to_string(),
+                        "segment": si,
+                        "paragraph": seg.paragraph,
+                        "source": seg.source,
+                        "translation": seg.translation,
+                        "source_tokens": seg.source_tokens,
+                        "target_tokens": seg.target_tokens,
+                        "split": seg.split,
+                        "score": seg.score,
+                        "seconds": seg.seconds,
+                        "model": pipe.info.name,
+                        "revision": pipe.info.revision,
+                    });
+                    out.push_str(&record.to_string());
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    output.write(&out)?;
+    Ok(if failed > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,244 @@
+//! Beam search, as transformers 4.57's vectorized `GenerationMixin._beam_search`:
+//! per step, log-softmax → logits processors → add running scores → keep the top
+//! `2 × num_beams` continuations; those among the top `num_beams` that end (EOS or length limit)
+//! compete for the finished slots with score `sum_logprobs / len^length_penalty`; the best
+//! `num_beams` unfinished ones continue.
+//!
+//! Each input is searched independently (transformers' batched loop freezes an input once it is
+//! done, which gives the same result), all inputs' beams share one decoder batch.
+
+use super::processors::{log_softmax_in_place, Processors};
+use super::{EarlyStopping, GenerationConfig, Hypothesis, StepDecoder};
+use crate::error::Result;
+
+/// transformers' stand-in for "impossible" in beam bookkeeping.
+const NEG: f32 = -1.0e9;
+
+/// One candidate continuation: accumulated log-probability, source beam, token.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    score: f32,
+    beam: usize,
+    token: u32,
+}
+
+/// A finished-hypothesis slot.
+#[derive(Debug, Clone)]
+struct Finished {
+    tokens: Vec<u32>,
+    score: f32,
+    is_finished: bool,
+}
+
+/// The search state of one input.
+struct InputBeams {
+    /// Running hypotheses, best first.
+    running: Vec<Vec<u32>>,
+    running_scores: Vec<f32>,
+    /// `num_beams` finished slots, best first.
+    finished: Vec<Finished>,
+    /// transformers' `is_early_stop_heuristic_unsatisfied`.
+    can_improve: bool,
+}
+
+/// Keeps the `k` best candidates, ordered by score descending (lower index first on ties).
+fn top_k(scores: &[f32], k: usize) -> Vec<(f32, usize)> {
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    for (i, &s) in scores.iter().enumerate() {
+        if best.len() == k && s.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater) {
+            continue;
+        }
+        let pos = best.partition_point(|&(b, _)| b >= s);
+        best.insert(pos, (s, i));
+        best.truncate(k);
+    }
+    best
+}
+
+pub(crate) fn search(
+    decoder: &mut dyn StepDecoder,
+    batch: usize,
+    cfg: &GenerationConfig,
+) -> Result<Vec<Vec<Hypothesis>>> {
+    let processors = Processors::new(cfg);
+    let nb = cfg.num_beams;
+    let max_length = cfg.effective_max_length();
+    let lp = cfg.length_penalty;
+    let keep = 2.max(1 + cfg.eos_token_ids.len()) * nb;
+    let start = cfg.decoder_start_token_id;
+    let prompt_len = 1usize;
+
+    let mut inputs: Vec<InputBeams> = (0..batch)
+        .map(|_| InputBeams {
+            running: vec![vec![start]; nb],
+            running_scores: (0..nb).map(|i| if i == 0 { 0.0 } else { NEG }).collect(),
+            finished: vec![
+                Finished {
+                    tokens: vec![start],
+                    score: NEG,
+                    is_finished: false,
+                };
+                nb
+            ],
+            can_improve: true,
+        })
+        .collect();
+    let mut last: Vec<u32> = vec![start; batch * nb];
+    let mut cur_len = 1usize;
+
+    loop {
+        let logits = decoder.step(&last)?;
+        let rows: Vec<Vec<f32>> = logits.to_vec2()?;
+        let vocab = rows[0].len();
+        let mut reorder: Vec<u32> = Vec::with_capacity(batch * nb);
+        let mut all_hit = true;
+        for (b, input) in inputs.iter_mut().enumerate() {
+            // a/b. log-probs, processors, plus running scores, flattened over (beam, vocab).
+            let mut flat = Vec::with_capacity(nb * vocab);
+            for (beam, seq) in input.running.iter().enumerate() {
+                let mut row = rows[b * nb + beam].clone();
+                log_softmax_in_place(&mut row);
+                processors.apply(seq, &mut row);
+                let base = input.running_scores[beam];
+                flat.extend(row.iter().map(|v| v + base));
+            }
+            // c. top-K continuations.
+            let cands: Vec<Candidate> = top_k(&flat, keep)
+                .into_iter()
+                .map(|(score, i)| Candidate {
+                    score,
+                    beam: i / vocab,
+                    token: (i % vocab) as u32,
+                })
+                .collect();
+            // d. which continuations end here (EOS or the length limit).
+            let hits: Vec<bool> = cands
+                .iter()
+                .map(|c| cfg.eos_token_ids.contains(&c.token) || cur_len + 1 >= max_length)
+                .collect();
+            all_hit &= hits.iter().all(|&h| h);
+            let extend = |c: &Candidate, running: &[Vec<u32>]| {
+                let mut s = running[c.beam].clone();
+                s.push(c.token);
+                s
+            };
+            // e. next running beams: the best unfinished continuations.
+            let penalized: Vec<f32> = cands
+                .iter()
+                .zip(&hits)
+                .map(|(c, &h)| if h { c.score + NEG } else { c.score })
+                .collect();
+            let next: Vec<(f32, usize)> = top_k(&penalized, nb);
+            // f. finished slots: only the top num_beams candidates may finish.
+            let full = input.finished.iter().all(|f| f.is_finished)
+                && cfg.early_stopping == EarlyStopping::True;
+            let denom = ((cur_len + 1 - prompt_len) as f64).powf(lp as f64) as f32;
+            let mut merged: Vec<Finished> = input.finished.clone();
+            for (i, c) in cands.iter().enumerate() {
+                let just_finished = hits[i] && i < nb;
+                let mut score = c.score / denom;
+                if full {
+                    score += NEG;
+                }
+                if !input.can_improve {
+                    score += NEG;
+                }
+                if !just_finished {
+                    score += NEG;
+                }
+                merged.push(Finished {
+                    tokens: extend(c, &input.running),
+                    score,
+                    is_finished: just_finished,
+                });
+            }
+            let merged_scores: Vec<f32> = merged.iter().map(|f| f.score).collect();
+            input.finished = top_k(&merged_scores, nb)
+                .into_iter()
+                .map(|(_, i)| merged[i].clone())
+                .collect();
+            // g. continue with the chosen running beams; remember which cache rows they need.
+            let new_running: Vec<Vec<u32>> = next
+                .iter()
+                .map(|&(_, i)| extend(&cands[i], &input.running))
+                .collect();
+            input.running_scores = next.iter().map(|&(s, _)| s).collect();
+            for &(_, i) in &next {
+                reorder.push((b * nb + cands[i].beam) as u32);
+            }
+            input.running = new_running;
+        }
+        cur_len += 1;
+        let mut any_can_improve = false;
+        for input in inputs.iter_mut() {
+            update_can_improve(input, cfg, cur_len, max_length, prompt_len);
+            any_can_improve |= input.can_improve;
+        }
+        let all_full = inputs
+            .iter()
+            .all(|i| i.finished.iter().all(|f| f.is_finished));
+        let stop =
+            !any_can_improve || (all_full && cfg.early_stopping == EarlyStopping::True) || all_hit;
+        if stop {
+            break;
+        }
+        decoder.reorder(&reorder)?;
+        last = inputs
+            .iter()
+            .flat_map(|i| i.running.iter().map(|s| *s.last().unwrap_or(&start)))
+            .collect();
+    }
+
+    Ok(inputs
+        .into_iter()
+        .map(|input| {
+            input
+                .finished
+                .into_iter()
+                .take(cfg.num_return_sequences)
+                .map(|f| Hypothesis {
+                    tokens: f.tokens,
+                    score: Some(f.score),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// transformers' `_check_early_stop_heuristic` for one input, after `cur_len` was advanced.
+fn update_can_improve(
+    input: &mut InputBeams,
+    cfg: &GenerationConfig,
+    cur_len: usize,
+    max_length: usize,
+    prompt_len: usize,
+) {
+    let lp = cfg.length_penalty;
+    let best_len = if cfg.early_stopping == EarlyStopping::Never && lp > 0.0 {
+        max_length - prompt_len
+    } else {
+        cur_len - prompt_len
+    };
+    let best_possible = input.running_scores[0] / ((best_len as f64).powf(lp as f64) as f32);
+    let worst_finished = input
+        .finished
+        .iter()
+        .map(|f| f.score)
+        .fold(f32::INFINITY, f32::min);
+    let improvable = input.finished.iter().any(|f| {
+        let worst = if f.is_finished { worst_finished } else { NEG };
+        best_possible > worst
+    });
+    input.can_improve &= improvable;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_orders_by_score_then_index() {
+        let got = top_k(&[0.1, 0.5, 0.5, -1.0, 0.7], 3);
+        assert_eq!(got, vec![(0.7, 4), (0.5, 1), (0.5, 2)]);
+    }
+}

@@ -1,0 +1,342 @@
+//! Generation settings with transformers' `GenerationConfig` meaning and defaults.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// `early_stopping`: when beam search stops (transformers' three values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EarlyStopping {
+    /// `True`: stop as soon as `num_beams` finished hypotheses exist.
+    True,
+    /// `False` (the default): stop when a heuristic says no running beam can beat the worst
+    /// finished one at the current length.
+    #[default]
+    False,
+    /// `"never"`: the canonical rule; with a positive length penalty the best possible score is
+    /// estimated at `max_length`.
+    Never,
+}
+
+impl FromStr for EarlyStopping {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "true" => Ok(EarlyStopping::True),
+            "false" => Ok(EarlyStopping::False),
+            "never" => Ok(EarlyStopping::Never),
+            _ => Err(Error::Config(format!(
+                "early stopping must be true, false or never, not {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Decoding settings. Every field means what the same-named transformers `generate()` argument
+/// means; defaults are transformers' (`GenerationConfig()`), then the model's
+/// `generation_config.json` (or, without one, the generation fields of `config.json`), then flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationConfig {
+    /// Longest output in tokens, counting the decoder start token. Default 20 (which, when the
+    /// user did not set it, transformers turns into 20 new tokens: see [`Self::max_length_set`]).
+    pub max_length: usize,
+    /// Whether `max_length` was passed explicitly (a flag: transformers' `generate(max_length=..)`).
+    /// When not, and it is 20 (the default), the limit becomes 20 new tokens capped by the
+    /// position table, as transformers does.
+    pub max_length_set: bool,
+    /// New tokens to generate at most, not counting the decoder start token; overrides
+    /// `max_length` when set.
+    pub max_new_tokens: Option<usize>,
+    /// Shortest output in tokens, counting the decoder start token (EOS is banned before).
+    pub min_length: usize,
+    /// Shortest output in new tokens; overrides `min_length` when set.
+    pub min_new_tokens: Option<usize>,
+    /// Beam width; 1 is greedy search.
+    pub num_beams: usize,
+    /// Hypotheses returned per input (at most `num_beams`).
+    pub num_return_sequences: usize,
+    /// Exponent of the length in beam scores: `sum_logprobs / len^length_penalty`.
+    pub length_penalty: f32,
+    /// Beam-search stopping rule.
+    pub early_stopping: EarlyStopping,
+    /// No n-gram of this size may occur twice (0 = off).
+    pub no_repeat_ngram_size: usize,
+    /// Penalty (>1 discourages) on tokens already in the output (1.0 = off; CTRL paper).
+    pub repetition_penalty: f32,
+    /// Token sequences that may not be generated (opus-mt bans `[[pad]]`).
+    pub bad_words_ids: Vec<Vec<u32>>,
+    /// Take a log-softmax again after all logits processors.
+    pub renormalize_logits: bool,
+    /// Token forced at the last position the length limit allows.
+    pub forced_eos_token_id: Option<u32>,
+    /// Token forced as the first generated token.
+    pub forced_bos_token_id: Option<u32>,
+    /// The token the decoder starts from.
+    pub decoder_start_token_id: u32,
+    /// End-of-sequence ids.
+    pub eos_token_ids: Vec<u32>,
+    /// Padding id (fills finished greedy rows, as transformers does).
+    pub pad_token_id: u32,
+    /// Size of the position table (caps the default length limit), if known.
+    pub max_position_embeddings: Option<usize>,
+}
+
+impl Default for GenerationConfig {
+    fn default() -> Self {
+        Self {
+            max_length: 20,
+            max_length_set: false,
+            max_new_tokens: None,
+            min_length: 0,
+            min_new_tokens: None,
+            num_beams: 1,
+            num_return_sequences: 1,
+            length_penalty: 1.0,
+            early_stopping: EarlyStopping::False,
+            no_repeat_ngram_size: 0,
+            repetition_penalty: 1.0,
+            bad_words_ids: Vec::new(),
+            renormalize_logits: false,
+            forced_eos_token_id: None,
+            forced_bos_token_id: None,
+            decoder_start_token_id: 0,
+            eos_token_ids: Vec::new(),
+            pad_token_id: 0,
+            max_position_embeddings: None,
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
+}
+
+fn ids(v: &Value) -> Option<Vec<u32>> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|x| vec![x as u32]),
+        Value::Array(a) => a.iter().map(|x| x.as_u64().map(|x| x as u32)).collect(),
+        _ => None,
+    }
+}
+
+impl GenerationConfig {
+    /// Builds the model's default settings the way transformers does: from
+    /// `generation_config.json` when the model has one, otherwise from the generation fields
+    /// of `config.json`; token ids missing there are taken from `config.json`.
+    ///
+    /// Errors: unreadable or malformed JSON (naming the file), or no usable EOS / decoder start id.
+    pub fn from_files(config_json: &Path, generation_config_json: Option<&Path>) -> Result<Self> {
+        let model = read_json(config_json)?;
+        let gen = match generation_config_json {
+            Some(p) => read_json(p)?,
+            None => model.clone(),
+        };
+        let mut cfg = GenerationConfig::default();
+        cfg.apply_json(&gen);
+        let get = |k: &str| {
+            gen.get(k)
+                .filter(|v| !v.is_null())
+                .or_else(|| model.get(k).filter(|v| !v.is_null()))
+        };
+        cfg.eos_token_ids = get("eos_token_id").and_then(ids).ok_or_else(|| {
+            Error::input(
+                config_json,
+                "no eos_token_id in config.json or generation_config.json",
+            )
+        })?;
+        cfg.pad_token_id = get("pad_token_id")
+            .and_then(|v| v.as_u64())
+            .map(|x| x as u32)
+            .unwrap_or(cfg.eos_token_ids[0]);
+        cfg.decoder_start_token_id = get("decoder_start_token_id")
+            .or_else(|| get("bos_token_id"))
+            .and_then(|v| v.as_u64())
+            .map(|x| x as u32)
+            .ok_or_else(|| {
+                Error::input(config_json, "no decoder_start_token_id or bos_token_id")
+            })?;
+        cfg.forced_eos_token_id = get("forced_eos_token_id")
+            .and_then(|v| v.as_u64())
+            .map(|x| x as u32);
+        cfg.forced_bos_token_id = get("forced_bos_token_id")
+            .and_then(|v| v.as_u64())
+            .map(|x| x as u32);
+        cfg.max_position_embeddings = model
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .map(|x| x as usize);
+        Ok(cfg)
+    }
+
+    /// Applies the generation keys present in a JSON object (a generation config, a preset's
+    /// `[generation]` table as JSON, or `task_specific_params` entry). Unknown keys are ignored.
+    pub fn apply_json(&mut self, v: &Value) {
+        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as usize);
+        let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).map(|x| x as f32);
+        if let Some(x) = u("max_length") {
+            self.max_length = x;
+        }
+        if let Some(x) = u("max_new_tokens") {
+            self.max_new_tokens = Some(x);
+        }
+        if let Some(x) = u("min_length") {
+            self.min_length = x;
+        }
+        if let Some(x) = u("min_new_tokens") {
+            self.min_new_tokens = Some(x);
+        }
+        if let Some(x) = u("num_beams") {
+            self.num_beams = x;
+        }
+        if let Some(x) = u("num_return_sequences") {
+            self.num_return_sequences = x;
+        }
+        if let Some(x) = f("length_penalty") {
+            self.length_penalty = x;
+        }
+        match v.get("early_stopping") {
+            Some(Value::Bool(true)) => self.early_stopping = EarlyStopping::True,
+            Some(Value::Bool(false)) => self.early_stopping = EarlyStopping::False,
+            Some(Value::String(s)) if s == "never" => self.early_stopping = EarlyStopping::Never,
+            _ => {}
+        }
+        if let Some(x) = u("no_repeat_ngram_size") {
+            self.no_repeat_ngram_size = x;
+        }
+        if let Some(x) = f("repetition_penalty") {
+            self.repetition_penalty = x;
+        }
+        if let Some(Value::Array(a)) = v.get("bad_words_ids") {
+            self.bad_words_ids = a.iter().filter_map(ids).collect();
+        }
+        if let Some(Value::Bool(b)) = v.get("renormalize_logits") {
+            self.renormalize_logits = *b;
+        }
+        let id = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32);
+        if let Some(x) = id("forced_bos_token_id") {
+            self.forced_bos_token_id = Some(x);
+        }
+        if let Some(x) = id("forced_eos_token_id") {
+            self.forced_eos_token_id = Some(x);
+        }
+        if let Some(x) = id("decoder_start_token_id") {
+            self.decoder_start_token_id = x;
+        }
+    }
+
+    /// The length limit in tokens counting the decoder start token, as transformers'
+    /// `_prepare_generated_length` computes it.
+    pub fn effective_max_length(&self) -> usize {
+        if let Some(n) = self.max_new_tokens {
+            return n + 1;
+        }
+        if !self.max_length_set && self.max_length == 20 {
+            let l = self.max_length + 1;
+            return match self.max_position_embeddings {
+                Some(p) => l.min(p),
+                None => l,
+            };
+        }
+        self.max_length
+    }
+
+    /// The minimum length counting the decoder start token (`min_new_tokens` wins when set).
+    pub fn effective_min_length(&self) -> usize {
+        match self.min_new_tokens {
+            Some(n) => n + 1,
+            None => self.min_length,
+        }
+    }
+
+    /// Checks the settings a search relies on.
+    ///
+    /// Errors: `num_beams` 0, `num_return_sequences` 0 or above `num_beams`, a length limit
+    /// below 2 (no room for one new token), no EOS id, or a repetition penalty ≤ 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.num_beams == 0 {
+            return Err(Error::Config("num_beams must be at least 1".into()));
+        }
+        if self.num_return_sequences == 0 || self.num_return_sequences > self.num_beams {
+            return Err(Error::Config(format!(
+                "num_return_sequences ({}) must be between 1 and num_beams ({})",
+                self.num_return_sequences, self.num_beams
+            )));
+        }
+        if self.effective_max_length() < 2 {
+            return Err(Error::Config(
+                "the length limit leaves no room for a new token (max_length counts the decoder start token)"
+                    .into(),
+            ));
+        }
+        if self.eos_token_ids.is_empty() {
+            return Err(Error::Config("no eos_token_id".into()));
+        }
+        if self.repetition_penalty <= 0.0 {
+            return Err(Error::Config("repetition_penalty must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Settings a user gives on the command line; each `Some` replaces the model's default.
+/// Field names and meanings are transformers' `generate()` arguments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationOverrides {
+    /// `num_beams`.
+    pub num_beams: Option<usize>,
+    /// `max_length` (counts the decoder start token).
+    pub max_length: Option<usize>,
+    /// `max_new_tokens`.
+    pub max_new_tokens: Option<usize>,
+    /// `min_length` (counts the decoder start token).
+    pub min_length: Option<usize>,
+    /// `min_new_tokens`.
+    pub min_new_tokens: Option<usize>,
+    /// `length_penalty`.
+    pub length_penalty: Option<f32>,
+    /// `no_repeat_ngram_size`.
+    pub no_repeat_ngram_size: Option<usize>,
+    /// `repetition_penalty`.
+    pub repetition_penalty: Option<f32>,
+    /// `early_stopping`.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl GenerationOverrides {
+    /// Writes every given setting into `cfg`. An explicit `max_length` is taken literally
+    /// (no default-length adjustment), as when passed to `generate()`.
+    pub fn apply(&self, cfg: &mut GenerationConfig) {
+        if let Some(x) = self.num_beams {
+            cfg.num_beams = x;
+        }
+        if let Some(x) = self.max_length {
+            cfg.max_length = x;
+            cfg.max_length_set = true;
+        }
+        if let Some(x) = self.max_new_tokens {
+            cfg.max_new_tokens = Some(x);
+        }
+        if let Some(x) = self.min_length {
+            cfg.min_length = x;
+        }
+        if let Some(x) = self.min_new_tokens {
+            cfg.min_new_tokens = Some(x);
+        }
+        if let Some(x) = self.length_penalty {
+            cfg.length_penalty = x;
+        }
+        if let Some(x) = self.no_repeat_ngram_size {
+            cfg.no_repeat_ngram_size = x;
+        }
+        if let Some(x) = self.repetition_penalty {
+            cfg.repetition_penalty = x;
+        }
+        if let Some(x) = self.early_stopping {
+            cfg.early_stopping = x;
+        }
+    }
+}

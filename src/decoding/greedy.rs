@@ -1,0 +1,61 @@
+//! Greedy search, as transformers' `GenerationMixin._sample` with `do_sample=False`.
+
+use super::processors::Processors;
+use super::{GenerationConfig, Hypothesis, StepDecoder};
+use crate::error::Result;
+
+/// Decodes `batch` rows greedily until every row has produced EOS or the length limit.
+///
+/// Finished rows are fed the pad token (as transformers does) so the batch advances together;
+/// their outputs stop at their EOS.
+pub(crate) fn search(
+    decoder: &mut dyn StepDecoder,
+    batch: usize,
+    cfg: &GenerationConfig,
+) -> Result<Vec<Vec<Hypothesis>>> {
+    let processors = Processors::new(cfg);
+    let max_length = cfg.effective_max_length();
+    let mut seqs: Vec<Vec<u32>> = vec![vec![cfg.decoder_start_token_id]; batch];
+    let mut done = vec![false; batch];
+    let mut last: Vec<u32> = vec![cfg.decoder_start_token_id; batch];
+    while seqs[0].len() < max_length && done.iter().any(|d| !d) {
+        let logits = decoder.step(&last)?;
+        let mut rows: Vec<Vec<f32>> = logits.to_vec2()?;
+        for (r, scores) in rows.iter_mut().enumerate() {
+            let next = if done[r] {
+                cfg.pad_token_id
+            } else {
+                processors.apply(&seqs[r], scores);
+                argmax(scores)
+            };
+            seqs[r].push(next);
+            last[r] = next;
+            if cfg.eos_token_ids.contains(&next) {
+                done[r] = true;
+            }
+        }
+    }
+    Ok(seqs
+        .into_iter()
+        .map(|mut s| {
+            if let Some(p) = s.iter().skip(1).position(|t| cfg.eos_token_ids.contains(t)) {
+                s.truncate(p + 2);
+            }
+            vec![Hypothesis {
+                tokens: s,
+                score: None,
+            }]
+        })
+        .collect())
+}
+
+/// Index of the largest value; the first one on ties (as `torch.argmax`).
+pub(crate) fn argmax(x: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = i;
+        }
+    }
+    best as u32
+}

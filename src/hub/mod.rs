@@ -1,0 +1,319 @@
+//! Model resolution: turn `--model` (a local directory, a preset name or a Hub repo id) and
+//! `--revision` into the paths of the model's files.
+//!
+//! ```no_run
+//! let files = tarjama::hub::resolve(tarjama::hub::DEFAULT_TRANSLATOR, None)?;
+//! println!("{}", files.config.display());
+//! # Ok::<(), tarjama::Error>(())
+//! ```
+//!
+//! A model directory is in the Hub's layout: `config.json`, optional `generation_config.json`,
+//! weights (`model.safetensors`, sharded safetensors with `model.safetensors.index.json`, or
+//! `pytorch_model.bin`) and tokenizer files (`tokenizer.json`, or Marian's `source.spm`,
+//! `target.spm` and `vocab.json`, or T5's `spiece.model`, or BPE `vocab.json` and `merges.txt`).
+//! Hub repos are fetched through hf-hub into the shared Hugging Face cache, configured by
+//! [`HubOptions`] (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_TOKEN`, `HF_ENDPOINT`).
+
+mod layout;
+mod preset;
+mod remote;
+
+use std::path::{Path, PathBuf};
+
+pub use layout::{TokenizerFiles, Weights};
+pub use preset::{preset, preset_names, presets, Preset, DEFAULT_TRANSLATOR, GENERATION_KEYS};
+pub use remote::{HubOptions, DEFAULT_ENDPOINT};
+
+use crate::{Error, Result};
+
+/// What a `--model` string names, before anything is read or downloaded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSpec {
+    /// An existing local directory in the Hub's layout.
+    Local(PathBuf),
+    /// A shipped preset, with the revision to use (the preset's unless overridden).
+    Preset {
+        /// The preset (boxed: it is much larger than the other variants).
+        preset: Box<Preset>,
+        /// Hub revision to fetch.
+        revision: String,
+    },
+    /// A Hub repo id (`owner/name`) at a revision (`main` unless given).
+    Hub {
+        /// Repo id.
+        repo: String,
+        /// Branch, tag or commit.
+        revision: String,
+    },
+}
+
+impl ModelSpec {
+    /// Classifies `model`: an existing directory, else a preset name, else a Hub repo id.
+    /// Strings that look like paths (`./x`, `/x`, `a/b/c`, `~/x`) but are not directories, and
+    /// `revision` given with a local directory, are errors naming the string.
+    pub fn parse(model: &str, revision: Option<&str>) -> Result<ModelSpec> {
+        if model.trim().is_empty() {
+            return Err(Error::Config("--model is empty".into()));
+        }
+        if let Some(rev) = revision {
+            if !is_revision(rev) {
+                return Err(Error::Config(format!(
+                    "--revision {rev:?} is not a valid revision"
+                )));
+            }
+        }
+        let path = Path::new(model);
+        if path.is_dir() {
+            if let Some(rev) = revision {
+                return Err(Error::Config(format!(
+                    "--revision {rev} applies to Hub repos, but --model {model} is a local \
+                     directory"
+                )));
+            }
+            return Ok(ModelSpec::Local(path.to_path_buf()));
+        }
+        if path.exists() {
+            return Err(Error::input(
+                path,
+                "not a directory: --model takes a model directory (config.json, weights, \
+                 tokenizer files), a preset name or a Hub repo id",
+            ));
+        }
+        if let Some(preset) = preset(model) {
+            let revision = revision.map_or_else(|| preset.revision.clone(), str::to_string);
+            return Ok(ModelSpec::Preset {
+                preset: Box::new(preset),
+                revision,
+            });
+        }
+        if looks_like_path(model) {
+            return Err(Error::input(
+                path,
+                "no such directory (a model directory must exist; presets and Hub repo ids \
+                 are names like opus-mt-ar-en or owner/name)",
+            ));
+        }
+        if is_repo_id(model) {
+            return Ok(ModelSpec::Hub {
+                repo: model.to_string(),
+                revision: revision.unwrap_or("main").to_string(),
+            });
+        }
+        Err(Error::Config(format!(
+            "--model {model:?} is not a local directory, a preset ({}) or a Hub repo id \
+             (owner/name)",
+            preset_names().join(", ")
+        )))
+    }
+}
+
+/// Where a resolved model came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A local directory, as given.
+    Local(PathBuf),
+    /// A Hub repo at the requested revision (branch, tag or commit).
+    Hub {
+        /// Repo id, `owner/name`.
+        repo: String,
+        /// The revision asked for; [`ModelFiles::revision`] has the commit it resolved to.
+        revision: String,
+    },
+}
+
+/// The files of a resolved model, all local paths that exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFiles {
+    /// Where the model came from.
+    pub source: ModelSource,
+    /// The directory holding the files: the local directory or the cache snapshot.
+    pub dir: PathBuf,
+    /// `config.json`.
+    pub config: PathBuf,
+    /// `generation_config.json`, where the model has one.
+    pub generation_config: Option<PathBuf>,
+    /// The weights.
+    pub weights: Weights,
+    /// The tokenizer files.
+    pub tokenizer: TokenizerFiles,
+    /// `tokenizer_config.json`, where the model has one.
+    pub tokenizer_config: Option<PathBuf>,
+    /// The preset the model was named by, if any.
+    pub preset: Option<Preset>,
+    /// The commit the files belong to, when known (Hub models, and local directories that are
+    /// cache snapshots `.../snapshots/<commit>`).
+    pub revision: Option<String>,
+}
+
+impl ModelFiles {
+    /// The files of the model in the local directory `dir` (Hub layout). Errors name `dir` and
+    /// what is missing, e.g. `models/x: no model weights (model.safetensors, ...)`.
+    pub fn from_dir(dir: &Path) -> Result<ModelFiles> {
+        if !dir.is_dir() {
+            let msg = if dir.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            };
+            return Err(Error::input(dir, msg));
+        }
+        let missing = |what: &str| Error::input(dir, what);
+        let found = layout::detect(&mut layout::DirSource {
+            dir,
+            missing: &missing,
+        })?;
+        Ok(ModelFiles::new(
+            ModelSource::Local(dir.to_path_buf()),
+            dir.to_path_buf(),
+            found,
+            None,
+            remote::snapshot_commit(dir),
+        ))
+    }
+
+    fn new(
+        source: ModelSource,
+        dir: PathBuf,
+        found: layout::Layout,
+        preset: Option<Preset>,
+        revision: Option<String>,
+    ) -> ModelFiles {
+        ModelFiles {
+            source,
+            dir,
+            config: found.config,
+            generation_config: found.generation_config,
+            weights: found.weights,
+            tokenizer: found.tokenizer,
+            tokenizer_config: found.tokenizer_config,
+            preset,
+            revision,
+        }
+    }
+}
+
+/// Resolves `model` (a local directory, a preset name or a Hub repo id, tried in that order)
+/// at `revision`, with Hub settings from the environment ([`HubOptions::from_env`]).
+/// Hub files are downloaded into the cache when missing; see [`resolve_with`].
+pub fn resolve(model: &str, revision: Option<&str>) -> Result<ModelFiles> {
+    resolve_with(model, revision, &HubOptions::from_env())
+}
+
+/// [`resolve`] with explicit Hub settings. For a Hub repo or preset: offline, the cache alone
+/// answers; online, the Hub gives the revision's commit and file list, only the needed files
+/// not yet cached are downloaded, and if the Hub cannot be reached a cached copy is used, or
+/// else one error says so and how to use a local directory instead.
+pub fn resolve_with(model: &str, revision: Option<&str>, opts: &HubOptions) -> Result<ModelFiles> {
+    match ModelSpec::parse(model, revision)? {
+        ModelSpec::Local(dir) => ModelFiles::from_dir(&dir),
+        ModelSpec::Preset { preset, revision } => {
+            let repo = preset.repo.clone();
+            from_hub(&repo, &revision, Some(*preset), opts)
+        }
+        ModelSpec::Hub { repo, revision } => {
+            from_hub(&repo, &revision, None, opts).map_err(|e| match e {
+                // A single name is more often a mistyped preset than a legacy Hub repo.
+                Error::Model(msg) if !repo.contains('/') => Error::Model(format!(
+                    "{msg} (it is not a preset either: presets are {})",
+                    preset_names().join(", ")
+                )),
+                e => e,
+            })
+        }
+    }
+}
+
+fn from_hub(
+    repo: &str,
+    revision: &str,
+    preset: Option<Preset>,
+    opts: &HubOptions,
+) -> Result<ModelFiles> {
+    let model = remote::resolve_repo(repo, revision, opts)?;
+    Ok(ModelFiles::new(
+        ModelSource::Hub {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+        },
+        model.snapshot,
+        model.layout,
+        preset,
+        Some(model.commit),
+    ))
+}
+
+/// Whether `s` reads as a filesystem path rather than a preset or repo id.
+fn looks_like_path(s: &str) -> bool {
+    s.starts_with(['.', '/', '~', '\\'])
+        || s.contains('\\')
+        || s.ends_with('/')
+        || s.contains("//")
+        || s.matches('/').count() > 1
+        || Path::new(s).is_absolute()
+}
+
+/// Whether `s` is a Hub model repo id: `name` or `owner/name`, each part of ASCII letters,
+/// digits, `-`, `_`, `.`, not starting or ending with `-` or `.`, without `--` or `..`.
+pub(crate) fn is_repo_id(s: &str) -> bool {
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && !p.starts_with(['-', '.'])
+            && !p.ends_with(['-', '.'])
+            && !p.contains("--")
+            && !p.contains("..")
+    };
+    let parts: Vec<&str> = s.split('/').collect();
+    s.len() <= 96 && (1..=2).contains(&parts.len()) && parts.iter().all(|p| part_ok(p))
+}
+
+/// Whether `s` is a usable revision (branch, tag, `refs/pr/N` or commit) that cannot escape
+/// the cache's `refs/` directory.
+pub(crate) fn is_revision(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && !s.starts_with('/')
+        && !s.ends_with('/')
+        && !s.contains("//")
+        && s.split('/').all(|p| p != "." && p != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_ids_and_revisions() {
+        for ok in ["Helsinki-NLP/opus-mt-ar-en", "t5-small", "a_b/c.d-1"] {
+            assert!(is_repo_id(ok), "{ok}");
+        }
+        for bad in [
+            "", "a/b/c", "a//b", "-a/b", "a/b.", "a--b/c", "a/../b", "a b/c", "/a",
+        ] {
+            assert!(!is_repo_id(bad), "{bad}");
+        }
+        for ok in [
+            "main",
+            "v1.0",
+            "refs/pr/3",
+            "0123456789abcdef0123456789abcdef01234567",
+        ] {
+            assert!(is_revision(ok), "{ok}");
+        }
+        for bad in ["", "..", "../x", "a/../b", "/main", "main/", "a b"] {
+            assert!(!is_revision(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_are_told_apart_from_names() {
+        for p in ["./m", "../m", "/m", "~/m", "a/b/c", "m/", "a\\b"] {
+            assert!(looks_like_path(p), "{p}");
+        }
+        for n in ["opus-mt-ar-en", "Helsinki-NLP/opus-mt-ar-en"] {
+            assert!(!looks_like_path(n), "{n}");
+        }
+    }
+}

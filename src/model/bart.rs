@@ -1,0 +1,720 @@
+//! The BART family of Transformer encoder-decoders (Vaswani et al. 2017, "Attention Is All You
+//! Need"; Lewis et al. 2019, "BART"), following transformers' `modeling_marian.py`,
+//! `modeling_bart.py` and `modeling_mbart.py`.
+//!
+//! One implementation serves every member; the differences are configuration ([`Arch`]):
+//!
+//! | model_type | positions                         | layernorm_embedding | layer norm |
+//! |------------|-----------------------------------|---------------------|------------|
+//! | `marian`   | sinusoidal, sin half then cos half | no                  | post       |
+//! | `bart`     | learned, offset 2                 | yes                 | post       |
+//! | `mbart`    | learned, offset 2                 | yes                 | pre + final|
+//!
+//! Weight names are the Hub's (`model.encoder.layers.0.self_attn.q_proj.weight`, ...).
+
+use candle_core::{DType, Device, IndexOp, Module, Tensor};
+use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+
+use super::{EncoderOutput, Seq2Seq, SpecialTokens};
+use crate::decoding::StepDecoder;
+use crate::error::{Error, Result, TensorContext};
+
+/// `config.json` of a BART-family model (the fields tarjama reads; the rest is ignored).
+/// Defaults follow transformers' `MarianConfig` / `BartConfig`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `marian`, `bart` or `mbart`.
+    pub model_type: String,
+    /// Encoder (and shared) vocabulary size.
+    pub vocab_size: usize,
+    /// Decoder vocabulary size when embeddings are not shared (Marian only).
+    #[serde(default)]
+    pub decoder_vocab_size: Option<usize>,
+    /// Hidden size.
+    pub d_model: usize,
+    /// Number of encoder layers.
+    pub encoder_layers: usize,
+    /// Number of decoder layers.
+    pub decoder_layers: usize,
+    /// Attention heads per encoder layer.
+    pub encoder_attention_heads: usize,
+    /// Attention heads per decoder layer.
+    pub decoder_attention_heads: usize,
+    /// Feed-forward inner size in the encoder.
+    pub encoder_ffn_dim: usize,
+    /// Feed-forward inner size in the decoder.
+    pub decoder_ffn_dim: usize,
+    /// Number of positions (the longest input or output, in tokens).
+    pub max_position_embeddings: usize,
+    /// `swish`/`silu`, `gelu`, `gelu_new`, `relu`.
+    #[serde(default = "default_activation")]
+    pub activation_function: String,
+    /// Multiply token embeddings by `sqrt(d_model)`.
+    #[serde(default)]
+    pub scale_embedding: bool,
+    /// `pad_token_id`.
+    pub pad_token_id: u32,
+    /// `eos_token_id` (an integer or a list).
+    pub eos_token_id: serde_json::Value,
+    /// `decoder_start_token_id`.
+    #[serde(default)]
+    pub decoder_start_token_id: Option<u32>,
+    /// `forced_eos_token_id`.
+    #[serde(default)]
+    pub forced_eos_token_id: Option<u32>,
+    /// `forced_bos_token_id`.
+    #[serde(default)]
+    pub forced_bos_token_id: Option<u32>,
+    /// Marian: encoder and decoder share one embedding matrix (default true).
+    #[serde(default = "default_true")]
+    pub share_encoder_decoder_embeddings: bool,
+    /// Layer-norm epsilon (transformers uses `nn.LayerNorm`'s default 1e-5 for this family).
+    #[serde(default)]
+    pub layer_norm_eps: Option<f64>,
+}
+
+fn default_activation() -> String {
+    "gelu".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// How token positions are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positions {
+    /// Marian: fixed sinusoids, `sin` features in the first half and `cos` in the second
+    /// (`MarianSinusoidalPositionalEmbedding`), positions counted from 0.
+    SinusoidalHalves,
+    /// BART/mBART: a learned table whose row for position `p` is `p + offset`.
+    Learned {
+        /// 2 for BART and mBART.
+        offset: usize,
+    },
+}
+
+/// The architectural switches that distinguish the family's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arch {
+    /// Position encoding.
+    pub positions: Positions,
+    /// A layer norm on the embeddings (`layernorm_embedding`).
+    pub layernorm_embedding: bool,
+    /// Pre layer norm (mBART) instead of post layer norm (Marian, BART).
+    pub pre_norm: bool,
+    /// A final layer norm after the last encoder and decoder layer (`layer_norm`).
+    pub final_layer_norm: bool,
+}
+
+impl Arch {
+    /// The switches for a `model_type`.
+    pub fn for_model_type(model_type: &str) -> Result<Self> {
+        match model_type {
+            "marian" => Ok(Arch {
+                positions: Positions::SinusoidalHalves,
+                layernorm_embedding: false,
+                pre_norm: false,
+                final_layer_norm: false,
+            }),
+            "bart" => Ok(Arch {
+                positions: Positions::Learned { offset: 2 },
+                layernorm_embedding: true,
+                pre_norm: false,
+                final_layer_norm: false,
+            }),
+            "mbart" => Ok(Arch {
+                positions: Positions::Learned { offset: 2 },
+                layernorm_embedding: true,
+                pre_norm: true,
+                final_layer_norm: true,
+            }),
+            other => Err(Error::Model(format!(
+                "model_type {other:?} is not a BART-family model"
+            ))),
+        }
+    }
+}
+
+/// Feed-forward activations by their transformers names (`ACT2FN`).
+#[derive(Debug, Clone, Copy)]
+enum Activation {
+    Silu,
+    GeluErf,
+    GeluTanh,
+    Relu,
+}
+
+impl Activation {
+    fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "swish" | "silu" => Ok(Activation::Silu),
+            "gelu" => Ok(Activation::GeluErf),
+            "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            other => Err(Error::Model(format!(
+                "activation_function {other:?} is not supported"
+            ))),
+        }
+    }
+
+    fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Silu => candle_nn::ops::silu(x),
+            Activation::GeluErf => x.gelu_erf(),
+            Activation::GeluTanh => x.gelu(),
+            Activation::Relu => x.relu(),
+        }
+    }
+}
+
+fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, name: &str) -> Result<Linear> {
+    candle_nn::linear(in_dim, out_dim, vb.pp(name)).ctx(format!("loading {}.{name}", vb.prefix()))
+}
+
+fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64, name: &str) -> Result<LayerNorm> {
+    candle_nn::layer_norm(dim, eps, vb.pp(name)).ctx(format!("loading {}.{name}", vb.prefix()))
+}
+
+/// Multi-head attention with biases (`MarianAttention` / `BartAttention`).
+#[derive(Debug, Clone)]
+struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
+    heads: usize,
+    head_dim: usize,
+    scaling: f64,
+}
+
+impl Attention {
+    fn new(vb: VarBuilder, d_model: usize, heads: usize) -> Result<Self> {
+        let head_dim = d_model / heads;
+        Ok(Self {
+            q_proj: linear(&vb, d_model, d_model, "q_proj")?,
+            k_proj: linear(&vb, d_model, d_model, "k_proj")?,
+            v_proj: linear(&vb, d_model, d_model, "v_proj")?,
+            out_proj: linear(&vb, d_model, d_model, "out_proj")?,
+            heads,
+            head_dim,
+            scaling: (head_dim as f64).powf(-0.5),
+        })
+    }
+
+    /// `(b, t, d)` → `(b, h, t, head_dim)`.
+    fn split_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        x.reshape((b, t, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// Keys and values of `x` `(b, s, d)`, each `(b, h, s, head_dim)`.
+    fn key_value(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let k = self.split_heads(&self.k_proj.forward(x)?)?;
+        let v = self.split_heads(&self.v_proj.forward(x)?)?;
+        Ok((k, v))
+    }
+
+    /// Attends from `x` `(b, t, d)` to keys/values `(b, h, s, head_dim)`; `mask` is additive,
+    /// broadcastable to `(b, h, t, s)`. Returns `(b, t, d)`.
+    fn attend(
+        &self,
+        x: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        // The scaling is applied to the queries, as fairseq and the Marian C++ code do; it is
+        // mathematically the same as transformers' scaling of the scores.
+        let q = self.split_heads(&(self.q_proj.forward(x)? * self.scaling)?)?;
+        let scores = q.matmul(&k.t()?)?; // (b, h, t, s)
+        let scores = match mask {
+            Some(m) => scores.broadcast_add(m)?,
+            None => scores,
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(v)?; // (b, h, t, head_dim)
+        let out = out.transpose(1, 2)?.reshape((b, t, d))?;
+        self.out_proj.forward(&out)
+    }
+}
+
+/// Two-layer feed-forward block `fc2(act(fc1(x)))`.
+#[derive(Debug, Clone)]
+struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+    act: Activation,
+}
+
+impl FeedForward {
+    fn new(vb: &VarBuilder, d_model: usize, ffn: usize, act: Activation) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(vb, d_model, ffn, "fc1")?,
+            fc2: linear(vb, ffn, d_model, "fc2")?,
+            act,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.fc2.forward(&self.act.apply(&self.fc1.forward(x)?)?)
+    }
+}
+
+/// Residual wrapper that applies the layer norm before (pre-norm) or after (post-norm).
+fn residual(
+    x: &Tensor,
+    norm: &LayerNorm,
+    pre_norm: bool,
+    f: impl FnOnce(&Tensor) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<Tensor> {
+    if pre_norm {
+        x + f(&norm.forward(x)?)?
+    } else {
+        norm.forward(&(x + f(x)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct EncoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl EncoderLayer {
+    fn new(cfg: &Config, act: Activation, eps: f64, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        Ok(Self {
+            self_attn: Attention::new(vb.pp("self_attn"), d, cfg.encoder_attention_heads)?,
+            self_attn_layer_norm: layer_norm(&vb, d, eps, "self_attn_layer_norm")?,
+            ffn: FeedForward::new(&vb, d, cfg.encoder_ffn_dim, act)?,
+            final_layer_norm: layer_norm(&vb, d, eps, "final_layer_norm")?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, mask: &Tensor, pre_norm: bool) -> candle_core::Result<Tensor> {
+        let x = residual(x, &self.self_attn_layer_norm, pre_norm, |h| {
+            let (k, v) = self.self_attn.key_value(h)?;
+            self.self_attn.attend(h, &k, &v, Some(mask))
+        })?;
+        residual(&x, &self.final_layer_norm, pre_norm, |h| {
+            self.ffn.forward(h)
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DecoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    encoder_attn: Attention,
+    encoder_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl DecoderLayer {
+    fn new(cfg: &Config, act: Activation, eps: f64, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        let heads = cfg.decoder_attention_heads;
+        Ok(Self {
+            self_attn: Attention::new(vb.pp("self_attn"), d, heads)?,
+            self_attn_layer_norm: layer_norm(&vb, d, eps, "self_attn_layer_norm")?,
+            encoder_attn: Attention::new(vb.pp("encoder_attn"), d, heads)?,
+            encoder_attn_layer_norm: layer_norm(&vb, d, eps, "encoder_attn_layer_norm")?,
+            ffn: FeedForward::new(&vb, d, cfg.decoder_ffn_dim, act)?,
+            final_layer_norm: layer_norm(&vb, d, eps, "final_layer_norm")?,
+        })
+    }
+}
+
+/// Token embeddings plus positions (and `layernorm_embedding` where the model has one).
+#[derive(Debug, Clone)]
+struct Embeddings {
+    tokens: Embedding,
+    /// `(max_positions, d_model)`; row `p` is added at position `p` (offset already applied).
+    positions: Tensor,
+    layernorm: Option<LayerNorm>,
+    scale: f64,
+}
+
+impl Embeddings {
+    /// Embeds `ids` `(b, t)` at positions `start..start+t` → `(b, t, d)`.
+    fn forward(&self, ids: &Tensor, start: usize) -> Result<Tensor> {
+        let t = ids.dim(1)?;
+        let max = self.positions.dim(0)?;
+        if start + t > max {
+            return Err(Error::Model(format!(
+                "sequence of {} tokens exceeds the model's {max} positions",
+                start + t
+            )));
+        }
+        let x = (self.tokens.forward(ids)? * self.scale)?;
+        let pos = self.positions.narrow(0, start, t)?;
+        let x = x.broadcast_add(&pos)?;
+        match &self.layernorm {
+            Some(ln) => Ok(ln.forward(&x)?),
+            None => Ok(x),
+        }
+    }
+}
+
+/// Marian's fixed sinusoidal table `(n_pos, dim)`: `sin(p / 10000^(2i/dim))` in columns
+/// `0..dim/2` and `cos` of the same angles in the rest (not interleaved).
+pub fn sinusoidal_halves(n_pos: usize, dim: usize) -> Vec<f32> {
+    let half = dim.div_ceil(2);
+    let mut out = vec![0f32; n_pos * dim];
+    for p in 0..n_pos {
+        let row = &mut out[p * dim..(p + 1) * dim];
+        // Column c of transformers' angle table uses exponent 2*(c/2)/dim; its even columns
+        // feed the sin half and its odd columns the cos half (computed in float64, then cast).
+        let angle = |col: usize| p as f64 / 10000f64.powf((2 * (col / 2)) as f64 / dim as f64);
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = if j < half {
+                angle(2 * j).sin() as f32
+            } else {
+                angle(2 * (j - half) + 1).cos() as f32
+            };
+        }
+    }
+    out
+}
+
+/// A loaded BART-family encoder-decoder.
+#[derive(Debug)]
+pub struct BartModel {
+    arch: Arch,
+    encoder_embed: Embeddings,
+    encoder_layers: Vec<EncoderLayer>,
+    encoder_final_norm: Option<LayerNorm>,
+    decoder_embed: Embeddings,
+    decoder_layers: Vec<DecoderLayer>,
+    decoder_final_norm: Option<LayerNorm>,
+    /// `(vocab, d_model)`: the output projection (tied to the decoder embeddings where the
+    /// checkpoint does not store `lm_head.weight`).
+    lm_head: Tensor,
+    /// `(vocab,)` f32 `final_logits_bias` (zeros where absent).
+    final_logits_bias: Tensor,
+    special: SpecialTokens,
+    vocab_size: usize,
+    max_positions: usize,
+    dtype: DType,
+    device: Device,
+}
+
+/// First existing name among `names` (Hub checkpoints store tied embeddings under varying names).
+fn first_tensor(vb: &VarBuilder, shape: (usize, usize), names: &[&str]) -> Result<Tensor> {
+    for name in names {
+        if vb.contains_tensor(name) {
+            return vb.get(shape, name).ctx(format!("loading {name}"));
+        }
+    }
+    Err(Error::Model(format!(
+        "weights have none of the tensors {}",
+        names.join(", ")
+    )))
+}
+
+impl BartModel {
+    /// Loads the model from weights named as on the Hub (`model.encoder...`, `lm_head.weight`,
+    /// `final_logits_bias`). Errors name the missing or mis-shaped tensor.
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let arch = Arch::for_model_type(&cfg.model_type)?;
+        let act = Activation::from_name(&cfg.activation_function)?;
+        let eps = cfg.layer_norm_eps.unwrap_or(1e-5);
+        let d = cfg.d_model;
+        let dtype = vb.dtype();
+        let device = vb.device().clone();
+        let scale = if cfg.scale_embedding {
+            (d as f64).sqrt()
+        } else {
+            1.0
+        };
+        let shared = cfg.share_encoder_decoder_embeddings || cfg.model_type != "marian";
+        let dec_vocab = if shared {
+            cfg.vocab_size
+        } else {
+            cfg.decoder_vocab_size.unwrap_or(cfg.vocab_size)
+        };
+        let enc_tokens = first_tensor(
+            &vb,
+            (cfg.vocab_size, d),
+            &["model.encoder.embed_tokens.weight", "model.shared.weight"],
+        )?;
+        let dec_tokens = if shared {
+            first_tensor(
+                &vb,
+                (dec_vocab, d),
+                &["model.shared.weight", "model.decoder.embed_tokens.weight"],
+            )?
+        } else {
+            first_tensor(&vb, (dec_vocab, d), &["model.decoder.embed_tokens.weight"])?
+        };
+        let positions = |side: &str| -> Result<Tensor> {
+            match arch.positions {
+                Positions::SinusoidalHalves => {
+                    let n = cfg.max_position_embeddings;
+                    Tensor::from_vec(sinusoidal_halves(n, d), (n, d), &device)
+                        .and_then(|t| t.to_dtype(dtype))
+                        .ctx("building sinusoidal positions")
+                }
+                Positions::Learned { offset } => {
+                    let n = cfg.max_position_embeddings + offset;
+                    let name = format!("model.{side}.embed_positions.weight");
+                    let table = vb.get((n, d), &name).ctx(format!("loading {name}"))?;
+                    Ok(table.narrow(0, offset, cfg.max_position_embeddings)?)
+                }
+            }
+        };
+        let ln_emb = |side: &str| -> Result<Option<LayerNorm>> {
+            if arch.layernorm_embedding {
+                Ok(Some(layer_norm(
+                    &vb.pp(format!("model.{side}")),
+                    d,
+                    eps,
+                    "layernorm_embedding",
+                )?))
+            } else {
+                Ok(None)
+            }
+        };
+        let final_norm = |side: &str| -> Result<Option<LayerNorm>> {
+            if arch.final_layer_norm {
+                Ok(Some(layer_norm(
+                    &vb.pp(format!("model.{side}")),
+                    d,
+                    eps,
+                    "layer_norm",
+                )?))
+            } else {
+                Ok(None)
+            }
+        };
+        let encoder_embed = Embeddings {
+            tokens: Embedding::new(enc_tokens, d),
+            positions: positions("encoder")?,
+            layernorm: ln_emb("encoder")?,
+            scale,
+        };
+        let decoder_embed = Embeddings {
+            tokens: Embedding::new(dec_tokens.clone(), d),
+            positions: positions("decoder")?,
+            layernorm: ln_emb("decoder")?,
+            scale,
+        };
+        let encoder_layers = (0..cfg.encoder_layers)
+            .map(|i| EncoderLayer::new(cfg, act, eps, vb.pp(format!("model.encoder.layers.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let decoder_layers = (0..cfg.decoder_layers)
+            .map(|i| DecoderLayer::new(cfg, act, eps, vb.pp(format!("model.decoder.layers.{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let lm_head = if vb.contains_tensor("lm_head.weight") {
+            vb.get((dec_vocab, d), "lm_head.weight")
+                .ctx("loading lm_head.weight")?
+        } else {
+            dec_tokens
+        };
+        let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
+            vb.get((1, dec_vocab), "final_logits_bias")
+                .ctx("loading final_logits_bias")?
+                .reshape(dec_vocab)?
+                .to_dtype(DType::F32)?
+        } else {
+            Tensor::zeros(dec_vocab, DType::F32, &device)?
+        };
+        let eos = match &cfg.eos_token_id {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_u64()),
+            _ => None,
+        }
+        .ok_or_else(|| Error::Model("config.json has no usable eos_token_id".into()))?
+            as u32;
+        let special = SpecialTokens {
+            pad: cfg.pad_token_id,
+            eos,
+            decoder_start: cfg.decoder_start_token_id.unwrap_or(cfg.pad_token_id),
+            forced_eos: cfg.forced_eos_token_id,
+            forced_bos: cfg.forced_bos_token_id,
+        };
+        Ok(Self {
+            arch,
+            encoder_embed,
+            encoder_layers,
+            encoder_final_norm: final_norm("encoder")?,
+            decoder_embed,
+            decoder_layers,
+            decoder_final_norm: final_norm("decoder")?,
+            lm_head,
+            final_logits_bias,
+            special,
+            vocab_size: dec_vocab,
+            max_positions: cfg.max_position_embeddings,
+            dtype,
+            device,
+        })
+    }
+
+    /// Additive attention mask `(b, 1, 1, s)`: 0 where `mask` is 1, the dtype's minimum where 0.
+    fn additive_mask(&self, mask: &Tensor) -> Result<Tensor> {
+        let (b, s) = mask.dims2()?;
+        let m = mask.to_dtype(DType::F32)?;
+        let neg = Tensor::full(f32::MIN, (b, s), &self.device)?;
+        let zeros = Tensor::zeros((b, s), DType::F32, &self.device)?;
+        let add = m.ne(0f32)?.where_cond(&zeros, &neg)?;
+        Ok(add.to_dtype(self.dtype)?.reshape((b, 1, 1, s))?)
+    }
+}
+
+impl Seq2Seq for BartModel {
+    fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput> {
+        let mask = self.additive_mask(attention_mask)?;
+        let mut x = self.encoder_embed.forward(input_ids, 0)?;
+        for (i, layer) in self.encoder_layers.iter().enumerate() {
+            x = layer
+                .forward(&x, &mask, self.arch.pre_norm)
+                .ctx(format!("encoder layer {i}"))?;
+        }
+        if let Some(norm) = &self.encoder_final_norm {
+            x = norm.forward(&x)?;
+        }
+        Ok(EncoderOutput {
+            hidden: x,
+            attention_mask: attention_mask.clone(),
+        })
+    }
+
+    fn decoder<'a>(
+        &'a self,
+        encoder: &EncoderOutput,
+        expand: usize,
+    ) -> Result<Box<dyn StepDecoder + 'a>> {
+        let (b, s, _) = encoder.hidden.dims3()?;
+        let repeat = |t: &Tensor| -> candle_core::Result<Tensor> {
+            if expand == 1 {
+                return Ok(t.clone());
+            }
+            // Row r of the result is row r / expand of t (transformers' repeat_interleave).
+            let idx: Vec<u32> = (0..b * expand).map(|r| (r / expand) as u32).collect();
+            t.index_select(&Tensor::new(idx, t.device())?, 0)
+        };
+        let hidden = repeat(&encoder.hidden)?;
+        let mask = self.additive_mask(&repeat(&encoder.attention_mask)?)?;
+        let cross_kv = self
+            .decoder_layers
+            .iter()
+            .map(|l| l.encoder_attn.key_value(&hidden))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .ctx("cross-attention keys/values")?;
+        Ok(Box::new(BartDecoder {
+            model: self,
+            self_kv: vec![None; self.decoder_layers.len()],
+            cross_kv,
+            cross_mask: mask,
+            expand,
+            pos: 0,
+            src_len: s,
+        }))
+    }
+
+    fn special_tokens(&self) -> &SpecialTokens {
+        &self.special
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn max_input_tokens(&self) -> usize {
+        self.max_positions
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+/// Incremental decoder state: self-attention KV cache per layer and the cross-attention
+/// keys/values computed once from the encoder output.
+struct BartDecoder<'a> {
+    model: &'a BartModel,
+    /// Per layer: keys and values `(rows, h, steps, head_dim)` of the tokens decoded so far.
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    /// Per layer: keys and values `(rows, h, src_len, head_dim)` of the encoder output.
+    cross_kv: Vec<(Tensor, Tensor)>,
+    /// `(rows, 1, 1, src_len)` additive encoder padding mask.
+    cross_mask: Tensor,
+    expand: usize,
+    pos: usize,
+    #[allow(dead_code)]
+    src_len: usize,
+}
+
+impl StepDecoder for BartDecoder<'_> {
+    fn step(&mut self, tokens: &[u32]) -> Result<Tensor> {
+        let m = self.model;
+        let rows = tokens.len();
+        let ids = Tensor::from_vec(tokens.to_vec(), (rows, 1), &m.device)?;
+        let mut x = m.decoder_embed.forward(&ids, self.pos)?; // (rows, 1, d)
+        let pre = m.arch.pre_norm;
+        for (i, layer) in m.decoder_layers.iter().enumerate() {
+            let cache = &mut self.self_kv[i];
+            let (ck, cv) = &self.cross_kv[i];
+            let cross_mask = &self.cross_mask;
+            let mut step = || -> candle_core::Result<Tensor> {
+                let x = residual(&x, &layer.self_attn_layer_norm, pre, |h| {
+                    let (k, v) = layer.self_attn.key_value(h)?;
+                    let (k, v) = match cache.take() {
+                        Some((pk, pv)) => {
+                            (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?)
+                        }
+                        None => (k, v),
+                    };
+                    let out = layer.self_attn.attend(h, &k, &v, None);
+                    *cache = Some((k, v));
+                    out
+                })?;
+                let x = residual(&x, &layer.encoder_attn_layer_norm, pre, |h| {
+                    layer.encoder_attn.attend(h, ck, cv, Some(cross_mask))
+                })?;
+                residual(&x, &layer.final_layer_norm, pre, |h| layer.ffn.forward(h))
+            };
+            x = step().ctx(format!("decoder layer {i}"))?;
+        }
+        if let Some(norm) = &m.decoder_final_norm {
+            x = norm.forward(&x)?;
+        }
+        self.pos += 1;
+        let x = x.i((.., 0, ..))?; // (rows, d)
+        let logits = x.matmul(&m.lm_head.t()?).ctx("output projection")?;
+        let logits = logits.to_dtype(DType::F32)?;
+        Ok(logits.broadcast_add(&m.final_logits_bias)?)
+    }
+
+    fn reorder(&mut self, indices: &[u32]) -> Result<()> {
+        let idx = Tensor::new(indices, &self.model.device)?;
+        for kv in self.self_kv.iter_mut().flatten() {
+            kv.0 = kv.0.index_select(&idx, 0)?;
+            kv.1 = kv.1.index_select(&idx, 0)?;
+        }
+        // Beam search only moves rows within one input's group; the cross-attention state is
+        // then unchanged. Anything else (dropping finished inputs) moves it too.
+        let within_group = indices
+            .iter()
+            .enumerate()
+            .all(|(r, &i)| r / self.expand == i as usize / self.expand);
+        if !within_group || indices.len() != self.cross_mask.dim(0)? {
+            for kv in self.cross_kv.iter_mut() {
+                kv.0 = kv.0.index_select(&idx, 0)?;
+                kv.1 = kv.1.index_select(&idx, 0)?;
+            }
+            self.cross_mask = self.cross_mask.index_select(&idx, 0)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,146 @@
+//! Model families, each one file that reads like its paper and loads the Hub's weight names
+//! unchanged through candle's `VarBuilder`.
+//!
+//! - [`bart`]: the BART family of encoder-decoders (Marian/opus-mt now; BART, mBART, M2M100 and
+//!   NLLB join through configuration).
+//!
+//! Decoding ([`crate::decoding`]) sees a model only through [`Seq2Seq`] and
+//! [`crate::decoding::StepDecoder`]: models know nothing about beams, decoding nothing about
+//! Marian.
+
+pub mod bart;
+
+use std::path::{Path, PathBuf};
+
+pub use crate::hub::Weights;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::decoding::StepDecoder;
+use crate::error::{Error, Result};
+
+/// An encoder-decoder model as decoding sees it.
+pub trait Seq2Seq: Send + Sync {
+    /// Runs the encoder over a padded batch.
+    ///
+    /// `input_ids`: `(batch, src_len)` u32, right-padded; `attention_mask`: `(batch, src_len)` u8,
+    /// 1 for real tokens and 0 for padding. Returns the encoder state for [`Seq2Seq::decoder`].
+    fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput>;
+
+    /// Starts incremental decoding over `encoder`, each batch row repeated `expand` times
+    /// consecutively (`expand` = number of beams), so decoder row `r` reads encoder row
+    /// `r / expand`. Cross-attention keys/values are computed here, once.
+    fn decoder<'a>(
+        &'a self,
+        encoder: &EncoderOutput,
+        expand: usize,
+    ) -> Result<Box<dyn StepDecoder + 'a>>;
+
+    /// Special token ids and limits from the model's `config.json`.
+    fn special_tokens(&self) -> &SpecialTokens;
+
+    /// Size of the output vocabulary (columns of the logits).
+    fn vocab_size(&self) -> usize;
+
+    /// Longest input (in tokens, including `</s>`) the encoder's positions allow.
+    fn max_input_tokens(&self) -> usize;
+
+    /// The device the weights live on.
+    fn device(&self) -> &Device;
+}
+
+/// Encoder output and the padding mask that goes with it.
+#[derive(Debug, Clone)]
+pub struct EncoderOutput {
+    /// `(batch, src_len, d_model)` in the model's dtype.
+    pub hidden: Tensor,
+    /// `(batch, src_len)` u8, 1 for real tokens.
+    pub attention_mask: Tensor,
+}
+
+/// Special token ids a model's `config.json` declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecialTokens {
+    /// `pad_token_id`.
+    pub pad: u32,
+    /// `eos_token_id` (the first one where a list is given).
+    pub eos: u32,
+    /// `decoder_start_token_id`.
+    pub decoder_start: u32,
+    /// `forced_eos_token_id`, if set.
+    pub forced_eos: Option<u32>,
+    /// `forced_bos_token_id`, if set.
+    pub forced_bos: Option<u32>,
+}
+
+/// Memory-maps or reads the weights into a `VarBuilder` on `device` in `dtype`.
+///
+/// Errors name the weight file that could not be read.
+pub fn var_builder(
+    weights: &Weights,
+    dtype: DType,
+    device: &Device,
+) -> Result<VarBuilder<'static>> {
+    match weights {
+        Weights::Safetensors(files) => {
+            for f in files {
+                std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
+            }
+            // SAFETY: the files are memory-mapped read-only; tarjama does not modify model files
+            // while they are loaded (the same contract as candle's own examples).
+            unsafe { VarBuilder::from_mmaped_safetensors(files, dtype, device) }.map_err(|e| {
+                Error::Model(format!(
+                    "{}: cannot read safetensors weights: {e}",
+                    display_list(files)
+                ))
+            })
+        }
+        Weights::PytorchBin(path) => VarBuilder::from_pth(path, dtype, device).map_err(|e| {
+            Error::Model(format!(
+                "{}: cannot read PyTorch weights: {e}",
+                path.display()
+            ))
+        }),
+    }
+}
+
+fn display_list(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a model's `config.json` and loads the matching family.
+///
+/// Errors: unreadable or malformed config (naming the file), a `model_type` tarjama does not
+/// support, or missing/mis-shaped weights (naming the tensor).
+pub fn load(
+    config_path: &Path,
+    weights: &Weights,
+    dtype: DType,
+    device: &Device,
+) -> Result<Box<dyn Seq2Seq>> {
+    let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(config_path, e))?;
+    let raw: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::input(config_path, format!("invalid JSON: {e}")))?;
+    let model_type = raw
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    match model_type.as_str() {
+        "marian" | "bart" | "mbart" => {
+            let cfg: bart::Config = serde_json::from_value(raw)
+                .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
+            let vb = var_builder(weights, dtype, device)?;
+            Ok(Box::new(bart::BartModel::new(&cfg, vb)?))
+        }
+        other => Err(Error::input(
+            config_path,
+            format!("model_type {other:?} is not supported (supported: marian, bart, mbart)"),
+        )),
+    }
+}

@@ -1,0 +1,245 @@
+//! Pipelines: tasks built from the stages (normalize → segment → tokenize → generate →
+//! detokenize → join). [`Seq2SeqPipeline`] is a loaded model with its tokenizer and generation
+//! defaults; [`translate`] drives it over documents.
+
+pub mod translate;
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::decoding::{self, GenerationConfig, Hypothesis};
+use crate::error::{Error, Result};
+use crate::hub::{self, ModelFiles, TokenizerFiles};
+use crate::model::{self, Seq2Seq};
+use crate::tokenize::{self, Tokenizer, TokenizerSource};
+
+/// `--device`: where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// CUDA GPU `N` (needs the `cuda` feature).
+    Cuda(usize),
+    /// Metal GPU `N` (needs the `metal` feature).
+    Metal(usize),
+    /// CUDA GPU 0 where available, then Metal, else the CPU.
+    Auto,
+}
+
+impl FromStr for DeviceChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let ordinal = |rest: &str| -> Result<usize> {
+            if rest.is_empty() {
+                return Ok(0);
+            }
+            rest.strip_prefix(':')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| {
+                    Error::Config(format!("bad device {s:?} (cpu, cuda[:N], metal, auto)"))
+                })
+        };
+        match s {
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "auto" => Ok(DeviceChoice::Auto),
+            _ if s.starts_with("cuda") => Ok(DeviceChoice::Cuda(ordinal(&s[4..])?)),
+            _ if s.starts_with("metal") => Ok(DeviceChoice::Metal(ordinal(&s[5..])?)),
+            _ => Err(Error::Config(format!(
+                "bad device {s:?} (cpu, cuda[:N], metal, auto)"
+            ))),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// Opens the device. Errors say when tarjama was built without the needed feature.
+    pub fn open(self) -> Result<Device> {
+        match self {
+            DeviceChoice::Cpu => Ok(Device::Cpu),
+            DeviceChoice::Cuda(n) => {
+                if !candle_core::utils::cuda_is_available() {
+                    return Err(Error::Config(
+                        "--device cuda: this tarjama was built without CUDA (build with --features cuda)".into(),
+                    ));
+                }
+                Device::new_cuda(n).map_err(|e| Error::Config(format!("--device cuda:{n}: {e}")))
+            }
+            DeviceChoice::Metal(n) => {
+                if !candle_core::utils::metal_is_available() {
+                    return Err(Error::Config(
+                        "--device metal: this tarjama was built without Metal (build with --features metal)".into(),
+                    ));
+                }
+                Device::new_metal(n).map_err(|e| Error::Config(format!("--device metal:{n}: {e}")))
+            }
+            DeviceChoice::Auto => {
+                if candle_core::utils::cuda_is_available() {
+                    if let Ok(d) = Device::new_cuda(0) {
+                        return Ok(d);
+                    }
+                }
+                if candle_core::utils::metal_is_available() {
+                    if let Ok(d) = Device::new_metal(0) {
+                        return Ok(d);
+                    }
+                }
+                Ok(Device::Cpu)
+            }
+        }
+    }
+}
+
+/// Parses `--dtype` (`f32`, `f16`, `bf16`).
+pub fn parse_dtype(s: &str) -> Result<DType> {
+    match s {
+        "f32" => Ok(DType::F32),
+        "f16" => Ok(DType::F16),
+        "bf16" => Ok(DType::BF16),
+        _ => Err(Error::Config(format!("bad dtype {s:?} (f32, f16, bf16)"))),
+    }
+}
+
+/// How a loaded model is identified in outputs (JSON, manifests).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelInfo {
+    /// What the user passed to `--model` (preset, repo id or directory).
+    pub name: String,
+    /// Hub repo id, when it came from the Hub.
+    pub repo: Option<String>,
+    /// The resolved commit, when known.
+    pub revision: Option<String>,
+    /// The local directory the files were read from.
+    pub dir: String,
+}
+
+/// A loaded encoder-decoder with its tokenizer and generation defaults.
+pub struct Seq2SeqPipeline {
+    /// The model.
+    pub model: Box<dyn Seq2Seq>,
+    /// Its tokenizer.
+    pub tokenizer: Box<dyn Tokenizer>,
+    /// Generation defaults: transformers' defaults, then the model's files, then the preset's.
+    pub generation: GenerationConfig,
+    /// Which model this is.
+    pub info: ModelInfo,
+    /// Seconds spent loading.
+    pub load_seconds: f64,
+}
+
+/// Maps the hub's tokenizer file list to the tokenizer stage's input.
+fn tokenizer_source(files: &ModelFiles) -> Result<TokenizerSource> {
+    match &files.tokenizer {
+        TokenizerFiles::TokenizerJson(p) => Ok(TokenizerSource::TokenizerJson {
+            tokenizer_json: p.clone(),
+            tokenizer_config: files.tokenizer_config.clone(),
+        }),
+        TokenizerFiles::Marian {
+            source_spm,
+            target_spm,
+            vocab_json,
+        } => Ok(TokenizerSource::Marian {
+            source_spm: source_spm.clone(),
+            target_spm: target_spm.clone(),
+            vocab_json: vocab_json.clone(),
+            tokenizer_config: files.tokenizer_config.clone(),
+        }),
+        other => Err(Error::Tokenizer(format!(
+            "{}: tokenizer files {other:?} are not supported yet (need tokenizer.json or source.spm/target.spm/vocab.json)",
+            files.dir.display()
+        ))),
+    }
+}
+
+impl Seq2SeqPipeline {
+    /// Resolves `model` (preset, Hub repo id or local directory) and loads it on `device`.
+    ///
+    /// Errors: resolution (unknown name, unreachable Hub with an empty cache, missing files),
+    /// tokenizer or weight loading, each naming the file or repo.
+    pub fn load(
+        model: &str,
+        revision: Option<&str>,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self> {
+        let t0 = Instant::now();
+        let files = hub::resolve(model, revision)?;
+        let tokenizer = tokenize::load(&tokenizer_source(&files)?)?;
+        let net = model::load(&files.config, &files.weights, dtype, device)?;
+        let mut generation =
+            GenerationConfig::from_files(&files.config, files.generation_config.as_deref())?;
+        if let Some(preset) = &files.preset {
+            generation.apply_json(&serde_json::Value::Object(preset.generation.clone()));
+        }
+        let info = ModelInfo {
+            name: model.to_string(),
+            repo: match &files.source {
+                hub::ModelSource::Hub { repo, .. } => Some(repo.clone()),
+                hub::ModelSource::Local(_) => None,
+            },
+            revision: files.revision.clone(),
+            dir: files.dir.display().to_string(),
+        };
+        Ok(Self {
+            model: net,
+            tokenizer,
+            generation,
+            info,
+            load_seconds: t0.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).
+    /// Returns per input `cfg.num_return_sequences` hypotheses, best first.
+    pub fn generate_batch(
+        &self,
+        inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let device = self.model.device();
+        let pad = self.tokenizer.pad_id();
+        let width = inputs.iter().map(Vec::len).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(inputs.len() * width);
+        let mut mask = Vec::with_capacity(inputs.len() * width);
+        for row in inputs {
+            ids.extend(row.iter().copied());
+            ids.extend(std::iter::repeat_n(pad, width - row.len()));
+            mask.extend(std::iter::repeat_n(1u8, row.len()));
+            mask.extend(std::iter::repeat_n(0u8, width - row.len()));
+        }
+        let ids = Tensor::from_vec(ids, (inputs.len(), width), device)?;
+        let mask = Tensor::from_vec(mask, (inputs.len(), width), device)?;
+        let encoded = self.model.encode(&ids, &mask)?;
+        let mut decoder = self.model.decoder(&encoded, cfg.num_beams.max(1))?;
+        decoding::generate(decoder.as_mut(), inputs.len(), cfg)
+    }
+
+    /// Generates for any number of inputs, `batch_size` at a time, longest first (so each
+    /// padded batch holds inputs of similar length); results come back in input order, each
+    /// with its share of its batch's wall time in seconds (batch time / batch size).
+    pub fn generate(
+        &self,
+        inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+        batch_size: usize,
+    ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len()));
+        let mut out: Vec<(Vec<Hypothesis>, f64)> = vec![(Vec::new(), 0.0); inputs.len()];
+        for chunk in order.chunks(batch_size.max(1)) {
+            let t0 = Instant::now();
+            let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
+            let hyps = self.generate_batch(&batch, cfg)?;
+            let share = t0.elapsed().as_secs_f64() / chunk.len() as f64;
+            for (&i, h) in chunk.iter().zip(hyps) {
+                out[i] = (h, share);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,129 @@
+//! Document translation: normalize and segment each document, translate all segments in
+//! length-sorted batches, and rebuild every document with its paragraph and line structure.
+
+use serde::Serialize;
+
+use super::Seq2SeqPipeline;
+use crate::decoding::GenerationConfig;
+use crate::error::Result;
+use crate::text::{split_document, Normalization, SentenceSplitter};
+
+/// Settings of a translation run (built by the CLI or directly by tests).
+#[derive(Debug, Clone)]
+pub struct TranslateSettings {
+    /// Text normalization applied to each segment before tokenization.
+    pub normalization: Normalization,
+    /// Decoding settings (the model's defaults with the user's overrides applied).
+    pub generation: GenerationConfig,
+    /// Segments per padded batch.
+    pub batch_size: usize,
+}
+
+/// One translated segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentTranslation {
+    /// The source segment as it appears in the input (before normalization).
+    pub source: String,
+    /// The translation (skip-special-tokens decoding).
+    pub translation: String,
+    /// Source tokens, including `</s>`.
+    pub source_tokens: usize,
+    /// Generated tokens, not counting the decoder start token.
+    pub target_tokens: usize,
+    /// 0-based paragraph index in the document.
+    pub paragraph: usize,
+    /// How the segment was cut: `sentence`, or a length fallback (`clause`, `word`, `char`).
+    pub split: &'static str,
+    /// Beam score (length-penalized log-probability) for beam search.
+    pub score: Option<f32>,
+    /// This segment's share of its batch's decoding wall time, in seconds.
+    pub seconds: f64,
+}
+
+/// A translated document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentTranslation {
+    /// The translation, with the input's paragraphs, lines and blank lines.
+    pub text: String,
+    /// Every segment in document order.
+    pub segments: Vec<SegmentTranslation>,
+}
+
+/// Translates several documents, batching the segments of all of them together.
+///
+/// Errors: tokenizer or model failures.
+pub fn translate_documents(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    settings: &TranslateSettings,
+) -> Result<Vec<DocumentTranslation>> {
+    let max_tokens = pipe.model.max_input_tokens();
+    let tok = &pipe.tokenizer;
+    let norm = settings.normalization;
+    let splitter = SentenceSplitter::new()
+        .with_max_len(max_tokens, |s: &str| tok.token_count(&norm.normalize(s)));
+    let docs: Vec<_> = documents
+        .iter()
+        .map(|d| split_document(d, &splitter))
+        .collect();
+
+    // Flatten every segment of every document, keeping where it came from.
+    let mut inputs: Vec<Vec<u32>> = Vec::new();
+    let mut meta: Vec<(usize, String, usize, &'static str)> = Vec::new();
+    for (di, doc) in docs.iter().enumerate() {
+        for (pi, para) in doc.paragraphs.iter().enumerate() {
+            for line in &para.lines {
+                for seg in &line.segments {
+                    inputs.push(tok.encode(&norm.normalize(&seg.text))?);
+                    meta.push((di, seg.text.clone(), pi, seg.split.as_str()));
+                }
+            }
+        }
+    }
+    let hyps = pipe.generate(&inputs, &settings.generation, settings.batch_size)?;
+
+    let mut per_doc: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
+    for ((input, (di, source, paragraph, split)), (hyp, seconds)) in
+        inputs.iter().zip(meta).zip(hyps)
+    {
+        let best = hyp
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| crate::decoding::Hypothesis {
+                tokens: vec![],
+                score: None,
+            });
+        per_doc[di].push(SegmentTranslation {
+            source,
+            translation: tok.decode(&best.tokens, true)?,
+            source_tokens: input.len(),
+            target_tokens: best.tokens.len().saturating_sub(1),
+            paragraph,
+            split,
+            score: best.score,
+            seconds,
+        });
+    }
+    docs.iter()
+        .zip(per_doc)
+        .map(|(doc, segments)| {
+            let text = doc.join_translations(
+                &segments
+                    .iter()
+                    .map(|s| s.translation.as_str())
+                    .collect::<Vec<_>>(),
+            )?;
+            Ok(DocumentTranslation { text, segments })
+        })
+        .collect()
+}
+
+/// Translates one document. See [`translate_documents`].
+pub fn translate_document(
+    pipe: &Seq2SeqPipeline,
+    text: &str,
+    settings: &TranslateSettings,
+) -> Result<DocumentTranslation> {
+    let mut out = translate_documents(pipe, &[text.to_string()], settings)?;
+    Ok(out.remove(0))
+}

@@ -1,0 +1,574 @@
+//! transformers' `MarianTokenizer` (a slow, SentencePiece-based tokenizer) in Rust.
+//!
+//! What `MarianTokenizer` does, and so what this does (transformers 4.57,
+//! `tokenization_marian.py` and the slow-tokenizer base in `tokenization_utils.py`):
+//!
+//! * Encoding: the text is first split on the added tokens (`</s>`, `<unk>`, `<pad>` and any
+//!   additional special tokens), leftmost-longest; each remaining chunk is tokenized on its own:
+//!   a leading language code `>>xx<<` is cut off and kept as one token, the rest is segmented by
+//!   `source.spm` (SentencePiece normalization, whitespace rules, `▁`, unigram Viterbi, runs of
+//!   unknown characters merged into one piece). Pieces become ids through `vocab.json`; pieces
+//!   it lacks become `<unk>`. `</s>` is appended. The sacremoses punctuation normalizer that
+//!   `MarianTokenizer` sets up is never applied when encoding (only its unused `normalize`
+//!   method calls it), so it is not applied here either.
+//! * Decoding: ids become tokens through the reversed `vocab.json` (unknown ids → `<unk>`);
+//!   with `skip_special_tokens` the special ids and tokens are dropped. Runs of ordinary tokens
+//!   are decoded with `target.spm` semantics: pieces concatenated, the first piece's `▁`
+//!   dropped, `▁` → space; pieces `target.spm` does not know (the source half of the joint
+//!   vocabulary) come out as they are; `target.spm`'s own unknown piece decodes as ` ⁇ `.
+//!   Special tokens are written verbatim followed by a space, the result has every `▁` turned
+//!   into a space and is stripped. `clean_up_tokenization_spaces` is off unless
+//!   `tokenizer_config.json` turns it on.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::protobuf::ModelProto;
+use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
+use super::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, Tokenizer};
+use crate::{Error, Result};
+
+/// An added token, as transformers' `AddedToken` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AddedTok {
+    content: String,
+    lstrip: bool,
+    rstrip: bool,
+    single_word: bool,
+}
+
+impl AddedTok {
+    fn plain(content: &str) -> Self {
+        AddedTok {
+            content: content.to_string(),
+            lstrip: false,
+            rstrip: false,
+            single_word: false,
+        }
+    }
+
+    /// A token given in `tokenizer_config.json`: a string or an `AddedToken` object.
+    fn from_json(v: &Value) -> Option<Self> {
+        match v {
+            Value::String(s) => Some(AddedTok::plain(s)),
+            Value::Object(o) => {
+                let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
+                Some(AddedTok {
+                    content: o.get("content")?.as_str()?.to_string(),
+                    lstrip: flag("lstrip"),
+                    rstrip: flag("rstrip"),
+                    single_word: flag("single_word"),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// transformers' `MarianTokenizer`, built directly from the files opus-mt repos ship.
+#[derive(Debug, Clone)]
+pub struct MarianTokenizer {
+    source: SentencePieceModel,
+    target: SentencePieceModel,
+    encoder: HashMap<String, u32>,
+    decoder: HashMap<u32, String>,
+    added_decoder: HashMap<u32, AddedTok>,
+    added_encoder: HashMap<String, u32>,
+    /// Added-token contents, longest first, for splitting the input.
+    split_tokens: Vec<String>,
+    special_tokens: HashSet<String>,
+    special_ids: HashSet<u32>,
+    legacy_added: HashSet<String>,
+    unk_token: String,
+    unk_id: u32,
+    eos_id: u32,
+    pad_id: u32,
+    clean_up_spaces: bool,
+    split_special_tokens: bool,
+}
+
+fn tok_err(path: &Path, msg: impl std::fmt::Display) -> Error {
+    Error::Tokenizer(format!("{}: {msg}", path.display()))
+}
+
+fn load_spm(path: &Path) -> Result<SentencePieceModel> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let proto = ModelProto::parse(&bytes).map_err(|e| {
+        tok_err(
+            path,
+            format!(
+                "not a SentencePiece model (protobuf parse error at byte {}: {})",
+                e.offset, e.msg
+            ),
+        )
+    })?;
+    SentencePieceModel::from_proto(proto)
+        .map_err(|e| tok_err(path, format!("not a usable SentencePiece model: {e}")))
+}
+
+fn load_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| tok_err(path, format!("invalid JSON: {e}")))
+}
+
+impl MarianTokenizer {
+    /// Loads `source.spm`, `target.spm`, `vocab.json` and, when given, `tokenizer_config.json`
+    /// (special-token overrides, `added_tokens_decoder`, `clean_up_tokenization_spaces`).
+    ///
+    /// Errors name the offending file: unreadable, not a SentencePiece model, not a JSON object
+    /// of token → id, or a vocabulary without `<unk>` / `<pad>` (which `MarianTokenizer`
+    /// rejects too). Repos with `separate_vocabs: true` (a `target_vocab.json`) are refused.
+    pub fn from_files(
+        source_spm: &Path,
+        target_spm: &Path,
+        vocab_json: &Path,
+        tokenizer_config: Option<&Path>,
+    ) -> Result<Self> {
+        let source = load_spm(source_spm)?;
+        let target = load_spm(target_spm)?;
+        let encoder = parse_vocab(vocab_json)?;
+        let config = match tokenizer_config {
+            Some(p) => match load_json(p)? {
+                Value::Object(o) => Some((p.to_path_buf(), o)),
+                Value::Null => None,
+                _ => return Err(tok_err(p, "expected a JSON object")),
+            },
+            None => None,
+        };
+        Self::build(source, target, encoder, vocab_json, config)
+    }
+
+    fn build(
+        source: SentencePieceModel,
+        target: SentencePieceModel,
+        encoder: HashMap<String, u32>,
+        vocab_path: &Path,
+        config: Option<(PathBuf, serde_json::Map<String, Value>)>,
+    ) -> Result<Self> {
+        let empty = serde_json::Map::new();
+        let (config_path, cfg) = match &config {
+            Some((p, c)) => (Some(p.as_path()), c),
+            None => (None, &empty),
+        };
+        let cfg_err = |msg: String| match config_path {
+            Some(p) => tok_err(p, msg),
+            None => Error::Tokenizer(msg),
+        };
+        if cfg.get("separate_vocabs").and_then(Value::as_bool) == Some(true) {
+            return Err(cfg_err(
+                "separate_vocabs (a target_vocab.json) is not supported".into(),
+            ));
+        }
+        let token = |key: &str, default: Option<&str>| -> Result<Option<AddedTok>> {
+            match cfg.get(key) {
+                None => Ok(default.map(AddedTok::plain)),
+                Some(Value::Null) => Ok(None),
+                Some(v) => AddedTok::from_json(v)
+                    .map(Some)
+                    .ok_or_else(|| cfg_err(format!("{key}: expected a string or AddedToken"))),
+            }
+        };
+        let unk = token("unk_token", Some("<unk>"))?
+            .ok_or_else(|| cfg_err("unk_token must not be null".into()))?;
+        let eos = token("eos_token", Some("</s>"))?
+            .ok_or_else(|| cfg_err("eos_token must not be null".into()))?;
+        let pad = token("pad_token", Some("<pad>"))?
+            .ok_or_else(|| cfg_err("pad_token must not be null".into()))?;
+        if !encoder.contains_key(&unk.content) {
+            return Err(tok_err(
+                vocab_path,
+                format!("{:?} token must be in the vocab", unk.content),
+            ));
+        }
+        if !encoder.contains_key(&pad.content) {
+            return Err(tok_err(
+                vocab_path,
+                format!("{:?} token must be in the vocab", pad.content),
+            ));
+        }
+        // transformers' SPECIAL_TOKENS_ATTRIBUTES order.
+        let mut specials: Vec<AddedTok> = Vec::new();
+        for tok in [
+            token("bos_token", None)?,
+            Some(eos.clone()),
+            Some(unk.clone()),
+            token("sep_token", None)?,
+            Some(pad.clone()),
+            token("cls_token", None)?,
+            token("mask_token", None)?,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            specials.push(tok);
+        }
+        let mut additional = Vec::new();
+        match cfg.get("additional_special_tokens") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for v in items {
+                    additional.push(AddedTok::from_json(v).ok_or_else(|| {
+                        cfg_err("additional_special_tokens: expected strings or AddedTokens".into())
+                    })?);
+                }
+            }
+            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
+        }
+        specials.extend(additional.iter().cloned());
+        let mut seen = HashSet::new();
+        specials.retain(|t| seen.insert(t.content.clone()));
+
+        // Added tokens: those saved in the config first, then the special tokens.
+        let mut added_decoder: HashMap<u32, AddedTok> = HashMap::new();
+        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
+            for (k, v) in saved {
+                let id: u32 = k
+                    .parse()
+                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
+                let t = AddedTok::from_json(v)
+                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
+                added_decoder.insert(id, t);
+            }
+        }
+        let mut added_encoder: HashMap<String, u32> = added_decoder
+            .iter()
+            .map(|(id, t)| (t.content.clone(), *id))
+            .collect();
+        let mut current: HashSet<&str> = encoder.keys().map(String::as_str).collect();
+        current.extend(added_encoder.keys().map(String::as_str));
+        let new_idx = current.len() as u32;
+        let mut n_new = 0;
+        let mut to_add = Vec::new();
+        for t in &specials {
+            if added_encoder.contains_key(&t.content) {
+                continue;
+            }
+            let id = match added_encoder
+                .get(&t.content)
+                .or_else(|| encoder.get(&t.content))
+            {
+                Some(&id) => id,
+                None => {
+                    n_new += 1;
+                    new_idx + n_new - 1
+                }
+            };
+            to_add.push((id, t.clone()));
+            added_encoder.insert(t.content.clone(), id);
+        }
+        for (id, t) in to_add {
+            added_decoder.insert(id, t);
+        }
+        added_encoder = added_decoder
+            .iter()
+            .map(|(id, t)| (t.content.clone(), *id))
+            .collect();
+
+        let to_id = |t: &str| -> u32 {
+            added_encoder
+                .get(t)
+                .or_else(|| encoder.get(t))
+                .copied()
+                .unwrap_or(encoder[&unk.content])
+        };
+        let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
+        let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
+        let vocab_size = encoder.len() as u32;
+        let mut legacy_added: HashSet<String> = added_encoder
+            .keys()
+            .filter(|t| !special_tokens.contains(*t))
+            .cloned()
+            .collect();
+        legacy_added.extend(
+            additional
+                .iter()
+                .filter(|t| to_id(&t.content) >= vocab_size)
+                .map(|t| t.content.clone()),
+        );
+        let mut split_tokens: Vec<String> = added_encoder
+            .keys()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect();
+        split_tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+
+        let mut decoder = HashMap::with_capacity(encoder.len());
+        for (t, &id) in &encoder {
+            decoder.insert(id, t.clone());
+        }
+        let clean_up_spaces = cfg
+            .get("clean_up_tokenization_spaces")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let split_special_tokens = cfg
+            .get("split_special_tokens")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(MarianTokenizer {
+            unk_id: to_id(&unk.content),
+            eos_id: to_id(&eos.content),
+            pad_id: to_id(&pad.content),
+            unk_token: unk.content,
+            source,
+            target,
+            encoder,
+            decoder,
+            added_decoder,
+            added_encoder,
+            split_tokens,
+            special_tokens,
+            special_ids,
+            legacy_added,
+            clean_up_spaces,
+            split_special_tokens,
+        })
+    }
+
+    /// The tokens (pieces, language codes and added tokens) of `text`, before the id lookup and
+    /// without the trailing `</s>`: `MarianTokenizer.tokenize(text)`.
+    pub fn tokenize(&self, text: &str) -> Vec<String> {
+        let mut chunks: Vec<String> = if self.split_special_tokens {
+            vec![text.to_string()]
+        } else {
+            self.split_on_added(text)
+        };
+        // AddedToken stripping rules (`PreTrainedTokenizer.tokenize`).
+        for i in 0..chunks.len() {
+            let Some(id) = self.added_encoder.get(&chunks[i]) else {
+                continue;
+            };
+            let tok = &self.added_decoder[id];
+            // Python keeps the unstripped neighbours in `left` / `right`.
+            let left = (i > 0)
+                .then(|| chunks[i - 1].clone())
+                .filter(|s| !s.is_empty());
+            let right = chunks.get(i + 1).cloned().filter(|s| !s.is_empty());
+            if let (true, Some(r)) = (tok.rstrip, &right) {
+                chunks[i + 1] = py_lstrip(r).to_string();
+            }
+            if let (true, Some(l)) = (tok.lstrip, &left) {
+                chunks[i - 1] = py_rstrip(l).to_string();
+            }
+            if tok.single_word && left.as_ref().is_some_and(|l| !l.ends_with(' ')) {
+                let t = std::mem::take(&mut chunks[i]);
+                chunks[i - 1].push_str(&t);
+            } else if tok.single_word && right.as_ref().is_some_and(|r| !r.starts_with(' ')) {
+                let t = std::mem::take(&mut chunks[i]);
+                chunks[i + 1] = t + &chunks[i + 1];
+            }
+        }
+        let mut tokens = Vec::new();
+        for chunk in chunks {
+            if chunk.is_empty() {
+                continue;
+            }
+            if !self.split_special_tokens && self.added_encoder.contains_key(&chunk) {
+                tokens.push(chunk);
+                continue;
+            }
+            let (code, rest) = remove_language_code(&chunk);
+            if let Some(code) = code {
+                tokens.push(code.to_string());
+            }
+            tokens.extend(self.source.encode(rest));
+        }
+        tokens
+    }
+
+    /// `Trie.split`: cuts `text` around added tokens, leftmost and then longest first.
+    fn split_on_added(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            if let Some(t) = self
+                .split_tokens
+                .iter()
+                .find(|t| rest.starts_with(t.as_str()))
+            {
+                if i > start {
+                    out.push(text[start..i].to_string());
+                }
+                out.push(t.clone());
+                i += t.len();
+                start = i;
+            } else {
+                i += rest.chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        if start < text.len() || out.is_empty() {
+            out.push(text[start..].to_string());
+        }
+        out
+    }
+
+    fn token_id(&self, token: &str) -> u32 {
+        self.added_encoder
+            .get(token)
+            .or_else(|| self.encoder.get(token))
+            .copied()
+            .unwrap_or(self.unk_id)
+    }
+
+    fn encode_ids(&self, text: &str) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .tokenize(text)
+            .iter()
+            .map(|t| self.token_id(t))
+            .collect();
+        ids.push(self.eos_id);
+        ids
+    }
+
+    /// `MarianTokenizer.convert_tokens_to_string` with the target model.
+    fn tokens_to_string(&self, tokens: &[String]) -> String {
+        let mut out = String::new();
+        let mut current: Vec<&str> = Vec::new();
+        for t in tokens {
+            if self.special_tokens.contains(t) {
+                out.push_str(&self.target.decode_pieces(&current));
+                out.push_str(t);
+                out.push(' ');
+                current.clear();
+            } else {
+                current.push(t);
+            }
+        }
+        out.push_str(&self.target.decode_pieces(&current));
+        py_strip(&out.replace(SPACE_SYMBOL, " ")).to_string()
+    }
+
+    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool) -> String {
+        let tokens = ids.iter().filter_map(|id| {
+            if skip_special_tokens && self.special_ids.contains(id) {
+                return None;
+            }
+            Some(match self.added_decoder.get(id) {
+                Some(t) => t.content.clone(),
+                None => self
+                    .decoder
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| self.unk_token.clone()),
+            })
+        });
+        let mut sub_texts: Vec<String> = Vec::new();
+        let mut current: Vec<String> = Vec::new();
+        for token in tokens {
+            if skip_special_tokens && self.special_tokens.contains(&token) {
+                continue;
+            }
+            if self.legacy_added.contains(&token) {
+                if !current.is_empty() {
+                    let s = self.tokens_to_string(&current);
+                    if !s.is_empty() {
+                        sub_texts.push(s);
+                    }
+                    current.clear();
+                }
+                sub_texts.push(token);
+            } else {
+                current.push(token);
+            }
+        }
+        if !current.is_empty() {
+            sub_texts.push(self.tokens_to_string(&current));
+        }
+        let text = sub_texts.join(" ");
+        if self.clean_up_spaces {
+            clean_up_tokenization(&text)
+        } else {
+            text
+        }
+    }
+
+    /// `source.spm`'s pieces for `text` (no language-code or added-token handling).
+    pub fn source_pieces(&self, text: &str) -> Vec<String> {
+        self.source.encode(text)
+    }
+}
+
+/// `MarianTokenizer.remove_language_code`.
+fn remove_language_code(text: &str) -> (Option<&str>, &str) {
+    if text.starts_with(">>") {
+        if let Some(end) = text.find("<<") {
+            return (Some(&text[..end + 2]), &text[end + 2..]);
+        }
+    }
+    (None, text)
+}
+
+fn parse_vocab(path: &Path) -> Result<HashMap<String, u32>> {
+    let Value::Object(map) = load_json(path)? else {
+        return Err(tok_err(path, "expected a JSON object of token → id"));
+    };
+    let mut vocab = HashMap::with_capacity(map.len());
+    for (k, v) in map {
+        let id = v
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .ok_or_else(|| tok_err(path, format!("token {k:?}: id {v} is not a u32")))?;
+        vocab.insert(k, id);
+    }
+    Ok(vocab)
+}
+
+impl Tokenizer for MarianTokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.encode_ids(text))
+    }
+
+    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        Ok(self.decode_ids(ids, skip_special_tokens))
+    }
+
+    fn token_count(&self, text: &str) -> usize {
+        self.tokenize(text).len() + 1
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    fn eos_id(&self) -> u32 {
+        self.eos_id
+    }
+
+    fn unk_id(&self) -> Option<u32> {
+        Some(self.unk_id)
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.encoder.len()
+    }
+
+    fn id_to_token(&self, id: u32) -> Option<String> {
+        self.added_decoder
+            .get(&id)
+            .map(|t| t.content.clone())
+            .or_else(|| self.decoder.get(&id).cloned())
+    }
+
+    fn token_to_id(&self, t: &str) -> Option<u32> {
+        self.added_encoder
+            .get(t)
+            .or_else(|| self.encoder.get(t))
+            .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_code_is_cut_only_at_the_start() {
+        assert_eq!(remove_language_code(">>eng<< hi"), (Some(">>eng<<"), " hi"));
+        assert_eq!(remove_language_code(">>eng hi"), (None, ">>eng hi"));
+        assert_eq!(remove_language_code(" >>eng<<"), (None, " >>eng<<"));
+        assert_eq!(remove_language_code(">><<x"), (Some(">><<"), "x"));
+    }
+}

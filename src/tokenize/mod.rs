@@ -1,0 +1,158 @@
+//! Tokenizers, id for id and string for string equal to Hugging Face transformers'.
+//!
+//! Two kinds exist: [`MarianTokenizer`] for opus-mt repos (`source.spm`, `target.spm`,
+//! `vocab.json`: there is no fast Marian tokenizer in transformers, so this reimplements the
+//! slow one, including SentencePiece itself), and [`HfTokenizer`] for repos that ship a
+//! `tokenizer.json`. Both sit behind the [`Tokenizer`] trait; [`load`] picks one from a
+//! [`TokenizerSource`].
+
+mod hf;
+mod marian;
+pub mod protobuf;
+pub mod sentencepiece;
+
+use std::path::PathBuf;
+
+pub use hf::HfTokenizer;
+pub use marian::MarianTokenizer;
+
+use crate::Result;
+
+/// What the rest of tarjama needs from a tokenizer.
+pub trait Tokenizer: Send + Sync {
+    /// The model input ids of `text`: transformers' `tokenizer(text).input_ids`, with the
+    /// special tokens the tokenizer adds (for Marian a trailing `</s>`).
+    fn encode(&self, text: &str) -> Result<Vec<u32>>;
+
+    /// The text of `ids`: transformers' `tokenizer.decode(ids, skip_special_tokens=...)` with
+    /// that tokenizer's default `clean_up_tokenization_spaces`.
+    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String>;
+
+    /// How many ids [`Tokenizer::encode`] gives for `text` (special tokens included), for
+    /// segment length limits. 0 where encoding fails.
+    fn token_count(&self, text: &str) -> usize;
+
+    /// The padding id.
+    fn pad_id(&self) -> u32;
+
+    /// The end-of-sequence id.
+    fn eos_id(&self) -> u32;
+
+    /// The unknown-token id, where the tokenizer has one.
+    fn unk_id(&self) -> Option<u32>;
+
+    /// The base vocabulary size, as transformers' `tokenizer.vocab_size` (added tokens not
+    /// counted).
+    fn vocab_size(&self) -> usize;
+
+    /// The token of `id`, or `None` where the vocabulary has no such id.
+    fn id_to_token(&self, id: u32) -> Option<String>;
+
+    /// The id of the token `t`, or `None` where the vocabulary lacks it (no `<unk>` fallback).
+    fn token_to_id(&self, t: &str) -> Option<u32>;
+}
+
+/// The files a tokenizer is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenizerSource {
+    /// A `tokenizers` library `tokenizer.json`, with the repo's `tokenizer_config.json` when it
+    /// has one (it names the special tokens and may switch on `clean_up_tokenization_spaces`).
+    TokenizerJson {
+        /// `tokenizer.json`.
+        tokenizer_json: PathBuf,
+        /// `tokenizer_config.json`, if present.
+        tokenizer_config: Option<PathBuf>,
+    },
+    /// The files of an opus-mt (Marian) repo.
+    Marian {
+        /// `source.spm`: SentencePiece model of the source language (used to encode).
+        source_spm: PathBuf,
+        /// `target.spm`: SentencePiece model of the target language (used to decode).
+        target_spm: PathBuf,
+        /// `vocab.json`: the joint piece → id map.
+        vocab_json: PathBuf,
+        /// `tokenizer_config.json`, if present.
+        tokenizer_config: Option<PathBuf>,
+    },
+}
+
+/// Builds the tokenizer described by `source`.
+pub fn load(source: &TokenizerSource) -> Result<Box<dyn Tokenizer>> {
+    Ok(match source {
+        TokenizerSource::TokenizerJson {
+            tokenizer_json,
+            tokenizer_config,
+        } => Box::new(HfTokenizer::from_files(
+            tokenizer_json,
+            tokenizer_config.as_deref(),
+        )?),
+        TokenizerSource::Marian {
+            source_spm,
+            target_spm,
+            vocab_json,
+            tokenizer_config,
+        } => Box::new(MarianTokenizer::from_files(
+            source_spm,
+            target_spm,
+            vocab_json,
+            tokenizer_config.as_deref(),
+        )?),
+    })
+}
+
+/// transformers' `clean_up_tokenization`: removes spaces before punctuation and English
+/// contractions.
+pub(crate) fn clean_up_tokenization(s: &str) -> String {
+    s.replace(" .", ".")
+        .replace(" ?", "?")
+        .replace(" !", "!")
+        .replace(" ,", ",")
+        .replace(" ' ", "'")
+        .replace(" n't", "n't")
+        .replace(" 'm", "'m")
+        .replace(" 's", "'s")
+        .replace(" 've", "'ve")
+        .replace(" 're", "'re")
+}
+
+/// Python's `str.isspace` for one character: Unicode White_Space plus the information
+/// separators U+001C..U+001F.
+fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub(crate) fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_space)
+}
+
+/// Python's `str.lstrip()`.
+pub(crate) fn py_lstrip(s: &str) -> &str {
+    s.trim_start_matches(py_space)
+}
+
+/// Python's `str.rstrip()`.
+pub(crate) fn py_rstrip(s: &str) -> &str {
+    s.trim_end_matches(py_space)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_strip_matches_str_isspace() {
+        assert_eq!(py_strip("\u{1f} a\u{3000}\u{a0}\n"), "a");
+        // U+200B ZERO WIDTH SPACE is not whitespace in Python either.
+        assert_eq!(py_strip("\u{200b}a"), "\u{200b}a");
+        assert_eq!(clean_up_tokenization("a , b . I 'm"), "a, b. I'm");
+    }
+
+    #[test]
+    fn tokenizers_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<MarianTokenizer>();
+        check::<HfTokenizer>();
+        check::<Box<dyn Tokenizer>>();
+    }
+}

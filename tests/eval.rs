@@ -1,0 +1,1090 @@
+//! `tarjama eval` / `tarjama compare` against sacrebleu 2.6.0 and rouge-score 0.1.2.
+//!
+//! Golden values come from `scripts/make_eval_goldens.py` (committed under
+//! `tests/fixtures/eval/`). Every printed figure must equal the reference's at the printed
+//! precision: whole sacrebleu score lines (score, n-gram precisions, BP, ratio, lengths),
+//! ROUGE P/R/F, and the paired bootstrap's score, mean, CI and p-value.
+//!
+//! Tests on `../shared` data return early with a message when it is absent; the team-written
+//! texts below keep the suite asserting real values without it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tarjama::eval::stem::porter_stem;
+use tarjama::eval::{
+    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind, RougeConfig,
+    RougeTokenizer, ScoreDetail, ScoreLine,
+};
+
+// ------------------------------------------------------------------------------------------
+// Team-written texts (the golden script holds the same lists; a test checks they agree).
+// ------------------------------------------------------------------------------------------
+
+const EN_REF1: [&str; 12] = [
+    "The committee approved the budget on Monday, after a long debate.",
+    "Prices rose by 3.5% in March — the highest rise since 1990.",
+    "She said: “We will not give up.”",
+    "The bridge, which was built in 1887, is 1,200 metres long.",
+    "Can you tell me where the station is?",
+    "He bought 12 apples, 3 oranges and a melon for $7.50.",
+    "Rain is expected across the north; temperatures will fall to −5°C.",
+    "The minister's visit was postponed until further notice.",
+    "Children under 5 travel free of charge.",
+    "It's the 21st century… and we still argue about this!",
+    "The report (published in 2023) lists 14 recommendations.",
+    "Visit www.example.com or call +44 20 7946 0958 for details.",
+];
+const EN_REF2: [&str; 12] = [
+    "On Monday the committee passed the budget following a lengthy debate.",
+    "In March prices went up 3.5%, the biggest increase since 1990.",
+    "“We won't give up,” she said.",
+    "Built in 1887, the bridge is 1,200 m long.",
+    "Could you tell me where the station is?",
+    "He paid $7.50 for twelve apples, three oranges and a melon.",
+    "Rain is forecast in the north, with temperatures dropping to −5 °C.",
+    "The minister's visit has been postponed indefinitely.",
+    "Kids below the age of five travel for free.",
+    "It is the twenty-first century... and we are still arguing about it!",
+    "The 2023 report lists fourteen recommendations.",
+    "For details, visit www.example.com or phone +44 20 7946 0958.",
+];
+const EN_SYS_A: [&str; 12] = [
+    "The committee approved the budget on Monday after a long discussion.",
+    "Prices increased 3.5 % in March, the highest since 1990.",
+    "She said: \"We will not surrender.\"",
+    "The bridge, built in 1887, is 1.200 meters long.",
+    "Can you tell me where is the station?",
+    "He bought 12 apples, 3 oranges, and a melon for 7.50 dollars.",
+    "Rain expected in the north; temperature will drop to -5 °C.",
+    "The visit of the minister was postponed until further notice.",
+    "Children under five years travel for free.",
+    "It is the 21st century ... and we still argue about this !",
+    "The report, published in 2023, lists 14 recommendations.",
+    "Visit www.example.com or call +44 20 7946 0958 for more details.",
+];
+const EN_SYS_B: [&str; 12] = [
+    "Committee approve budget Monday long debate.",
+    "The prices went up in March since 1990.",
+    "She say we not give up.",
+    "Bridge was build 1887 and long 1200 metre.",
+    "Where station?",
+    "He buy apples oranges melon.",
+    "It will rain north and cold.",
+    "Minister visit delayed.",
+    "Small children travel free.",
+    "This century we argue still.",
+    "Report 2023 has recommendations 14.",
+    "Call for details.",
+];
+const EN_SYS_C: [&str; 12] = [
+    "On Monday, the committee approved the budget after lengthy debate.",
+    "In March, prices rose 3.5% — the largest rise since 1990.",
+    "“We will never give up,” she said.",
+    "The bridge was built in 1887 and is 1,200 metres long.",
+    "Could you tell me where the station is?",
+    "He bought twelve apples, three oranges and a melon for $7.50.",
+    "Rain is expected in the north; temperatures will fall to −5°C.",
+    "The minister's visit was postponed.",
+    "Children under 5 travel free.",
+    "It's the 21st century… yet we still argue about this!",
+    "The report (published in 2023) lists 14 recommendations.",
+    "Visit www.example.com or call +44 20 7946 0958 for details.",
+];
+const AR_REF: [&str; 6] = [
+    "ذهب الولد إلى المدرسة صباحاً.",
+    "هل تعرف أين تقع محطة القطار؟",
+    "وُلد الكاتب عام ١٩٤٥ في القاهرة، وتوفي عام ٢٠٠٦.",
+    "ارتفعت الأسعار بنسبة ٣٫٥٪ في شهر مارس؛ وهي أعلى زيادة منذ عام ١٩٩٠.",
+    "قال الوزير: «لن نتراجع عن هذا القرار».",
+    "يبلغ طول الجسر 1200 متر.",
+];
+const AR_SYS_A: [&str; 6] = [
+    "ذهب الولد إلى المدرسة في الصباح.",
+    "هل تعرف أين محطة القطار؟",
+    "ولد الكاتب سنة ١٩٤٥ في القاهرة وتوفي سنة ٢٠٠٦.",
+    "ارتفعت الأسعار ٣٫٥٪ في مارس، أعلى زيادة منذ ١٩٩٠.",
+    "قال الوزير «لن نتراجع عن القرار».",
+    "طول الجسر ١٢٠٠ متر.",
+];
+const AR_SYS_B: [&str; 6] = [
+    "الولد ذهب المدرسة.",
+    "أين المحطة؟",
+    "الكاتب ولد في القاهرة.",
+    "الأسعار ارتفعت في مارس.",
+    "الوزير قال لا تراجع.",
+    "الجسر طويل.",
+];
+const UNI_REF: [&str; 5] = [
+    "Le prix est de 12,50 € (TVA incluse).",
+    "Temperature: 25 °C ± 0.5 — stable.",
+    "Ｔｏｋｙｏ\u{3000}２０２０ was postponed to 2021.",
+    "½ cup of sugar, ² squared, ∞ loops 😀!",
+    "İstanbul'da 3 gün kaldık; ΣΟΦΟΣ said «ça va».",
+];
+const UNI_SYS: [&str; 5] = [
+    "Le prix est 12.50 € TVA incluse.",
+    "Temperature 25°C\u{1c}±0.5 - stable",
+    "Tokyo 2020 was delayed to 2021.",
+    "Half cup of sugar ² squared ∞ loops 😀 !",
+    "istanbul'da 3 gun kaldik; σοφος said «ca va».",
+];
+
+fn text(name: &str) -> Vec<String> {
+    let v: &[&str] = match name {
+        "EN_REF1" => &EN_REF1,
+        "EN_REF2" => &EN_REF2,
+        "EN_SYS_A" => &EN_SYS_A,
+        "EN_SYS_B" => &EN_SYS_B,
+        "EN_SYS_C" => &EN_SYS_C,
+        "AR_REF" => &AR_REF,
+        "AR_SYS_A" => &AR_SYS_A,
+        "AR_SYS_B" => &AR_SYS_B,
+        "UNI_REF" => &UNI_REF,
+        "UNI_SYS" => &UNI_SYS,
+        other => panic!("unknown text {other}"),
+    };
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Helpers
+// ------------------------------------------------------------------------------------------
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> Value {
+    let p = crate_dir().join("tests/fixtures/eval").join(name);
+    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&s).unwrap()
+}
+
+/// `../shared`, or `None` with a message when it is absent.
+fn shared_dir(test: &str) -> Option<PathBuf> {
+    let p = crate_dir().join("../shared");
+    if p.join("data").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("{test}: ../shared not found; skipping (the inline-text tests still run)");
+        None
+    }
+}
+
+/// A raw golden value: stored as Python's repr string (parsed here with Rust's correctly
+/// rounded parser, so no JSON-library rounding creeps in).
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or_else(|e| panic!("{s}: {e}")),
+        other => other.as_f64().unwrap(),
+    }
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn settings_from(spec: &Value) -> EvalSettings {
+    let metrics = strs(&spec["metrics"])
+        .iter()
+        .map(|m| m.parse::<MetricKind>().unwrap())
+        .collect();
+    EvalSettings {
+        metrics,
+        bleu: BleuConfig {
+            tokenize: spec["tokenize"].as_str().unwrap_or("13a").parse().unwrap(),
+            lowercase: spec["lowercase"].as_bool().unwrap_or(false),
+            effective_order: false,
+        },
+        rouge: RougeConfig {
+            tokenizer: spec["rouge_tokenize"]
+                .as_str()
+                .unwrap_or("default")
+                .parse()
+                .unwrap(),
+            use_stemmer: spec["stem"].as_bool().unwrap_or(false),
+        },
+    }
+}
+
+/// Counts of raw values that agree bit for bit / only at printed precision.
+#[derive(Default)]
+struct Tally {
+    exact: usize,
+    close: usize,
+    max_rel: f64,
+}
+
+impl Tally {
+    fn raw(&mut self, got: f64, want: f64, what: &str) {
+        if got == want {
+            self.exact += 1;
+        } else {
+            let rel = (got - want).abs() / want.abs().max(1.0);
+            assert!(rel < 1e-9, "{what}: raw value {got} vs {want}");
+            self.close += 1;
+            self.max_rel = self.max_rel.max(rel);
+        }
+    }
+
+    fn report(&self, what: &str) {
+        eprintln!(
+            "{what}: {} raw values bit-identical, {} equal to within {:.1e} (all printed figures identical)",
+            self.exact, self.close, self.max_rel
+        );
+    }
+}
+
+fn check_line(got: &ScoreLine, want: &Value, width: usize, ctx: &str, tally: &mut Tally) {
+    assert_eq!(got.name, want["name"].as_str().unwrap(), "{ctx}");
+    if let Some(sig) = want["signature"].as_str() {
+        assert_eq!(got.signature, sig, "{ctx}: signature");
+    }
+    assert_eq!(
+        got.format(width),
+        want["line"].as_str().unwrap(),
+        "{ctx}: printed line"
+    );
+    tally.raw(got.score, num(&want["score"]), ctx);
+    match &got.detail {
+        ScoreDetail::Bleu(b) => {
+            if want.get("counts").is_some() {
+                let c: Vec<u64> = want["counts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_u64().unwrap())
+                    .collect();
+                let t: Vec<u64> = want["totals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_u64().unwrap())
+                    .collect();
+                assert_eq!(b.counts.to_vec(), c, "{ctx}: counts");
+                assert_eq!(b.totals.to_vec(), t, "{ctx}: totals");
+                assert_eq!(b.sys_len, want["sys_len"].as_u64().unwrap(), "{ctx}");
+                assert_eq!(b.ref_len, want["ref_len"].as_u64().unwrap(), "{ctx}");
+                for (k, p) in want["precisions"].as_array().unwrap().iter().enumerate() {
+                    tally.raw(b.precisions[k], num(p), ctx);
+                }
+                tally.raw(b.bp, num(&want["bp"]), ctx);
+                tally.raw(b.ratio(), num(&want["ratio"]), ctx);
+            }
+        }
+        ScoreDetail::Ter(t) => {
+            if let Some(e) = want.get("num_edits") {
+                assert_eq!(t.num_edits as u64, e.as_u64().unwrap(), "{ctx}: edits");
+                tally.raw(t.ref_length, num(&want["ref_length"]), ctx);
+            }
+        }
+        ScoreDetail::Rouge(r) => {
+            if want.get("precision").is_some() {
+                tally.raw(r.precision, num(&want["precision"]), ctx);
+                tally.raw(r.recall, num(&want["recall"]), ctx);
+                tally.raw(r.fmeasure, num(&want["fmeasure"]), ctx);
+            }
+        }
+        ScoreDetail::None => {}
+    }
+}
+
+fn check_case(
+    case: &Value,
+    hyps: &[String],
+    refs: &[Vec<String>],
+    width: usize,
+    tally: &mut Tally,
+) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(&case["spec"]);
+    let got = eval::evaluate(&settings, hyps, refs).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}: number of figures");
+    for (g, w) in got.iter().zip(want) {
+        check_line(g, w, width, &format!("{id} {}", g.name), tally);
+    }
+    if let Some(rows) = case.get("sentences") {
+        let rows = rows.as_array().unwrap();
+        let got = eval::evaluate_sentences(&settings, hyps, refs).unwrap();
+        for (i, (g_row, w_row)) in got.iter().zip(rows).enumerate() {
+            let w_row = w_row.as_array().unwrap();
+            assert_eq!(g_row.len(), w_row.len(), "{id} line {}", i + 1);
+            for (g, w) in g_row.iter().zip(w_row) {
+                check_line(
+                    g,
+                    w,
+                    width,
+                    &format!("{id} line {} {}", i + 1, g.name),
+                    tally,
+                );
+            }
+        }
+    }
+}
+
+fn check_compare(case: &Value, systems: &[Vec<String>], refs: &[Vec<String>], tally: &mut Tally) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(&case["spec"]);
+    let got = eval::compare(&settings, systems, refs, &BootstrapSettings::default()).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}");
+    for (g, w) in got.iter().zip(want) {
+        let ctx = format!("{id} {}", g.name);
+        assert_eq!(g.name, w["name"].as_str().unwrap(), "{ctx}");
+        assert_eq!(g.signature, w["signature"].as_str().unwrap(), "{ctx}");
+        for (s, (gr, wr)) in g
+            .results
+            .iter()
+            .zip(w["results"].as_array().unwrap())
+            .enumerate()
+        {
+            let ctx = format!("{ctx} system {s}");
+            assert_eq!(
+                format!("{:.2}", gr.score),
+                wr["score_str"].as_str().unwrap(),
+                "{ctx} score"
+            );
+            assert_eq!(
+                format!("{:.2}", gr.mean),
+                wr["mean_str"].as_str().unwrap(),
+                "{ctx} mean"
+            );
+            assert_eq!(
+                format!("{:.2}", gr.ci),
+                wr["ci_str"].as_str().unwrap(),
+                "{ctx} ci"
+            );
+            match (
+                gr.p_value,
+                wr["p_value"].as_str().map(|p| p.parse::<f64>().unwrap()),
+            ) {
+                (None, None) => {}
+                (Some(p), Some(q)) => {
+                    assert_eq!(format!("{p:.4}"), wr["p_str"].as_str().unwrap(), "{ctx} p");
+                    assert_eq!(p, q, "{ctx}: p-value must be identical");
+                }
+                other => panic!("{ctx}: p-value presence differs: {other:?}"),
+            }
+            tally.raw(gr.score, num(&wr["score"]), &ctx);
+            tally.raw(gr.mean, num(&wr["mean"]), &ctx);
+            tally.raw(gr.ci, num(&wr["ci"]), &ctx);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Deterministic perturbations (mirror of PERTURBATIONS in scripts/make_eval_goldens.py)
+// ------------------------------------------------------------------------------------------
+
+fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+fn py_words(s: &str) -> Vec<&str> {
+    s.split(is_py_space).filter(|w| !w.is_empty()).collect()
+}
+
+fn p_drop(i: usize, line: &str) -> String {
+    py_words(line)
+        .into_iter()
+        .enumerate()
+        .filter(|(j, _)| (i + j) % 4 != 3)
+        .map(|(_, w)| w)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn p_swap(i: usize, line: &str) -> String {
+    let mut w = py_words(line);
+    if w.len() >= 2 {
+        let k = i % (w.len() - 1);
+        w.swap(k, k + 1);
+    }
+    w.join(" ")
+}
+
+fn perturb_line(name: &str, i: usize, line: &str) -> String {
+    let out = match name {
+        "none" => line.to_string(),
+        "drop" => p_drop(i, line),
+        "swap" => p_swap(i, line),
+        "case" => match i % 3 {
+            0 => line.to_lowercase(),
+            1 => line.to_uppercase(),
+            _ => line.to_string(),
+        },
+        "punct" => match i % 3 {
+            0 => line.chars().filter(|c| !".,!?;:\"'".contains(*c)).collect(),
+            1 => line.replace('.', " . ").replace(',', " , "),
+            _ => format!("{line} !!"),
+        },
+        "empty" => {
+            if i.is_multiple_of(7) {
+                String::new()
+            } else {
+                line.to_string()
+            }
+        }
+        "mix" => {
+            let mut l = p_swap(i, &p_drop(i, line));
+            if i.is_multiple_of(5) {
+                l = l.to_lowercase();
+            }
+            if i.is_multiple_of(11) {
+                l.clear();
+            }
+            l
+        }
+        other => panic!("unknown perturbation {other}"),
+    };
+    out.trim_end_matches(is_py_space).to_string()
+}
+
+fn perturb(name: &str, lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| perturb_line(name, i, l))
+        .collect()
+}
+
+/// Reads a data file as tarjama reads inputs, after checking its sha256 against the goldens.
+struct SharedData {
+    en: Vec<String>,
+    ar: Vec<String>,
+    test_en: Vec<String>,
+    root: PathBuf,
+}
+
+fn load_shared(test: &str, goldens: &Value) -> Option<SharedData> {
+    let root = shared_dir(test)?;
+    let read = |key: &str| -> Vec<String> {
+        let rel = goldens["data"][key]["path"].as_str().unwrap();
+        let p = root.join(rel);
+        let bytes = std::fs::read(&p).unwrap();
+        let digest = format!("{:x}", Sha256::digest(&bytes));
+        assert_eq!(
+            digest,
+            goldens["data"][key]["sha256"].as_str().unwrap(),
+            "{} changed: regenerate with scripts/make_eval_goldens.py",
+            p.display()
+        );
+        let text = String::from_utf8(bytes).unwrap();
+        eval::input::split_lines(&text)
+    };
+    let en = read("en");
+    let ar = read("ar");
+    read("xsum");
+    let test_en = read("test_en");
+    Some(SharedData {
+        en,
+        ar,
+        test_en,
+        root,
+    })
+}
+
+fn source<'a>(data: &'a SharedData, spec: &Value) -> (&'a [String], String) {
+    let arr = spec.as_array().unwrap();
+    let lines = match arr[0].as_str().unwrap() {
+        "en" => &data.en,
+        "ar" => &data.ar,
+        other => panic!("unknown source {other}"),
+    };
+    (lines, arr[1].as_str().unwrap().to_string())
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests on team-written texts
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn inline_texts_match_the_golden_script() {
+    let g = fixture("goldens_inline.json");
+    for (name, lines) in g["texts"].as_object().unwrap() {
+        assert_eq!(
+            strs(lines),
+            text(name),
+            "{name} differs from scripts/make_eval_goldens.py"
+        );
+    }
+}
+
+#[test]
+fn inline_corpus_and_sentence_scores_match_sacrebleu_and_rouge_score() {
+    let g = fixture("goldens_inline.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let mut tally = Tally::default();
+    for case in g["cases"].as_array().unwrap() {
+        let hyps = text(case["spec"]["hyp"].as_str().unwrap());
+        let refs: Vec<Vec<String>> = strs(&case["spec"]["refs"])
+            .iter()
+            .map(|r| text(r))
+            .collect();
+        check_case(case, &hyps, &refs, width, &mut tally);
+    }
+    tally.report("inline eval");
+}
+
+#[test]
+fn inline_paired_bootstrap_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let mut tally = Tally::default();
+    for case in g["compare"].as_array().unwrap() {
+        let systems: Vec<Vec<String>> = strs(&case["spec"]["systems"])
+            .iter()
+            .map(|s| text(s))
+            .collect();
+        let refs: Vec<Vec<String>> = strs(&case["spec"]["refs"])
+            .iter()
+            .map(|r| text(r))
+            .collect();
+        check_compare(case, &systems, &refs, &mut tally);
+    }
+    tally.report("inline compare");
+}
+
+#[test]
+fn porter_stemmer_matches_nltk() {
+    let g = fixture("goldens_inline.json");
+    let stems = g["stems"].as_object().unwrap();
+    assert!(stems.len() > 150);
+    for (w, s) in stems {
+        assert_eq!(porter_stem(w), s.as_str().unwrap(), "stem of {w}");
+    }
+}
+
+#[test]
+fn resampling_indices_match_numpy_default_rng() {
+    let g = fixture("goldens_inline.json");
+    let rng = &g["rng"];
+    let want = |k: &str| -> Vec<usize> {
+        rng[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect()
+    };
+    assert_eq!(
+        bootstrap::resample_indices(12345, 1, 500)[..32],
+        want("choice_500_first_32")[..]
+    );
+    assert_eq!(
+        bootstrap::resample_indices(12345, 5, 7)[..32],
+        want("choice_7_first_32")[..]
+    );
+    assert_eq!(
+        bootstrap::resample_indices(7, 3, 12)[..32],
+        want("choice_12_first_32")[..]
+    );
+}
+
+fn unicode_rouge(target: &str, prediction: &str) -> [(f64, f64, f64); 4] {
+    let c = RougeConfig {
+        tokenizer: RougeTokenizer::Unicode,
+        use_stemmer: false,
+    };
+    eval::rouge::score(target, prediction, &c).map(|s| (s.precision, s.recall, s.fmeasure))
+}
+
+fn assert_prf(got: (f64, f64, f64), want: (f64, f64, f64), what: &str) {
+    let ok = (got.0 - want.0).abs() < 1e-12
+        && (got.1 - want.1).abs() < 1e-12
+        && (got.2 - want.2).abs() < 1e-12;
+    assert!(ok, "{what}: got {got:?}, want {want:?}");
+}
+
+/// Three Arabic cases worked out by hand. The default tokenizer gives 0 on all of them.
+#[test]
+fn rouge_unicode_tokenizer_on_arabic_hand_checked() {
+    // 1. "The boy went to the school" vs "... to the house": 4 tokens each.
+    //    unigrams: 3 of 4 shared -> P = R = F = 3/4; bigrams: 2 of 3 -> 2/3;
+    //    LCS = 3 -> 3/4; one sentence, so Lsum = L.
+    let d = unicode_rouge("ذهب الولد إلى المدرسة", "ذهب الولد إلى البيت");
+    assert_prf(d[0], (0.75, 0.75, 0.75), "case 1 rouge1");
+    assert_prf(d[1], (2.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0), "case 1 rouge2");
+    assert_prf(d[2], (0.75, 0.75, 0.75), "case 1 rougeL");
+    assert_prf(d[3], (0.75, 0.75, 0.75), "case 1 rougeLsum");
+
+    // 2. Reordered, with a different verb form (قرأ vs قرأه): reference 3 tokens, prediction 4.
+    //    unigrams shared: الطالب, الكتاب -> P = 2/4, R = 2/3, F = 2·(1/2)(2/3)/(7/6) = 4/7;
+    //    no bigram shared -> 0; LCS = 1 (the two shared words are in opposite orders) ->
+    //    P = 1/4, R = 1/3, F = 2/7.
+    let d = unicode_rouge("قرأ الطالب الكتاب", "الكتاب قرأه الطالب بسرعة");
+    assert_prf(d[0], (0.5, 2.0 / 3.0, 4.0 / 7.0), "case 2 rouge1");
+    assert_prf(d[1], (0.0, 0.0, 0.0), "case 2 rouge2");
+    assert_prf(d[2], (0.25, 1.0 / 3.0, 2.0 / 7.0), "case 2 rougeL");
+
+    // 3. Diacritics, Arabic punctuation and Arabic-Indic digits: tokens
+    //    [وصلَ ٣ طلاب ثم غادروا] vs [وصل ٣ طلاب ثم رحلوا]; the comma, semicolon and full stop
+    //    separate words; وصلَ (with fatha) differs from وصل. Shared unigrams ٣, طلاب, ثم -> 3/5;
+    //    shared bigrams "٣ طلاب", "طلاب ثم" -> 2/4; LCS = 3 -> 3/5.
+    let d = unicode_rouge("وصلَ ٣ طلاب، ثم غادروا.", "وصل ٣ طلاب؛ ثم رحلوا");
+    assert_prf(d[0], (0.6, 0.6, 0.6), "case 3 rouge1");
+    assert_prf(d[1], (0.5, 0.5, 0.5), "case 3 rouge2");
+    assert_prf(d[2], (0.6, 0.6, 0.6), "case 3 rougeL");
+
+    let default = RougeConfig::default();
+    for (t, p) in [
+        ("ذهب الولد إلى المدرسة", "ذهب الولد إلى البيت"),
+        ("قرأ الطالب الكتاب", "الكتاب قرأه الطالب بسرعة"),
+        ("وصلَ ٣ طلاب، ثم غادروا.", "وصل ٣ طلاب؛ ثم رحلوا"),
+    ] {
+        for s in eval::rouge::score(t, p, &default) {
+            assert_eq!(s.fmeasure, 0.0, "default tokenizer keeps only [a-z0-9]");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Tests on ../shared data
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn shared_tatoeba_scores_match_sacrebleu_and_rouge_score() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_tatoeba_scores", &g) else {
+        return;
+    };
+    let width = g["width"].as_u64().unwrap() as usize;
+    let mut tally = Tally::default();
+    for case in g["cases"].as_array().unwrap() {
+        let (src, p) = source(&data, &case["spec"]["hyp"]);
+        let hyps = perturb(&p, src);
+        let refs: Vec<Vec<String>> = case["spec"]["refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let (src, p) = source(&data, r);
+                perturb(&p, src)
+            })
+            .collect();
+        check_case(case, &hyps, &refs, width, &mut tally);
+    }
+    tally.report("shared eval");
+}
+
+#[test]
+fn shared_paired_bootstrap_matches_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_paired_bootstrap", &g) else {
+        return;
+    };
+    let mut tally = Tally::default();
+    for case in g["compare"].as_array().unwrap() {
+        let build = |v: &Value| -> Vec<Vec<String>> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let (src, p) = source(&data, s);
+                    perturb(&p, src)
+                })
+                .collect()
+        };
+        let systems = build(&case["spec"]["systems"]);
+        let refs = build(&case["spec"]["refs"]);
+        check_compare(case, &systems, &refs, &mut tally);
+    }
+    tally.report("shared compare");
+}
+
+/// Long segments where TER's beam and shift-candidate limit matter (`long_paragraphs` in the
+/// golden file).
+#[test]
+fn shared_long_paragraphs_match_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_long_paragraphs", &g) else {
+        return;
+    };
+    let paras: Vec<String> = (0..60)
+        .map(|k| data.test_en[15 * k..15 * k + 15].join(" "))
+        .collect();
+    let hyps: Vec<String> = paras
+        .iter()
+        .map(|p| {
+            let mut w = py_words(p);
+            let mut k = 0;
+            while k + 3 < w.len() {
+                w.swap(k, k + 3);
+                k += 7;
+            }
+            w.truncate(w.len().saturating_sub(5));
+            w.join(" ").trim_end_matches(is_py_space).to_string()
+        })
+        .collect();
+    let mut tally = Tally::default();
+    for case in g["long_cases"].as_array().unwrap() {
+        check_case(case, &hyps, std::slice::from_ref(&paras), 2, &mut tally);
+    }
+    tally.report("shared long paragraphs");
+}
+
+fn xsum_lead3(root: &Path) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(root.join("data/summarization-en/articles.jsonl")).unwrap();
+    let mut hyps = Vec::new();
+    let mut refs = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let article = v["article"].as_str().unwrap();
+        let lead: Vec<&str> = article.split('\n').take(3).collect();
+        hyps.push(lead.join("\n").trim_end_matches(is_py_space).to_string());
+        refs.push(
+            v["reference"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches(is_py_space)
+                .to_string(),
+        );
+    }
+    (hyps, refs)
+}
+
+#[test]
+fn shared_xsum_rouge_lsum_on_multi_sentence_summaries() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_xsum_rouge_lsum", &g) else {
+        return;
+    };
+    let (hyps, refs) = xsum_lead3(&data.root);
+    let mut tally = Tally::default();
+    for case in g["jsonl_cases"].as_array().unwrap() {
+        check_case(case, &hyps, std::slice::from_ref(&refs), 2, &mut tally);
+    }
+    tally.report("shared xsum");
+}
+
+// ------------------------------------------------------------------------------------------
+// Command line
+// ------------------------------------------------------------------------------------------
+
+fn tarjama(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(args)
+        .output()
+        .expect("run tarjama")
+}
+
+fn write_lines(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let p = dir.join(name);
+    let mut s = lines.join("\n");
+    s.push('\n');
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+#[test]
+fn cli_hypothesis_one_line_short_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let h = write_lines(dir.path(), "hyp.txt", &text("EN_SYS_A")[..11]);
+    let out = tarjama(&[os("eval"), os("--ref"), r.as_os_str(), h.as_os_str()]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one-line error, got: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("hyp.txt")
+            && err.contains("11")
+            && err.contains("12")
+            && err.contains("ref.txt"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn cli_empty_file_and_invalid_utf8_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let out = tarjama(&[os("eval"), os("--ref"), r.as_os_str(), empty.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("empty.txt") && err.contains("empty"), "{err}");
+
+    let bad = dir.path().join("bad.txt");
+    let mut bytes = "ok line\nsecond ".as_bytes().to_vec();
+    bytes.extend([0xC3, 0x28]);
+    bytes.extend(b" tail\n");
+    std::fs::write(&bad, bytes).unwrap();
+    let out = tarjama(&[os("eval"), os("--ref"), bad.as_os_str(), r.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        format!("error: {}: invalid UTF-8 at byte 15", bad.display())
+    );
+
+    let out = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        r.as_os_str(),
+        empty.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn cli_eval_prints_the_golden_lines() {
+    let g = fixture("goldens_inline.json");
+    let case = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "en-a-2ref")
+        .unwrap()
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let r1 = write_lines(dir.path(), "ref1.txt", &text("EN_REF1"));
+    let r2 = write_lines(dir.path(), "ref2.txt", &text("EN_REF2"));
+    let h = write_lines(dir.path(), "hyp.txt", &text("EN_SYS_A"));
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r1.as_os_str(),
+        os("-r"),
+        r2.as_os_str(),
+        h.as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let want: Vec<&str> = case["expected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_str().unwrap())
+        .collect();
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
+
+    // JSON: sacrebleu's rounded score plus signature fields
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r1.as_os_str(),
+        os("--ref"),
+        r2.as_os_str(),
+        h.as_os_str(),
+        os("--metrics"),
+        os("bleu,ter"),
+        os("--format"),
+        os("json"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["name"], "BLEU");
+    assert_eq!(arr[0]["nrefs"], "2");
+    assert_eq!(arr[0]["tok"], "13a");
+    let bleu_line = want[0];
+    let printed = bleu_line
+        .split(" = ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(format!("{:.2}", arr[0]["score"].as_f64().unwrap()), printed);
+
+    // --sentence: a TSV with one row per line
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r1.as_os_str(),
+        h.as_os_str(),
+        os("--sentence"),
+        os("--metrics"),
+        os("chrf"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = s.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(rows[0], "line\tchrF2");
+    assert_eq!(rows.len(), 13);
+}
+
+#[test]
+fn cli_eval_arabic_unicode_rouge_says_which_tokenizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.ar", &text("AR_REF"));
+    let h = write_lines(dir.path(), "hyp.ar", &text("AR_SYS_A"));
+    let g = fixture("goldens_inline.json");
+    for (tok, id) in [("unicode", "ar-a"), ("default", "ar-a-default-rouge")] {
+        let case = g["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone();
+        let out = tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            h.as_os_str(),
+            os("--metrics"),
+            os("rouge"),
+            os("--rouge-tokenize"),
+            os(tok),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let want: Vec<&str> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"].as_str().unwrap().starts_with("ROUGE"))
+            .map(|e| e["line"].as_str().unwrap())
+            .collect();
+        assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
+        assert!(stdout.contains(&format!("tok:{tok}")));
+    }
+}
+
+#[test]
+fn cli_compare_prints_sacrebleu_p_values() {
+    let g = fixture("goldens_inline.json");
+    let case = g["compare"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "en-abc")
+        .unwrap()
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let b = write_lines(dir.path(), "b.txt", &text("EN_SYS_B"));
+    let c = write_lines(dir.path(), "c.txt", &text("EN_SYS_C"));
+    let out = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        a.as_os_str(),
+        b.as_os_str(),
+        c.as_os_str(),
+        os("--metrics"),
+        os("bleu,chrf,chrf++,ter"),
+        os("--format"),
+        os("json"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (gm, wm) in v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(case["expected"].as_array().unwrap())
+    {
+        assert_eq!(gm["name"], wm["name"]);
+        assert_eq!(gm["signature"], wm["signature"]);
+        for (gr, wr) in gm["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(wm["results"].as_array().unwrap())
+        {
+            assert_eq!(
+                format!("{:.2}", gr["score"].as_f64().unwrap()),
+                wr["score_str"].as_str().unwrap()
+            );
+            match wr["p_str"].as_str() {
+                Some(p) => assert_eq!(format!("{:.4}", gr["p_value"].as_f64().unwrap()), p),
+                None => assert!(gr["p_value"].is_null()),
+            }
+        }
+    }
+    // the text table carries the same figures
+    let out = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        a.as_os_str(),
+        b.as_os_str(),
+        os("--metrics"),
+        os("bleu"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    let bleu = &case["expected"][0]["results"];
+    assert!(s.contains(bleu[1]["p_str"].as_str().unwrap()), "{s}");
+    assert!(
+        s.contains(&format!(
+            "{} ± {}",
+            bleu[0]["mean_str"].as_str().unwrap(),
+            bleu[0]["ci_str"].as_str().unwrap()
+        )),
+        "{s}"
+    );
+}
+
+#[test]
+fn cli_jsonl_fields_feed_rouge_lsum() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("cli_jsonl_fields", &g) else {
+        return;
+    };
+    let (hyps, _) = xsum_lead3(&data.root);
+    let dir = tempfile::tempdir().unwrap();
+    let hyp = dir.path().join("out.jsonl");
+    let body: Vec<String> = hyps
+        .iter()
+        .map(|h| serde_json::json!({ "translation": h }).to_string())
+        .collect();
+    std::fs::write(&hyp, body.join("\n") + "\n").unwrap();
+    let refs = data.root.join("data/summarization-en/articles.jsonl");
+    let case = &g["jsonl_cases"][0];
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        refs.as_os_str(),
+        os("--ref-jsonl-field"),
+        os("reference"),
+        os("--jsonl-field"),
+        os("translation"),
+        hyp.as_os_str(),
+        os("--metrics"),
+        os("rouge"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let want: Vec<&str> = case["expected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_str().unwrap())
+        .collect();
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
+}
