@@ -1088,3 +1088,39 @@ fn cli_jsonl_fields_feed_rouge_lsum() {
         .collect();
     assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
 }
+
+/// ROUGE has no paired test in sacrebleu; `compare` extends the same procedure to it. Its
+/// scores must be the ones `eval` prints, and its resampled means must straddle them.
+#[test]
+fn compare_rouge_extension_agrees_with_eval() {
+    let settings = EvalSettings {
+        metrics: vec![MetricKind::Rouge],
+        ..EvalSettings::default()
+    };
+    let refs = vec![text("EN_REF1")];
+    let systems = vec![text("EN_SYS_A"), text("EN_SYS_B"), text("EN_SYS_A")];
+    let cmp = eval::compare(&settings, &systems, &refs, &BootstrapSettings::default()).unwrap();
+    assert_eq!(cmp.len(), 4);
+    for (k, c) in cmp.iter().enumerate() {
+        assert!(
+            c.signature.contains("bs:1000|seed:12345|tok:default"),
+            "{}",
+            c.signature
+        );
+        for (s, r) in c.results.iter().enumerate() {
+            let lines = eval::evaluate(&settings, &systems[s], &refs).unwrap();
+            assert_eq!(lines[k].name, c.name);
+            assert_eq!(r.score, lines[k].score, "{} system {s}", c.name);
+            assert!(
+                (r.mean - r.score).abs() < r.ci.max(1.0),
+                "{} system {s}",
+                c.name
+            );
+        }
+        assert_eq!(c.results[0].p_value, None);
+        // B is far worse than A; an identical copy of A gets sacrebleu's minimum p = 1/1001
+        // (a zero difference never exceeds itself).
+        assert!(c.results[1].p_value.unwrap() < 0.05, "{}", c.name);
+        assert_eq!(c.results[2].p_value, Some(1.0 / 1001.0));
+    }
+}
