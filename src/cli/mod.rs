@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod eval;
+mod run;
+mod summarize;
 mod translate;
 
 /// tarjama: translate Arabic documents into English and summarize them.
@@ -20,8 +22,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Translate an Arabic article, then summarize the translation (the main job).
+    Run(run::RunArgs),
     /// Translate Arabic text into English.
     Translate(translate::TranslateArgs),
+    /// Summarize a text in one paragraph.
+    Summarize(summarize::SummarizeArgs),
     /// Score a system output against references (BLEU, chrF, chrF++, TER, ROUGE).
     Eval(eval::EvalArgs),
     /// Compare systems against references with paired bootstrap resampling.
@@ -32,7 +38,9 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Translate(args) => translate::run(args),
+        Command::Summarize(args) => summarize::run(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Compare(args) => eval::run_compare(args),
     };

@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 
 /// `early_stopping`: when beam search stops (transformers' three values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EarlyStopping {
     /// `True`: stop as soon as `num_beams` finished hypotheses exist.
     True,
@@ -38,7 +39,7 @@ impl FromStr for EarlyStopping {
 /// Decoding settings. Every field means what the same-named transformers `generate()` argument
 /// means; defaults are transformers' (`GenerationConfig()`), then the model's
 /// `generation_config.json` (or, without one, the generation fields of `config.json`), then flags.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GenerationConfig {
     /// Longest output in tokens, counting the decoder start token. Default 20 (which, when the
     /// user did not set it, transformers turns into 20 new tokens: see [`Self::max_length_set`]).

@@ -21,7 +21,9 @@ mod remote;
 use std::path::{Path, PathBuf};
 
 pub use layout::{TokenizerFiles, Weights};
-pub use preset::{preset, preset_names, presets, Preset, DEFAULT_TRANSLATOR, GENERATION_KEYS};
+pub use preset::{
+    preset, preset_names, presets, Preset, DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, GENERATION_KEYS,
+};
 pub use remote::{HubOptions, DEFAULT_ENDPOINT};
 
 use crate::{Error, Result};

@@ -10,6 +10,9 @@ use crate::{Error, Result};
 /// The preset used by `tarjama translate` when no `--model` is given.
 pub const DEFAULT_TRANSLATOR: &str = "opus-mt-tc-big-ar-en";
 
+/// The preset used by `tarjama summarize` and `tarjama run` when no summarizer is given.
+pub const DEFAULT_SUMMARIZER: &str = "distilbart-cnn-12-6";
+
 /// The embedded preset files: (name, TOML text). The name is the file stem.
 const EMBEDDED: &[(&str, &str)] = &[
     (

@@ -2,6 +2,8 @@
 //! detokenize → join). [`Seq2SeqPipeline`] is a loaded model with its tokenizer and generation
 //! defaults; [`translate`] drives it over documents.
 
+pub mod prompt;
+pub mod summarize;
 pub mod translate;
 
 use std::str::FromStr;
@@ -127,6 +129,8 @@ pub struct Seq2SeqPipeline {
     pub info: ModelInfo,
     /// Seconds spent loading.
     pub load_seconds: f64,
+    /// The resolved files (config, tokenizer, preset).
+    pub files: ModelFiles,
 }
 
 /// Maps the hub's tokenizer file list to the tokenizer stage's input.
@@ -146,6 +150,19 @@ fn tokenizer_source(files: &ModelFiles) -> Result<TokenizerSource> {
             vocab_json: vocab_json.clone(),
             tokenizer_config: files.tokenizer_config.clone(),
         }),
+        TokenizerFiles::Bpe {
+            vocab_json,
+            merges_txt,
+        } => Ok(TokenizerSource::ByteLevelBpe {
+            vocab_json: vocab_json.clone(),
+            merges_txt: merges_txt.clone(),
+            tokenizer_config: files.tokenizer_config.clone(),
+        }),
+        TokenizerFiles::Spiece(p) => Ok(TokenizerSource::Spiece {
+            spiece_model: p.clone(),
+            tokenizer_config: files.tokenizer_config.clone(),
+        }),
+        #[allow(unreachable_patterns)]
         other => Err(Error::Tokenizer(format!(
             "{}: tokenizer files {other:?} are not supported yet (need tokenizer.json or source.spm/target.spm/vocab.json)",
             files.dir.display()
@@ -188,7 +205,21 @@ impl Seq2SeqPipeline {
             generation,
             info,
             load_seconds: t0.elapsed().as_secs_f64(),
+            files,
         })
+    }
+
+    /// `task_specific_params[task]` of the model's `config.json` (e.g. `summarization` for
+    /// bart-large-cnn and T5: generation settings and a `prefix`), if present.
+    pub fn task_specific_params(&self, task: &str) -> Result<Option<serde_json::Value>> {
+        let text = std::fs::read_to_string(&self.files.config)
+            .map_err(|e| Error::io(&self.files.config, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))?;
+        Ok(v.get("task_specific_params")
+            .and_then(|t| t.get(task))
+            .filter(|t| t.is_object())
+            .cloned())
     }
 
     /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).

@@ -1,0 +1,179 @@
+//! `tarjama run`: the main job. An Arabic article in; its English summary, then its full
+//! English translation, out.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use super::summarize::{load_summarizer, notice, Lang};
+use crate::hub::DEFAULT_TRANSLATOR;
+use crate::pipeline::summarize::summarize;
+use crate::pipeline::translate::{translate_documents, TranslateSettings};
+use crate::pipeline::Seq2SeqPipeline;
+use crate::text::Normalization;
+
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The summary, a blank line, then the translation.
+    Text,
+    /// A JSON object with both texts, the models and revisions, settings, timings and token
+    /// counts.
+    Json,
+    /// `## Summary` and `## Translation` sections.
+    Markdown,
+}
+
+/// Flags of `tarjama run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Arabic article (`-` for standard input).
+    pub input: PathBuf,
+    /// Write the result to this file (atomically) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Translation model (preset, Hub repo id or local directory).
+    #[arg(long, default_value = DEFAULT_TRANSLATOR)]
+    pub translator: String,
+    /// Summarization model (default: distilbart-cnn-12-6).
+    #[arg(long)]
+    pub summarizer: Option<String>,
+    /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
+    /// translate the summary; the full translation is still produced.
+    #[arg(long)]
+    pub summarize_first: bool,
+    /// cpu, cuda[:N], metal or auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// f32, f16 or bf16.
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+    /// Segments per translation batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Normalization of the Arabic text (default, none, strip-diacritics).
+    #[arg(long, default_value = "default")]
+    pub normalize: String,
+    /// Long-input strategy of the summarizer (map-reduce or truncate).
+    #[arg(long, default_value = "map-reduce")]
+    pub strategy: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Runs `tarjama run`.
+pub fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let t_start = Instant::now();
+    let output = Output::new(
+        args.output.as_deref(),
+        std::slice::from_ref(&args.input),
+        args.force,
+    )?;
+    let text = read_text_input(&args.input)?;
+    let normalization: Normalization = args.normalize.parse()?;
+    let model_args = |name: Option<String>| ModelArgs {
+        model: name,
+        revision: None,
+        device: args.device.clone(),
+        dtype: args.dtype.clone(),
+    };
+    let translator_args = model_args(Some(args.translator.clone()));
+    let (device, dtype) = translator_args.device_and_dtype()?;
+    let translator = Seq2SeqPipeline::load(&args.translator, None, &device, dtype)?;
+    let tsettings = TranslateSettings {
+        normalization,
+        generation: translator.generation.clone(),
+        batch_size: args.batch_size.max(1),
+    };
+    let lang = if args.summarize_first {
+        Lang::Ar
+    } else {
+        Lang::En
+    };
+    let (summarizer, ssettings) = load_summarizer(
+        &model_args(args.summarizer.clone()),
+        &DecodeArgs::default(),
+        None,
+        &args.strategy,
+        lang,
+    )?;
+
+    let t0 = Instant::now();
+    let translation =
+        translate_documents(&translator, std::slice::from_ref(&text), &tsettings)?.remove(0);
+    let translate_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let (summary, summary_en) = if args.summarize_first {
+        let s = summarize(&summarizer, &text, &ssettings)?;
+        let en = translate_documents(&translator, std::slice::from_ref(&s.text), &tsettings)?
+            .remove(0)
+            .text;
+        (s, en.trim().to_string())
+    } else {
+        let s = summarize(&summarizer, &translation.text, &ssettings)?;
+        let en = s.text.clone();
+        (s, en)
+    };
+    let summarize_seconds = t1.elapsed().as_secs_f64();
+    notice(&summary);
+
+    let out = match args.format {
+        Format::Text => format!("{summary_en}\n\n{}", ensure_newline(&translation.text)),
+        Format::Markdown => format!(
+            "## Summary\n\n{summary_en}\n\n## Translation\n\n{}",
+            ensure_newline(&translation.text)
+        ),
+        Format::Json => {
+            let v = serde_json::json!({
+                "input": args.input.display().to_string(),
+                "summary": summary_en,
+                "summary_source_language": if args.summarize_first { "ar" } else { "en" },
+                "translation": translation.text,
+                "models": {
+                    "translator": translator.info,
+                    "summarizer": summarizer.info,
+                },
+                "settings": {
+                    "translator": tsettings.generation,
+                    "summarizer": ssettings.generation,
+                    "strategy": ssettings.strategy,
+                    "normalize": args.normalize,
+                    "summarize_first": args.summarize_first,
+                },
+                "seconds": {
+                    "load_translator": translator.load_seconds,
+                    "load_summarizer": summarizer.load_seconds,
+                    "translate": translate_seconds,
+                    "summarize": summarize_seconds,
+                    "total": t_start.elapsed().as_secs_f64(),
+                },
+                "tokens": {
+                    "source": translation.segments.iter().map(|s| s.source_tokens).sum::<usize>(),
+                    "translation": translation.segments.iter().map(|s| s.target_tokens).sum::<usize>(),
+                    "summary_input": summary.input_tokens,
+                    "summary": summary.summary_tokens,
+                },
+                "segments": translation.segments.len(),
+                "summary_chunks": summary.chunks,
+                "summary_truncated": summary.truncated.is_some(),
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v)?)
+        }
+    };
+    output.write(&out)?;
+    Ok(0)
+}
+
+fn ensure_newline(s: &str) -> String {
+    if s.ends_with('\n') {
+        s.to_string()
+    } else {
+        format!("{s}\n")
+    }
+}

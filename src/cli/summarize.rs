@@ -1,0 +1,143 @@
+//! `tarjama summarize`: a text in, a one-paragraph summary out.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use crate::hub::DEFAULT_SUMMARIZER;
+use crate::pipeline::prompt::Prompt;
+use crate::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
+use crate::pipeline::Seq2SeqPipeline;
+use crate::text::Normalization;
+
+/// Output formats of `summarize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The summary as one paragraph.
+    Text,
+    /// A JSON object: summary, model, settings, token counts, chunks, time.
+    Json,
+}
+
+/// Language of the text to summarize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English (passed to the model unchanged).
+    En,
+    /// Arabic (normalized as `translate --normalize default` does), e.g. for mt5-xlsum.
+    Ar,
+}
+
+/// Flags of `tarjama summarize`.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Input file; `-` or nothing reads standard input.
+    pub input: Option<PathBuf>,
+    /// Write the summary to this file (atomically) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Language of the input text.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// A prompt template file with a {text} placeholder (overrides the model's).
+    #[arg(long)]
+    pub prompt: Option<PathBuf>,
+    /// For texts longer than the model's input limit: map-reduce (summarize chunks, then the
+    /// joined chunk summaries) or truncate (cut at the limit, with a notice on stderr).
+    #[arg(long, default_value = "map-reduce")]
+    pub strategy: String,
+    /// Input limit in tokens (default: the model's).
+    #[arg(long)]
+    pub max_input_tokens: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+/// Loads the summarizer named by `model` (default preset when `None`) with its settings and
+/// the user's overrides.
+pub(crate) fn load_summarizer(
+    model: &ModelArgs,
+    decode: &DecodeArgs,
+    prompt: Option<&std::path::Path>,
+    strategy: &str,
+    lang: Lang,
+) -> anyhow::Result<(Seq2SeqPipeline, SummarizeSettings)> {
+    let strategy: Strategy = strategy.parse()?;
+    let overrides = decode.overrides()?;
+    let (device, dtype) = model.device_and_dtype()?;
+    let name = model.model.as_deref().unwrap_or(DEFAULT_SUMMARIZER);
+    let pipe = Seq2SeqPipeline::load(name, model.revision.as_deref(), &device, dtype)?;
+    let mut settings = SummarizeSettings::for_model(&pipe)?;
+    overrides.apply(&mut settings.generation);
+    settings.strategy = strategy;
+    if let Some(p) = prompt {
+        settings.prompt = Some(Prompt::from_file(p)?);
+    }
+    if lang == Lang::Ar {
+        settings.normalization = Normalization::default();
+    }
+    Ok((pipe, settings))
+}
+
+/// Prints the truncation notice a summary carries, if any.
+pub(crate) fn notice(summary: &crate::pipeline::summarize::Summary) {
+    if let Some((tokens, limit)) = summary.truncated {
+        eprintln!(
+            "note: the input has {tokens} tokens; it was cut to the summarizer's limit of {limit} \
+             (use --strategy map-reduce to summarize all of it)"
+        );
+    }
+}
+
+/// Runs `tarjama summarize`.
+pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
+    let input = args.input.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let output = Output::new(
+        args.output.as_deref(),
+        std::slice::from_ref(&input),
+        args.force,
+    )?;
+    let text = read_text_input(&input)?;
+    let (pipe, mut settings) = load_summarizer(
+        &args.model,
+        &args.decode,
+        args.prompt.as_deref(),
+        &args.strategy,
+        args.lang,
+    )?;
+    settings.max_input_tokens = args.max_input_tokens;
+    let summary = summarize(&pipe, &text, &settings)?;
+    notice(&summary);
+    let out = match args.format {
+        Format::Text => format!("{}\n", summary.text),
+        Format::Json => {
+            let v = serde_json::json!({
+                "summary": summary.text,
+                "model": pipe.info,
+                "settings": {
+                    "generation": settings.generation,
+                    "strategy": settings.strategy,
+                    "max_input_tokens": settings.max_input_tokens.unwrap_or_else(|| pipe.model.max_input_tokens()),
+                },
+                "input_tokens": summary.input_tokens,
+                "summary_tokens": summary.summary_tokens,
+                "chunks": summary.chunks,
+                "rounds": summary.rounds,
+                "truncated": summary.truncated.map(|(t, l)| serde_json::json!({"input_tokens": t, "limit": l})),
+                "seconds": {"load": pipe.load_seconds, "summarize": summary.seconds},
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v)?)
+        }
+    };
+    output.write(&out)?;
+    Ok(0)
+}

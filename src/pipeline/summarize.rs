@@ -1,0 +1,264 @@
+//! Summarization: prompt → tokenize → generate → one paragraph, with a map-reduce strategy for
+//! texts longer than the summarizer's input limit (never a silent truncation).
+
+use std::str::FromStr;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::prompt::Prompt;
+use super::Seq2SeqPipeline;
+use crate::decoding::GenerationConfig;
+use crate::error::{Error, Result};
+use crate::text::{split_document, Normalization, SentenceSplitter};
+
+/// What to do with a text longer than the summarizer's input limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Summarize sentence-aligned chunks that fit, then summarize the joined chunk summaries
+    /// (repeating while they are still too long).
+    #[default]
+    MapReduce,
+    /// Cut the input at the limit (as `tokenizer(..., truncation=True)` does) and report it.
+    Truncate,
+}
+
+impl FromStr for Strategy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "map-reduce" => Ok(Strategy::MapReduce),
+            "truncate" => Ok(Strategy::Truncate),
+            _ => Err(Error::Config(format!(
+                "bad strategy {s:?} (map-reduce or truncate)"
+            ))),
+        }
+    }
+}
+
+/// Settings of a summarization run.
+#[derive(Debug, Clone)]
+pub struct SummarizeSettings {
+    /// The prompt wrapped around every input (`None`: the text as it is).
+    pub prompt: Option<Prompt>,
+    /// Decoding settings.
+    pub generation: GenerationConfig,
+    /// Long-input strategy.
+    pub strategy: Strategy,
+    /// Chunks per padded batch in the map step.
+    pub batch_size: usize,
+    /// Input limit in tokens (prompt and special tokens included); `None`: the model's.
+    pub max_input_tokens: Option<usize>,
+    /// Normalization of the input text.
+    pub normalization: Normalization,
+}
+
+impl SummarizeSettings {
+    /// The settings a summarizer's files ask for: its generation defaults, then
+    /// `task_specific_params["summarization"]` (settings and `prefix`, as transformers'
+    /// summarization pipeline applies them), then the preset's prompt.
+    pub fn for_model(pipe: &Seq2SeqPipeline) -> Result<Self> {
+        let mut generation = pipe.generation.clone();
+        let mut prompt = None;
+        if let Some(tsp) = pipe.task_specific_params("summarization")? {
+            generation.apply_json(&tsp);
+            if let Some(prefix) = tsp.get("prefix").and_then(|p| p.as_str()) {
+                if !prefix.is_empty() {
+                    prompt = Some(Prompt::prefix(prefix));
+                }
+            }
+        }
+        if let Some(preset) = &pipe.files.preset {
+            generation.apply_json(&serde_json::Value::Object(preset.generation.clone()));
+            if let Some(name) = &preset.prompt {
+                prompt = Some(Prompt::embedded(name)?);
+            }
+        }
+        Ok(Self {
+            prompt,
+            generation,
+            strategy: Strategy::MapReduce,
+            batch_size: 8,
+            max_input_tokens: None,
+            normalization: Normalization::none(),
+        })
+    }
+}
+
+/// A summary and how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The summary as one paragraph.
+    pub text: String,
+    /// Tokens of the prompted input (before any chunking or truncation).
+    pub input_tokens: usize,
+    /// Generated tokens of the final summary (decoder start token not counted).
+    pub summary_tokens: usize,
+    /// Chunks summarized in the first map step (0: the input fit as it was).
+    pub chunks: usize,
+    /// Map-reduce rounds (0: none).
+    pub rounds: usize,
+    /// `Some((input_tokens, limit))` when the input was cut at the limit.
+    pub truncated: Option<(usize, usize)>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// Collapses all whitespace (newlines included) to single spaces.
+fn one_paragraph(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+struct Run<'a> {
+    pipe: &'a Seq2SeqPipeline,
+    settings: &'a SummarizeSettings,
+    limit: usize,
+}
+
+impl Run<'_> {
+    fn prompted(&self, text: &str) -> String {
+        let text = self.settings.normalization.normalize(text);
+        match &self.settings.prompt {
+            Some(p) => p.apply(&text),
+            None => text,
+        }
+    }
+
+    fn count(&self, text: &str) -> usize {
+        self.pipe.tokenizer.token_count(&self.prompted(text))
+    }
+
+    /// Summarizes inputs that fit; returns (summary, generated tokens) per input.
+    fn generate(&self, texts: &[String]) -> Result<Vec<(String, usize)>> {
+        let inputs = texts
+            .iter()
+            .map(|t| self.pipe.tokenizer.encode(&self.prompted(t)))
+            .collect::<Result<Vec<_>>>()?;
+        self.decode(&inputs)
+    }
+
+    fn decode(&self, inputs: &[Vec<u32>]) -> Result<Vec<(String, usize)>> {
+        let out =
+            self.pipe
+                .generate(inputs, &self.settings.generation, self.settings.batch_size)?;
+        out.into_iter()
+            .map(|(hyps, _)| {
+                let best = hyps
+                    .into_iter()
+                    .next()
+                    .map(|h| h.tokens)
+                    .unwrap_or_default();
+                let text = self.pipe.tokenizer.decode(&best, true)?;
+                Ok((one_paragraph(&text), best.len().saturating_sub(1)))
+            })
+            .collect()
+    }
+
+    /// Sentence-aligned chunks of `text`, each within the limit once prompted.
+    fn chunks(&self, text: &str) -> Vec<String> {
+        let splitter = SentenceSplitter::new().with_max_len(self.limit, |s: &str| self.count(s));
+        let doc = split_document(text, &splitter);
+        let mut chunks: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for seg in doc.segments() {
+            let candidate = if current.is_empty() {
+                seg.text.clone()
+            } else {
+                format!("{current} {}", seg.text)
+            };
+            if current.is_empty() || self.count(&candidate) <= self.limit {
+                current = candidate;
+            } else {
+                chunks.push(std::mem::replace(&mut current, seg.text.clone()));
+            }
+        }
+        if !current.is_empty() {
+            chunks.push(current);
+        }
+        chunks
+    }
+}
+
+/// Summarizes `text` with `pipe`.
+///
+/// Errors: tokenizer or model failures; an empty text.
+pub fn summarize(
+    pipe: &Seq2SeqPipeline,
+    text: &str,
+    settings: &SummarizeSettings,
+) -> Result<Summary> {
+    let t0 = Instant::now();
+    if text.trim().is_empty() {
+        return Err(Error::Config(
+            "nothing to summarize: the text is empty".into(),
+        ));
+    }
+    let limit = settings
+        .max_input_tokens
+        .unwrap_or_else(|| pipe.model.max_input_tokens())
+        .max(2);
+    let run = Run {
+        pipe,
+        settings,
+        limit,
+    };
+    let input_tokens = run.count(text);
+    let mut summary = Summary {
+        text: String::new(),
+        input_tokens,
+        summary_tokens: 0,
+        chunks: 0,
+        rounds: 0,
+        truncated: None,
+        seconds: 0.0,
+    };
+    let (text_out, tokens) = if input_tokens <= limit {
+        run.generate(&[text.to_string()])?.remove(0)
+    } else {
+        match settings.strategy {
+            Strategy::Truncate => truncate(&run, text, &mut summary)?,
+            Strategy::MapReduce => {
+                let mut current = text.to_string();
+                let mut current_tokens = input_tokens;
+                loop {
+                    let chunks = run.chunks(&current);
+                    if summary.rounds == 0 {
+                        summary.chunks = chunks.len();
+                    }
+                    summary.rounds += 1;
+                    let partial: Vec<String> =
+                        run.generate(&chunks)?.into_iter().map(|(s, _)| s).collect();
+                    let joined = partial.join(" ");
+                    let joined_tokens = run.count(&joined);
+                    if joined_tokens <= limit {
+                        break run.generate(&[joined])?.remove(0);
+                    }
+                    if joined_tokens >= current_tokens || summary.rounds >= 8 {
+                        // The summaries do not get shorter: cut, and say so.
+                        break truncate(&run, &joined, &mut summary)?;
+                    }
+                    current = joined;
+                    current_tokens = joined_tokens;
+                }
+            }
+        }
+    };
+    summary.text = text_out;
+    summary.summary_tokens = tokens;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Cuts the prompted input to the limit, keeping its final special token (as
+/// `tokenizer(text, truncation=True, max_length=limit)` does), and summarizes it.
+fn truncate(run: &Run, text: &str, summary: &mut Summary) -> Result<(String, usize)> {
+    let mut ids = run.pipe.tokenizer.encode(&run.prompted(text))?;
+    if ids.len() > run.limit {
+        summary.truncated = Some((ids.len(), run.limit));
+        let last = *ids.last().unwrap_or(&run.pipe.tokenizer.eos_id());
+        ids.truncate(run.limit - 1);
+        ids.push(last);
+    }
+    Ok(run.decode(&[ids])?.remove(0))
+}

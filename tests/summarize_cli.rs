@@ -1,0 +1,260 @@
+//! `tarjama summarize` and `tarjama run` with the tiny fixtures: long inputs (map-reduce and
+//! truncate), prompts, task-specific defaults, and the main job's output formats.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use candle_core::{DType, Device};
+use tarjama::pipeline::prompt::Prompt;
+use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
+use tarjama::pipeline::Seq2SeqPipeline;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn tarjama(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(args)
+        .output()
+        .expect("run tarjama")
+}
+
+/// Over 5,000 English words in 460 team-written sentences.
+fn long_english() -> String {
+    let sentences = [
+        "The ministry said the new budget would focus on schools and hospitals.",
+        "Officials expect the talks to resume next week in the capital.",
+        "Heavy rain flooded several roads in the northern districts on Monday.",
+        "The central bank kept interest rates unchanged for the third month.",
+        "Farmers reported a strong wheat harvest after a wet winter.",
+        "The national team won the final after a tense second half.",
+        "A new museum opened in the old city with thousands of artifacts.",
+        "Analysts said exports rose faster than imports in the last quarter.",
+    ];
+    (0..460)
+        .map(|i| sentences[i % sentences.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bart() -> Seq2SeqPipeline {
+    Seq2SeqPipeline::load(&fixture("bart-tiny"), None, &Device::Cpu, DType::F32).unwrap()
+}
+
+#[test]
+fn long_input_goes_through_map_reduce() {
+    let pipe = bart();
+    let mut settings = SummarizeSettings::for_model(&pipe).unwrap();
+    settings.generation.num_beams = 1;
+    let text = long_english();
+    let words = text.split_whitespace().count();
+    assert!(words >= 5_000, "{words} words");
+    let s = summarize(&pipe, &text, &settings).unwrap();
+    assert!(s.input_tokens > pipe.model.max_input_tokens());
+    assert!(s.chunks > 1, "{} chunks", s.chunks);
+    assert!(s.rounds >= 1);
+    assert_eq!(s.truncated, None);
+    assert!(!s.text.contains('\n'));
+}
+
+#[test]
+fn long_input_truncates_with_a_report() {
+    let pipe = bart();
+    let mut settings = SummarizeSettings::for_model(&pipe).unwrap();
+    settings.generation.num_beams = 1;
+    settings.strategy = Strategy::Truncate;
+    let s = summarize(&pipe, &long_english(), &settings).unwrap();
+    let limit = pipe.model.max_input_tokens();
+    assert_eq!(s.truncated, Some((s.input_tokens, limit)));
+    assert_eq!(s.chunks, 0);
+}
+
+#[test]
+fn truncated_input_equals_tokenizer_truncation() {
+    // Truncating keeps the first limit-1 ids and the final </s>: the same ids as summarizing
+    // exactly that prefix of the token sequence.
+    let pipe = bart();
+    let mut settings = SummarizeSettings::for_model(&pipe).unwrap();
+    settings.generation.num_beams = 1;
+    settings.strategy = Strategy::Truncate;
+    settings.max_input_tokens = Some(40);
+    let text = long_english();
+    let ids = pipe.tokenizer.encode(&text).unwrap();
+    let mut cut: Vec<u32> = ids[..39].to_vec();
+    cut.push(*ids.last().unwrap());
+    let direct = pipe.generate(&[cut], &settings.generation, 1).unwrap();
+    let expected = pipe.tokenizer.decode(&direct[0].0[0].tokens, true).unwrap();
+    let s = summarize(&pipe, &text, &settings).unwrap();
+    assert_eq!(
+        s.text,
+        expected.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+}
+
+#[test]
+fn cli_truncate_says_so_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.en.txt");
+    std::fs::write(&input, long_english()).unwrap();
+    let o = tarjama(&[
+        "summarize",
+        input.to_str().unwrap(),
+        "--model",
+        &fixture("bart-tiny"),
+        "--strategy",
+        "truncate",
+        "--beams",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("was cut to the summarizer's limit of 256"),
+        "{err}"
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(out.lines().count(), 1, "one paragraph: {out:?}");
+}
+
+#[test]
+fn cli_map_reduce_json_reports_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("long.en.txt");
+    std::fs::write(&input, long_english()).unwrap();
+    let o = tarjama(&[
+        "summarize",
+        input.to_str().unwrap(),
+        "--model",
+        &fixture("bart-tiny"),
+        "--format",
+        "json",
+        "--beams",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["chunks"].as_u64().unwrap() > 1);
+    assert_eq!(v["settings"]["strategy"], "map-reduce");
+    assert_eq!(v["settings"]["generation"]["num_beams"], 1);
+    assert!(v["truncated"].is_null());
+}
+
+#[test]
+fn prompt_file_overrides_and_needs_a_placeholder() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "no placeholder here").unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "The talks resumed on Monday.").unwrap();
+    let o = tarjama(&[
+        "summarize",
+        input.to_str().unwrap(),
+        "--model",
+        &fixture("bart-tiny"),
+        "--prompt",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad.txt: prompt has no {text} placeholder")
+    );
+    assert_eq!(
+        Prompt::from_file(&root().join("prompts/summarize.t5.txt"))
+            .unwrap()
+            .apply("x"),
+        "summarize: x"
+    );
+}
+
+#[test]
+fn run_prints_summary_then_translation() {
+    let article = root().join("examples/sample.ar.txt");
+    let o = tarjama(&[
+        "run",
+        article.to_str().unwrap(),
+        "--translator",
+        &fixture("marian-tiny"),
+        "--summarizer",
+        &fixture("bart-tiny"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (summary, translation) = out.split_once("\n\n").unwrap();
+    assert!(!summary.contains('\n'));
+    // The sample has two paragraphs: the translation keeps them.
+    assert_eq!(translation.trim_end().split("\n\n").count(), 2);
+}
+
+#[test]
+fn run_json_names_both_models() {
+    let article = root().join("examples/sample.ar.txt");
+    let o = tarjama(&[
+        "run",
+        article.to_str().unwrap(),
+        "--translator",
+        &fixture("marian-tiny"),
+        "--summarizer",
+        &fixture("bart-tiny"),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["models"]["translator"]["name"], fixture("marian-tiny"));
+    assert_eq!(v["models"]["summarizer"]["name"], fixture("bart-tiny"));
+    assert!(v["tokens"]["source"].as_u64().unwrap() > 10);
+    assert_eq!(v["segments"], 5);
+    assert_eq!(v["settings"]["translator"]["num_beams"], 4);
+    assert!(v["seconds"]["total"].as_f64().unwrap() > 0.0);
+    let md = tarjama(&[
+        "run",
+        article.to_str().unwrap(),
+        "--translator",
+        &fixture("marian-tiny"),
+        "--summarizer",
+        &fixture("bart-tiny"),
+        "--format",
+        "markdown",
+    ]);
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.starts_with("## Summary\n\n"));
+    assert!(md.contains("\n\n## Translation\n\n"));
+}
+
+#[test]
+fn run_on_the_seed_article() {
+    let p = root().join("../shared/data/seed/article.ar.txt");
+    if !p.exists() {
+        eprintln!("skipping: {} is absent", p.display());
+        return;
+    }
+    let o = tarjama(&[
+        "run",
+        p.to_str().unwrap(),
+        "--translator",
+        &fixture("marian-tiny"),
+        "--summarizer",
+        &fixture("bart-tiny"),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["segments"], 23);
+    assert_eq!(v["translation"].as_str().unwrap().lines().count(), 14);
+}
