@@ -682,7 +682,10 @@ fn hub_errors_are_explained() {
         "{msg}"
     );
     let msg = err_of(resolve_with("opus-mt-ar-e", None, &opts));
-    assert!(msg.contains("presets are opus-mt-ar-en"), "{msg}");
+    assert!(
+        msg.contains("presets are ") && msg.contains("opus-mt-ar-en"),
+        "{msg}"
+    );
 
     let hub = MockHub::start("someone/x", &[], 401);
     let opts = options(cache.path(), false, &hub.endpoint);

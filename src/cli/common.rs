@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::decoding::{EarlyStopping, GenerationOverrides};
-use crate::pipeline::{parse_dtype, DeviceChoice};
+use crate::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
 use crate::Error;
 
 /// Which model to load and where to run it.
@@ -27,13 +27,77 @@ pub struct ModelArgs {
     /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
     #[arg(long, default_value = "f32")]
     pub dtype: String,
+    /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Quantize the projection weights: q8_0 (smallest drift), q6k, q4k, q4_0 (CPU int8/int4
+    /// kernels; outputs drift slightly from float32).
+    #[arg(long)]
+    pub quantize: Option<String>,
 }
 
 impl ModelArgs {
-    /// Parses `--device` and `--dtype`.
+    /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
+    /// with `--threads` and `--quantize` applied.
+    pub fn load(&self, default: &str) -> crate::Result<crate::pipeline::Seq2SeqPipeline> {
+        let quantize = self
+            .quantize
+            .as_deref()
+            .map(str::parse::<crate::model::linear::Quantization>)
+            .transpose()?;
+        let (device, dtype) = self.device_and_dtype()?;
+        let name = self.model.as_deref().unwrap_or(default);
+        let mut pipe =
+            crate::pipeline::Seq2SeqPipeline::load(name, self.revision.as_deref(), &device, dtype)?;
+        if let Some(q) = quantize {
+            pipe.model.quantize(q)?;
+        }
+        Ok(pipe)
+    }
+
+    /// Parses `--device` and `--dtype`, and applies `--threads`.
     pub fn device_and_dtype(&self) -> crate::Result<(candle_core::Device, candle_core::DType)> {
+        if let Some(n) = self.threads {
+            set_threads(n)?;
+        }
         let device = self.device.parse::<DeviceChoice>()?.open()?;
         Ok((device, parse_dtype(&self.dtype)?))
+    }
+}
+
+/// Translation direction of multilingual translators (NLLB-200, M2M100).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LanguageArgs {
+    /// Source language code of a multilingual model: arb_Arab for NLLB, ar for M2M100
+    /// (default: the preset's, else Arabic). Models without language codes ignore it.
+    #[arg(long, value_name = "CODE")]
+    pub src_lang: Option<String>,
+    /// Target language code, forced as the first generated token: eng_Latn for NLLB, en for
+    /// M2M100 (default: the preset's, else English). Models without language codes ignore it.
+    #[arg(long, value_name = "CODE")]
+    pub tgt_lang: Option<String>,
+}
+
+impl LanguageArgs {
+    /// Applies the flags to a loaded pipeline. A model without language codes ignores them,
+    /// with a note on stderr.
+    pub fn apply(&self, pipe: &mut Seq2SeqPipeline) -> crate::Result<()> {
+        let given: Vec<&str> = [
+            self.src_lang.as_ref().map(|_| "--src-lang"),
+            self.tgt_lang.as_ref().map(|_| "--tgt-lang"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let set = pipe.set_languages(self.src_lang.as_deref(), self.tgt_lang.as_deref())?;
+        if set.is_none() && !given.is_empty() {
+            eprintln!(
+                "note: {} ignored: {} has no language codes",
+                given.join(" and "),
+                pipe.info.name
+            );
+        }
+        Ok(())
     }
 }
 
@@ -204,4 +268,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         )
     })?;
     Ok(())
+}
+
+/// Sets the number of CPU threads candle's kernels use (they follow `RAYON_NUM_THREADS`, read
+/// when the first parallel kernel runs). Call before loading a model.
+pub fn set_threads(n: usize) -> crate::Result<()> {
+    if n == 0 {
+        return Err(Error::Config("--threads must be at least 1".into()));
+    }
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    Ok(())
+}
+
+/// `--stats`: prints the run's statistics as one JSON line on stderr.
+pub fn print_stats(stats: &mut crate::pipeline::stats::Stats) {
+    stats.finish();
+    if let Ok(line) = serde_json::to_string(stats) {
+        eprintln!("{line}");
+    }
 }

@@ -3,11 +3,14 @@
 //!
 //! Exit codes: 0 success, 1 error (one line on stderr naming the file and the problem),
 //! 2 bad usage (from clap).
+//! `batch` also exits 3 when the run finished but some inputs failed (see its manifest).
 
 use clap::{Parser, Subcommand};
 
+mod batch;
 mod common;
 mod eval;
+mod models;
 mod run;
 mod summarize;
 mod translate;
@@ -30,8 +33,12 @@ enum Command {
     Summarize(summarize::SummarizeArgs),
     /// Score a system output against references (BLEU, chrF, chrF++, TER, ROUGE).
     Eval(eval::EvalArgs),
+    /// List the model presets, or show one (family, size, languages, licence, cached).
+    Models(models::ModelsArgs),
     /// Compare systems against references with paired bootstrap resampling.
     Compare(eval::CompareArgs),
+    /// Translate and/or summarize every file of a folder: progress, resume, sharding.
+    Batch(batch::BatchArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -43,6 +50,8 @@ pub fn main() -> i32 {
         Command::Summarize(args) => summarize::run(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Compare(args) => eval::run_compare(args),
+        Command::Models(args) => models::run(args),
+        Command::Batch(args) => batch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
 use super::summarize::{load_summarizer, notice, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
 use crate::pipeline::summarize::summarize;
-use crate::pipeline::translate::{translate_documents, TranslateSettings};
-use crate::pipeline::Seq2SeqPipeline;
+use crate::pipeline::stats::Stats;
+use crate::pipeline::translate::{translate_documents, translate_documents_with_stats, TranslateSettings};
 use crate::text::Normalization;
 
 /// Output formats of `run`.
@@ -53,6 +53,15 @@ pub struct RunArgs {
     /// f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: String,
+    /// CPU threads for the models (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
+    #[arg(long)]
+    pub quantize: Option<String>,
+    /// Print timings, token counts and peak memory as one JSON line on stderr when done.
+    #[arg(long)]
+    pub stats: bool,
     /// Segments per translation batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
@@ -82,10 +91,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         revision: None,
         device: args.device.clone(),
         dtype: args.dtype.clone(),
+        threads: args.threads,
+        quantize: args.quantize.clone(),
     };
     let translator_args = model_args(Some(args.translator.clone()));
-    let (device, dtype) = translator_args.device_and_dtype()?;
-    let translator = Seq2SeqPipeline::load(&args.translator, None, &device, dtype)?;
+    let translator = translator_args.load(DEFAULT_TRANSLATOR)?;
     let tsettings = TranslateSettings {
         normalization,
         generation: translator.generation.clone(),
@@ -104,9 +114,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         lang,
     )?;
 
+    let mut stats = Stats {
+        load_seconds: translator.load_seconds + summarizer.load_seconds,
+        ..Stats::default()
+    };
     let t0 = Instant::now();
-    let translation =
-        translate_documents(&translator, std::slice::from_ref(&text), &tsettings)?.remove(0);
+    let translation = translate_documents_with_stats(
+        &translator,
+        std::slice::from_ref(&text),
+        &tsettings,
+        &mut stats,
+    )?
+    .remove(0);
     let translate_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let (summary, summary_en) = if args.summarize_first {
@@ -121,6 +140,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         (s, en)
     };
     let summarize_seconds = t1.elapsed().as_secs_f64();
+    stats.generate_seconds += summarize_seconds;
+    stats.segments += 1;
+    stats.source_tokens += summary.input_tokens;
+    stats.target_tokens += summary.summary_tokens;
     notice(&summary);
 
     let out = match args.format {
@@ -166,7 +189,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
     };
+    let t_write = Instant::now();
     output.write(&out)?;
+    stats.write_seconds = t_write.elapsed().as_secs_f64();
+    if args.stats {
+        print_stats(&mut stats);
+    }
     Ok(0)
 }
 

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
+use crate::pipeline::stats::Stats;
 use crate::hub::DEFAULT_SUMMARIZER;
 use crate::pipeline::prompt::Prompt;
 use crate::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
-use crate::pipeline::Seq2SeqPipeline;
 use crate::text::Normalization;
 
 /// Output formats of `summarize`.
@@ -58,6 +58,9 @@ pub struct SummarizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print timings, token counts and peak memory as one JSON line on stderr when done.
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -70,12 +73,10 @@ pub(crate) fn load_summarizer(
     prompt: Option<&std::path::Path>,
     strategy: &str,
     lang: Lang,
-) -> anyhow::Result<(Seq2SeqPipeline, SummarizeSettings)> {
+) -> anyhow::Result<(crate::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let strategy: Strategy = strategy.parse()?;
     let overrides = decode.overrides()?;
-    let (device, dtype) = model.device_and_dtype()?;
-    let name = model.model.as_deref().unwrap_or(DEFAULT_SUMMARIZER);
-    let pipe = Seq2SeqPipeline::load(name, model.revision.as_deref(), &device, dtype)?;
+    let pipe = model.load(DEFAULT_SUMMARIZER)?;
     let mut settings = SummarizeSettings::for_model(&pipe)?;
     overrides.apply(&mut settings.generation);
     settings.strategy = strategy;
@@ -138,6 +139,19 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
     };
+    let t_write = std::time::Instant::now();
     output.write(&out)?;
+    if args.stats {
+        let mut stats = Stats {
+            load_seconds: pipe.load_seconds,
+            generate_seconds: summary.seconds,
+            write_seconds: t_write.elapsed().as_secs_f64(),
+            segments: 1,
+            source_tokens: summary.input_tokens,
+            target_tokens: summary.summary_tokens,
+            ..Stats::default()
+        };
+        print_stats(&mut stats);
+    }
     Ok(0)
 }

@@ -1,13 +1,14 @@
 //! `tarjama translate`: Arabic text in, English text (or JSONL records) out.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{read_text_input, DecodeArgs, ModelArgs, Output};
+use super::common::{print_stats, read_text_input, DecodeArgs, LanguageArgs, ModelArgs, Output};
+use crate::pipeline::stats::Stats;
 use crate::hub::DEFAULT_TRANSLATOR;
-use crate::pipeline::translate::{translate_documents, TranslateSettings};
-use crate::pipeline::Seq2SeqPipeline;
+use crate::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
 use crate::text::Normalization;
 
 /// Output formats of `translate`.
@@ -32,6 +33,8 @@ pub struct TranslateArgs {
     pub force: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub languages: LanguageArgs,
     /// Segments per batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
@@ -43,6 +46,9 @@ pub struct TranslateArgs {
     /// Arabic diacritics removed).
     #[arg(long, default_value = "default")]
     pub normalize: String,
+    /// Print timings, token counts and peak memory as one JSON line on stderr when done.
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -77,9 +83,8 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
 
-    let (device, dtype) = args.model.device_and_dtype()?;
-    let model_name = args.model.model.as_deref().unwrap_or(DEFAULT_TRANSLATOR);
-    let pipe = Seq2SeqPipeline::load(model_name, args.model.revision.as_deref(), &device, dtype)?;
+    let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;
+    args.languages.apply(&mut pipe)?;
     let mut generation = pipe.generation.clone();
     overrides.apply(&mut generation);
     let settings = TranslateSettings {
@@ -88,7 +93,11 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         batch_size: args.batch_size,
     };
     let texts: Vec<String> = docs.iter().map(|(_, t)| t.clone()).collect();
-    let translated = translate_documents(&pipe, &texts, &settings)?;
+    let mut stats = Stats {
+        load_seconds: pipe.load_seconds,
+        ..Stats::default()
+    };
+    let translated = translate_documents_with_stats(&pipe, &texts, &settings, &mut stats)?;
 
     let mut out = String::new();
     for (i, ((path, _), doc)) in docs.iter().zip(&translated).enumerate() {
@@ -124,6 +133,11 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    let t_write = Instant::now();
     output.write(&out)?;
+    stats.write_seconds = t_write.elapsed().as_secs_f64();
+    if args.stats {
+        print_stats(&mut stats);
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }

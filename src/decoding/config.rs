@@ -116,6 +116,38 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
 }
 
+/// Fills in what transformers' config classes set when `config.json` does not say:
+/// `forced_eos_token_id` (2 for `BartConfig`/`MBartConfig`, 0 for `MarianConfig`) and BART's
+/// legacy `force_bos_token_to_be_generated` (forced BOS = `bos_token_id`). These reach
+/// `generate()` through `GenerationConfig.from_model_config` when a repo has no
+/// `generation_config.json` (e.g. sshleifer/distilbart-cnn-12-6).
+fn apply_config_class_defaults(model: &mut Value) {
+    let Some(obj) = model.as_object_mut() else {
+        return;
+    };
+    let model_type = obj
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
+    let forced_eos = match model_type.as_str() {
+        "bart" | "mbart" => Some(2),
+        "marian" => Some(0),
+        _ => None,
+    };
+    if let Some(id) = forced_eos {
+        obj.entry("forced_eos_token_id").or_insert(Value::from(id));
+    }
+    if model_type == "bart"
+        && obj.get("forced_bos_token_id").is_none_or(Value::is_null)
+        && obj.get("force_bos_token_to_be_generated") == Some(&Value::Bool(true))
+    {
+        if let Some(bos) = obj.get("bos_token_id").cloned() {
+            obj.insert("forced_bos_token_id".into(), bos);
+        }
+    }
+}
+
 fn ids(v: &Value) -> Option<Vec<u32>> {
     match v {
         Value::Number(n) => n.as_u64().map(|x| vec![x as u32]),
@@ -131,7 +163,8 @@ impl GenerationConfig {
     ///
     /// Errors: unreadable or malformed JSON (naming the file), or no usable EOS / decoder start id.
     pub fn from_files(config_json: &Path, generation_config_json: Option<&Path>) -> Result<Self> {
-        let model = read_json(config_json)?;
+        let mut model = read_json(config_json)?;
+        apply_config_class_defaults(&mut model);
         let gen = match generation_config_json {
             Some(p) => read_json(p)?,
             None => model.clone(),
@@ -339,5 +372,43 @@ impl GenerationOverrides {
         if let Some(x) = self.early_stopping {
             cfg.early_stopping = x;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_config(json: &str) -> GenerationConfig {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::fs::write(&p, json).unwrap();
+        GenerationConfig::from_files(&p, None).unwrap()
+    }
+
+    #[test]
+    fn config_class_defaults_apply_without_generation_config() {
+        // distilbart-cnn-12-6 style: no forced_eos_token_id in config.json, BartConfig's is 2.
+        let c = from_config(
+            r#"{"model_type":"bart","eos_token_id":2,"pad_token_id":1,"bos_token_id":0,
+                "decoder_start_token_id":2,"num_beams":4,"max_length":142}"#,
+        );
+        assert_eq!(c.forced_eos_token_id, Some(2));
+        assert_eq!(c.forced_bos_token_id, None);
+        assert_eq!(c.num_beams, 4);
+        assert_eq!(c.effective_max_length(), 142);
+        // The legacy flag turns on forced BOS.
+        let c = from_config(
+            r#"{"model_type":"bart","eos_token_id":2,"pad_token_id":1,"bos_token_id":0,
+                "decoder_start_token_id":2,"force_bos_token_to_be_generated":true}"#,
+        );
+        assert_eq!(c.forced_bos_token_id, Some(0));
+        // An explicit null stays unset; T5 has no class default.
+        let c = from_config(
+            r#"{"model_type":"t5","eos_token_id":1,"pad_token_id":0,"decoder_start_token_id":0}"#,
+        );
+        assert_eq!(c.forced_eos_token_id, None);
+        // Default max_length 20 means 20 new tokens (21 with the start token).
+        assert_eq!(c.effective_max_length(), 21);
     }
 }

@@ -32,6 +32,13 @@ pub enum TokenizerFiles {
     },
     /// T5-style `spiece.model` SentencePiece model.
     Spiece(PathBuf),
+    /// M2M100: a SentencePiece BPE model and fairseq's `vocab.json` (no `tokenizer.json`).
+    M2m100 {
+        /// `sentencepiece.bpe.model`.
+        spm_model: PathBuf,
+        /// `vocab.json`: piece to id map in fairseq's dictionary order.
+        vocab_json: PathBuf,
+    },
     /// GPT-2/BART-style byte-level BPE.
     Bpe {
         /// `vocab.json`: token to id map.
@@ -93,6 +100,7 @@ const TOKENIZER_JSON: &str = "tokenizer.json";
 const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
 const SPIECE: &str = "spiece.model";
 const BPE_FILES: [&str; 2] = ["vocab.json", "merges.txt"];
+const M2M100_FILES: [&str; 2] = ["sentencepiece.bpe.model", "vocab.json"];
 
 /// What the weights are, by file name, before anything is fetched.
 enum WeightsPlan {
@@ -106,6 +114,7 @@ enum TokenizerPlan {
     Json,
     Marian,
     Spiece,
+    M2m100,
     Bpe,
 }
 
@@ -160,6 +169,10 @@ pub(crate) fn detect(src: &mut dyn FileSource) -> Result<Layout> {
             vocab_json: src.fetch(MARIAN_FILES[2])?,
         },
         TokenizerPlan::Spiece => TokenizerFiles::Spiece(src.fetch(SPIECE)?),
+        TokenizerPlan::M2m100 => TokenizerFiles::M2m100 {
+            spm_model: src.fetch(M2M100_FILES[0])?,
+            vocab_json: src.fetch(M2M100_FILES[1])?,
+        },
         TokenizerPlan::Bpe => TokenizerFiles::Bpe {
             vocab_json: src.fetch(BPE_FILES[0])?,
             merges_txt: src.fetch(BPE_FILES[1])?,
@@ -203,6 +216,9 @@ fn plan_tokenizer(src: &dyn FileSource) -> Result<TokenizerPlan> {
     if src.has(SPIECE) {
         return Ok(TokenizerPlan::Spiece);
     }
+    if all(&M2M100_FILES) {
+        return Ok(TokenizerPlan::M2m100);
+    }
     if all(&BPE_FILES) {
         return Ok(TokenizerPlan::Bpe);
     }
@@ -220,7 +236,7 @@ fn plan_tokenizer(src: &dyn FileSource) -> Result<TokenizerPlan> {
     }
     Err(src.missing(
         "no tokenizer files (tokenizer.json; source.spm, target.spm and vocab.json; \
-         spiece.model; or vocab.json and merges.txt)",
+         spiece.model; sentencepiece.bpe.model and vocab.json; or vocab.json and merges.txt)",
     ))
 }
 

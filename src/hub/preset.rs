@@ -16,6 +16,23 @@ pub const DEFAULT_SUMMARIZER: &str = "distilbart-cnn-12-6";
 /// The embedded preset files: (name, TOML text). The name is the file stem.
 const EMBEDDED: &[(&str, &str)] = &[
     (
+        "bart-large-cnn",
+        include_str!("../../models/bart-large-cnn.toml"),
+    ),
+    (
+        "distilbart-cnn-12-6",
+        include_str!("../../models/distilbart-cnn-12-6.toml"),
+    ),
+    ("m2m100_418M", include_str!("../../models/m2m100_418M.toml")),
+    (
+        "nllb-200-distilled-1.3B",
+        include_str!("../../models/nllb-200-distilled-1.3B.toml"),
+    ),
+    (
+        "nllb-200-distilled-600M",
+        include_str!("../../models/nllb-200-distilled-600M.toml"),
+    ),
+    (
         "opus-mt-ar-en",
         include_str!("../../models/opus-mt-ar-en.toml"),
     ),

@@ -1,6 +1,6 @@
 //! The BART family of Transformer encoder-decoders (Vaswani et al. 2017, "Attention Is All You
 //! Need"; Lewis et al. 2019, "BART"), following transformers' `modeling_marian.py`,
-//! `modeling_bart.py` and `modeling_mbart.py`.
+//! `modeling_bart.py`, `modeling_mbart.py` and `modeling_m2m_100.py`.
 //!
 //! One implementation serves every member; the differences are configuration ([`Arch`]):
 //!
@@ -9,11 +9,18 @@
 //! | `marian`   | sinusoidal, sin half then cos half | no                  | post       |
 //! | `bart`     | learned, offset 2                 | yes                 | post       |
 //! | `mbart`    | learned, offset 2                 | yes                 | pre + final|
+//! | `m2m_100`  | sinusoidal (fairseq), counted over non-padding tokens, offset by the padding index | no | pre + final|
+//!
+//! `m2m_100` covers M2M100 and NLLB-200 (whose checkpoints use the same `model_type`); both scale
+//! the embeddings by `sqrt(d_model)`, use ReLU and force the target-language token as the first
+//! generated token (`forced_bos_token_id`, set by the translation pipeline).
 //!
 //! Weight names are the Hub's (`model.encoder.layers.0.self_attn.q_proj.weight`, ...).
 
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
+
+use super::linear::{Linear, Quantization};
 use serde::Deserialize;
 
 use super::{EncoderOutput, Seq2Seq, SpecialTokens};
@@ -24,7 +31,7 @@ use crate::error::{Error, Result, TensorContext};
 /// Defaults follow transformers' `MarianConfig` / `BartConfig`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// `marian`, `bart` or `mbart`.
+    /// `marian`, `bart`, `mbart` or `m2m_100` (M2M100 and NLLB).
     pub model_type: String,
     /// Encoder (and shared) vocabulary size.
     pub vocab_size: usize,
@@ -93,6 +100,12 @@ pub enum Positions {
         /// 2 for BART and mBART.
         offset: usize,
     },
+    /// M2M100/NLLB (`M2M100SinusoidalPositionalEmbedding`, fairseq's): fixed sinusoids, `sin`
+    /// half then `cos` half with frequencies `10000^(-i/(half-1))`, and a zero row at the padding
+    /// index. Positions are counted over the non-padding tokens of each row, starting at
+    /// `padding_idx + 1`; a padding token gets the zero row. Incremental decoding continues from
+    /// the number of tokens already decoded.
+    SinusoidalPadded,
 }
 
 /// The architectural switches that distinguish the family's members.
@@ -127,6 +140,12 @@ impl Arch {
             "mbart" => Ok(Arch {
                 positions: Positions::Learned { offset: 2 },
                 layernorm_embedding: true,
+                pre_norm: true,
+                final_layer_norm: true,
+            }),
+            "m2m_100" => Ok(Arch {
+                positions: Positions::SinusoidalPadded,
+                layernorm_embedding: false,
                 pre_norm: true,
                 final_layer_norm: true,
             }),
@@ -170,7 +189,7 @@ impl Activation {
 }
 
 fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, name: &str) -> Result<Linear> {
-    candle_nn::linear(in_dim, out_dim, vb.pp(name)).ctx(format!("loading {}.{name}", vb.prefix()))
+    Linear::load(&vb.pp(name), in_dim, out_dim, true)
 }
 
 fn layer_norm(vb: &VarBuilder, dim: usize, eps: f64, name: &str) -> Result<LayerNorm> {
@@ -201,6 +220,18 @@ impl Attention {
             head_dim,
             scaling: (head_dim as f64).powf(-0.5),
         })
+    }
+
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        for p in [
+            &mut self.q_proj,
+            &mut self.k_proj,
+            &mut self.v_proj,
+            &mut self.out_proj,
+        ] {
+            p.quantize(q)?;
+        }
+        Ok(())
     }
 
     /// `(b, t, d)` → `(b, h, t, head_dim)`.
@@ -262,6 +293,11 @@ impl FeedForward {
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         self.fc2.forward(&self.act.apply(&self.fc1.forward(x)?)?)
+    }
+
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        self.fc1.quantize(q)?;
+        self.fc2.quantize(q)
     }
 }
 
@@ -339,25 +375,62 @@ impl DecoderLayer {
 struct Embeddings {
     tokens: Embedding,
     /// `(max_positions, d_model)`; row `p` is added at position `p` (offset already applied).
+    /// With `padding_idx` (M2M100/NLLB): the whole fairseq table, `(max_positions +
+    /// padding_idx + 1, d_model)`, indexed as [`Positions::SinusoidalPadded`] describes.
     positions: Tensor,
     layernorm: Option<LayerNorm>,
     scale: f64,
+    /// M2M100/NLLB: positions are looked up per token from the ids (`padding_idx`).
+    padding_idx: Option<u32>,
 }
 
 impl Embeddings {
     /// Embeds `ids` `(b, t)` at positions `start..start+t` → `(b, t, d)`.
     fn forward(&self, ids: &Tensor, start: usize) -> Result<Tensor> {
-        let t = ids.dim(1)?;
+        let (b, t) = ids.dims2()?;
         let max = self.positions.dim(0)?;
-        if start + t > max {
-            return Err(Error::Model(format!(
-                "sequence of {} tokens exceeds the model's {max} positions",
-                start + t
-            )));
-        }
         let x = (self.tokens.forward(ids)? * self.scale)?;
-        let pos = self.positions.narrow(0, start, t)?;
-        let x = x.broadcast_add(&pos)?;
+        let x = match self.padding_idx {
+            None => {
+                if start + t > max {
+                    return Err(Error::Model(format!(
+                        "sequence of {} tokens exceeds the model's {max} positions",
+                        start + t
+                    )));
+                }
+                let pos = self.positions.narrow(0, start, t)?;
+                x.broadcast_add(&pos)?
+            }
+            Some(pad) => {
+                // transformers' `create_position_ids_from_input_ids`:
+                // (cumsum(ids != pad) + past) * (ids != pad) + pad.
+                let mut idx = Vec::with_capacity(b * t);
+                for row in ids.to_vec2::<u32>()? {
+                    let mut count = 0u32;
+                    for id in row {
+                        if id == pad {
+                            idx.push(pad);
+                        } else {
+                            count += 1;
+                            idx.push(pad + start as u32 + count);
+                        }
+                    }
+                }
+                if let Some(&top) = idx.iter().max() {
+                    if top as usize >= max {
+                        return Err(Error::Model(format!(
+                            "sequence of {} tokens exceeds the model's {} positions",
+                            top - pad,
+                            max - pad as usize - 1
+                        )));
+                    }
+                }
+                let idx = Tensor::from_vec(idx, b * t, ids.device())?;
+                let d = self.positions.dim(1)?;
+                let pos = self.positions.index_select(&idx, 0)?.reshape((b, t, d))?;
+                (x + pos)?
+            }
+        };
         match &self.layernorm {
             Some(ln) => Ok(ln.forward(&x)?),
             None => Ok(x),
@@ -386,6 +459,33 @@ pub fn sinusoidal_halves(n_pos: usize, dim: usize) -> Vec<f32> {
     out
 }
 
+/// M2M100/NLLB's fixed sinusoidal table `(n_pos, dim)` (`M2M100SinusoidalPositionalEmbedding.
+/// get_embedding`): with `half = dim / 2` and `f_i = exp(-i * ln(10000) / (half - 1))`, column
+/// `i < half` of row `p` is `sin(p * f_i)` and column `half + i` is `cos(p * f_i)`; an odd `dim`
+/// gets a zero last column, and row `padding_idx` is all zeros. Frequencies and angles are
+/// rounded to f32 as PyTorch computes them; sin/cos are correctly rounded, which PyTorch's
+/// vectorized float32 sin/cos are not always (they differ by at most 1 ulp).
+pub fn sinusoidal_fairseq(n_pos: usize, dim: usize, padding_idx: usize) -> Vec<f32> {
+    let half = dim / 2;
+    let step = -(10000f64.ln() / (half as f64 - 1.0)) as f32;
+    let freqs: Vec<f32> = (0..half)
+        .map(|i| f64::from(i as f32 * step).exp() as f32)
+        .collect();
+    let mut out = vec![0f32; n_pos * dim];
+    for p in 0..n_pos {
+        if p == padding_idx {
+            continue;
+        }
+        let row = &mut out[p * dim..(p + 1) * dim];
+        for (i, &f) in freqs.iter().enumerate() {
+            let angle = f64::from(p as f32 * f);
+            row[i] = angle.sin() as f32;
+            row[half + i] = angle.cos() as f32;
+        }
+    }
+    out
+}
+
 /// A loaded BART-family encoder-decoder.
 #[derive(Debug)]
 pub struct BartModel {
@@ -398,7 +498,7 @@ pub struct BartModel {
     decoder_final_norm: Option<LayerNorm>,
     /// `(vocab, d_model)`: the output projection (tied to the decoder embeddings where the
     /// checkpoint does not store `lm_head.weight`).
-    lm_head: Tensor,
+    lm_head: Linear,
     /// `(vocab,)` f32 `final_logits_bias` (zeros where absent).
     final_logits_bias: Tensor,
     special: SpecialTokens,
@@ -442,17 +542,25 @@ impl BartModel {
         } else {
             cfg.decoder_vocab_size.unwrap_or(cfg.vocab_size)
         };
-        let enc_tokens = first_tensor(
-            &vb,
-            (cfg.vocab_size, d),
-            &["model.encoder.embed_tokens.weight", "model.shared.weight"],
-        )?;
-        let dec_tokens = if shared {
+        // With one shared (tied) matrix every alias holds the same tensor, and a checkpoint may
+        // store any one of them, even only `lm_head.weight`.
+        const TIED: [&str; 4] = [
+            "model.shared.weight",
+            "model.encoder.embed_tokens.weight",
+            "model.decoder.embed_tokens.weight",
+            "lm_head.weight",
+        ];
+        let enc_tokens = if shared {
+            first_tensor(&vb, (cfg.vocab_size, d), &TIED)?
+        } else {
             first_tensor(
                 &vb,
-                (dec_vocab, d),
-                &["model.shared.weight", "model.decoder.embed_tokens.weight"],
+                (cfg.vocab_size, d),
+                &["model.encoder.embed_tokens.weight", "model.shared.weight"],
             )?
+        };
+        let dec_tokens = if shared {
+            first_tensor(&vb, (dec_vocab, d), &TIED)?
         } else {
             first_tensor(&vb, (dec_vocab, d), &["model.decoder.embed_tokens.weight"])?
         };
@@ -470,8 +578,17 @@ impl BartModel {
                     let table = vb.get((n, d), &name).ctx(format!("loading {name}"))?;
                     Ok(table.narrow(0, offset, cfg.max_position_embeddings)?)
                 }
+                Positions::SinusoidalPadded => {
+                    let pad = cfg.pad_token_id as usize;
+                    let n = cfg.max_position_embeddings + pad + 1;
+                    Tensor::from_vec(sinusoidal_fairseq(n, d, pad), (n, d), &device)
+                        .and_then(|t| t.to_dtype(dtype))
+                        .ctx("building sinusoidal positions")
+                }
             }
         };
+        let padding_idx =
+            (arch.positions == Positions::SinusoidalPadded).then_some(cfg.pad_token_id);
         let ln_emb = |side: &str| -> Result<Option<LayerNorm>> {
             if arch.layernorm_embedding {
                 Ok(Some(layer_norm(
@@ -501,12 +618,14 @@ impl BartModel {
             positions: positions("encoder")?,
             layernorm: ln_emb("encoder")?,
             scale,
+            padding_idx,
         };
         let decoder_embed = Embeddings {
             tokens: Embedding::new(dec_tokens.clone(), d),
             positions: positions("decoder")?,
             layernorm: ln_emb("decoder")?,
             scale,
+            padding_idx,
         };
         let encoder_layers = (0..cfg.encoder_layers)
             .map(|i| EncoderLayer::new(cfg, act, eps, vb.pp(format!("model.encoder.layers.{i}"))))
@@ -550,7 +669,7 @@ impl BartModel {
             decoder_embed,
             decoder_layers,
             decoder_final_norm: final_norm("decoder")?,
-            lm_head,
+            lm_head: Linear::new(lm_head, None),
             final_logits_bias,
             special,
             vocab_size: dec_vocab,
@@ -626,6 +745,19 @@ impl Seq2Seq for BartModel {
         &self.special
     }
 
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        for l in self.encoder_layers.iter_mut() {
+            l.self_attn.quantize(q)?;
+            l.ffn.quantize(q)?;
+        }
+        for l in self.decoder_layers.iter_mut() {
+            l.self_attn.quantize(q)?;
+            l.encoder_attn.quantize(q)?;
+            l.ffn.quantize(q)?;
+        }
+        self.lm_head.quantize(q)
+    }
+
     fn vocab_size(&self) -> usize {
         self.vocab_size
     }
@@ -691,7 +823,7 @@ impl StepDecoder for BartDecoder<'_> {
         }
         self.pos += 1;
         let x = x.i((.., 0, ..))?; // (rows, d)
-        let logits = x.matmul(&m.lm_head.t()?).ctx("output projection")?;
+        let logits = m.lm_head.forward(&x).ctx("output projection")?;
         let logits = logits.to_dtype(DType::F32)?;
         Ok(logits.broadcast_add(&m.final_logits_bias)?)
     }

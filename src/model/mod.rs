@@ -3,12 +3,16 @@
 //!
 //! - [`bart`]: the BART family of encoder-decoders (Marian/opus-mt now; BART, mBART, M2M100 and
 //!   NLLB join through configuration).
+//! - [`t5`]: the T5 family (t5, flan-t5, mT5): relative position buckets, RMS layer norm, ReLU or
+//!   gated-GELU feed-forward.
 //!
 //! Decoding ([`crate::decoding`]) sees a model only through [`Seq2Seq`] and
 //! [`crate::decoding::StepDecoder`]: models know nothing about beams, decoding nothing about
 //! Marian.
 
 pub mod bart;
+pub mod linear;
+pub mod t5;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +43,14 @@ pub trait Seq2Seq: Send + Sync {
 
     /// Special token ids and limits from the model's `config.json`.
     fn special_tokens(&self) -> &SpecialTokens;
+
+    /// Quantizes the weights of every projection (attention, feed-forward, output) to `q`;
+    /// embeddings and layer norms stay as they are. Errors where the family does not support it.
+    fn quantize(&mut self, q: linear::Quantization) -> Result<()> {
+        Err(Error::Model(format!(
+            "--quantize {q:?} is not supported for this model family yet"
+        )))
+    }
 
     /// Size of the output vocabulary (columns of the logits).
     fn vocab_size(&self) -> usize;
@@ -132,15 +144,23 @@ pub fn load(
         .unwrap_or("")
         .to_string();
     match model_type.as_str() {
-        "marian" | "bart" | "mbart" => {
+        "marian" | "bart" | "mbart" | "m2m_100" => {
             let cfg: bart::Config = serde_json::from_value(raw)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
             Ok(Box::new(bart::BartModel::new(&cfg, vb)?))
         }
+        "t5" | "mt5" => {
+            let cfg: t5::Config = serde_json::from_value(raw)
+                .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
+            let vb = var_builder(weights, dtype, device)?;
+            Ok(Box::new(t5::T5Model::new(&cfg, vb)?))
+        }
         other => Err(Error::input(
             config_path,
-            format!("model_type {other:?} is not supported (supported: marian, bart, mbart)"),
+            format!(
+                "model_type {other:?} is not supported (supported: marian, bart, mbart, m2m_100, t5, mt5)"
+            ),
         )),
     }
 }

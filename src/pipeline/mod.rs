@@ -2,7 +2,9 @@
 //! detokenize → join). [`Seq2SeqPipeline`] is a loaded model with its tokenizer and generation
 //! defaults; [`translate`] drives it over documents.
 
+pub mod batch;
 pub mod prompt;
+pub mod stats;
 pub mod summarize;
 pub mod translate;
 
@@ -162,6 +164,14 @@ fn tokenizer_source(files: &ModelFiles) -> Result<TokenizerSource> {
             spiece_model: p.clone(),
             tokenizer_config: files.tokenizer_config.clone(),
         }),
+        TokenizerFiles::M2m100 {
+            spm_model,
+            vocab_json,
+        } => Ok(TokenizerSource::M2m100 {
+            spm_model: spm_model.clone(),
+            vocab_json: vocab_json.clone(),
+            tokenizer_config: files.tokenizer_config.clone(),
+        }),
         #[allow(unreachable_patterns)]
         other => Err(Error::Tokenizer(format!(
             "{}: tokenizer files {other:?} are not supported yet (need tokenizer.json or source.spm/target.spm/vocab.json)",
@@ -199,14 +209,77 @@ impl Seq2SeqPipeline {
             revision: files.revision.clone(),
             dir: files.dir.display().to_string(),
         };
-        Ok(Self {
+        let mut pipe = Self {
             model: net,
             tokenizer,
             generation,
             info,
             load_seconds: t0.elapsed().as_secs_f64(),
             files,
-        })
+        };
+        pipe.default_languages()?;
+        Ok(pipe)
+    }
+
+    /// Multilingual models (NLLB, M2M100) start out translating the preset's `source_lang` to
+    /// its `target_lang`, or Arabic to English without a preset.
+    fn default_languages(&mut self) -> Result<()> {
+        let Some(langs) = self.tokenizer.languages() else {
+            return Ok(());
+        };
+        let (mut src, mut tgt) = langs.scheme().default_pair();
+        if let Some(p) = &self.files.preset {
+            if langs.token_id(&p.source_lang).is_ok() && langs.token_id(&p.target_lang).is_ok() {
+                (src, tgt) = (p.source_lang.as_str(), p.target_lang.as_str());
+            }
+        }
+        let (src, tgt) = (src.to_string(), tgt.to_string());
+        self.set_languages(Some(&src), Some(&tgt)).map(|_| ())
+    }
+
+    /// Sets the translation direction of a multilingual model (NLLB, M2M100): the source
+    /// language, whose code the tokenizer puts in every input, and the target language, whose
+    /// code becomes `forced_bos_token_id` in [`Self::generation`] (the first generated token).
+    /// Codes are the model's: `arb_Arab`/`eng_Latn` for NLLB, `ar`/`en` for M2M100. `None`
+    /// keeps the current one (after loading: the preset's direction, else Arabic to English).
+    ///
+    /// Returns the `(source, target)` codes now in effect, or `None` for models without
+    /// language codes (Marian, BART, T5), which ignore the call.
+    ///
+    /// Errors: a code the model does not know (the message lists similar ones).
+    pub fn set_languages(
+        &mut self,
+        src: Option<&str>,
+        tgt: Option<&str>,
+    ) -> Result<Option<(String, String)>> {
+        let Some(langs) = self.tokenizer.languages() else {
+            return Ok(None);
+        };
+        let tgt_id = match tgt {
+            Some(code) => Some(langs.token_id(code)?),
+            None => None,
+        };
+        if let Some(code) = src {
+            self.tokenizer.set_source_language(code)?;
+        }
+        if let Some(id) = tgt_id {
+            self.generation.forced_bos_token_id = Some(id);
+        }
+        Ok(self.languages())
+    }
+
+    /// The `(source, target)` language codes of a multilingual model (see
+    /// [`Self::set_languages`]); `None` for models without language codes. The target is the
+    /// language of [`Self::generation`]'s `forced_bos_token_id`.
+    pub fn languages(&self) -> Option<(String, String)> {
+        let langs = self.tokenizer.languages()?;
+        let tgt = self
+            .generation
+            .forced_bos_token_id
+            .and_then(|id| langs.code_of(id))
+            .unwrap_or("")
+            .to_string();
+        Some((langs.source().to_string(), tgt))
     }
 
     /// `task_specific_params[task]` of the model's `config.json` (e.g. `summarization` for

@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use std::time::Instant;
+
+use super::stats::Stats;
 use super::Seq2SeqPipeline;
 use crate::decoding::GenerationConfig;
 use crate::error::Result;
@@ -57,6 +60,17 @@ pub fn translate_documents(
     documents: &[String],
     settings: &TranslateSettings,
 ) -> Result<Vec<DocumentTranslation>> {
+    translate_documents_with_stats(pipe, documents, settings, &mut Stats::default())
+}
+
+/// [`translate_documents`], adding its time and token counts to `stats`.
+pub fn translate_documents_with_stats(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    settings: &TranslateSettings,
+    stats: &mut Stats,
+) -> Result<Vec<DocumentTranslation>> {
+    let t_tok = Instant::now();
     let max_tokens = pipe.model.max_input_tokens();
     let tok = &pipe.tokenizer;
     let norm = settings.normalization;
@@ -80,7 +94,11 @@ pub fn translate_documents(
             }
         }
     }
+    stats.tokenize_seconds += t_tok.elapsed().as_secs_f64();
+    let t_gen = Instant::now();
     let hyps = pipe.generate(&inputs, &settings.generation, settings.batch_size)?;
+    stats.generate_seconds += t_gen.elapsed().as_secs_f64();
+    let t_detok = Instant::now();
 
     let mut per_doc: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
     for ((input, (di, source, paragraph, split)), (hyp, seconds)) in
@@ -104,7 +122,8 @@ pub fn translate_documents(
             seconds,
         });
     }
-    docs.iter()
+    let out = docs
+        .iter()
         .zip(per_doc)
         .map(|(doc, segments)| {
             let text = doc.join_translations(
@@ -115,7 +134,14 @@ pub fn translate_documents(
             )?;
             Ok(DocumentTranslation { text, segments })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
+    for d in &out {
+        stats.segments += d.segments.len();
+        stats.source_tokens += d.segments.iter().map(|s| s.source_tokens).sum::<usize>();
+        stats.target_tokens += d.segments.iter().map(|s| s.target_tokens).sum::<usize>();
+    }
+    Ok(out)
 }
 
 /// Translates one document. See [`translate_documents`].

@@ -5,16 +5,31 @@
 //! slow one, including SentencePiece itself), and [`HfTokenizer`] for repos that ship a
 //! `tokenizer.json`. Both sit behind the [`Tokenizer`] trait; [`load`] picks one from a
 //! [`TokenizerSource`].
+//!
+//! The multilingual translators add language codes ([`Languages`]): [`NllbTokenizer`]
+//! (`NllbTokenizerFast` over NLLB's `tokenizer.json`) and [`M2m100Tokenizer`] (the slow
+//! `M2M100Tokenizer`, with SentencePiece BPE reimplemented in [`spm_bpe`]).
 
+mod bpe;
 mod hf;
+pub mod languages;
+mod m2m100;
 mod marian;
+mod nllb;
 pub mod protobuf;
 pub mod sentencepiece;
+pub mod spm_bpe;
+mod t5;
 
 use std::path::PathBuf;
 
+pub use bpe::load_byte_level_bpe;
 pub use hf::HfTokenizer;
+pub use languages::{LanguageScheme, Languages};
+pub use m2m100::M2m100Tokenizer;
 pub use marian::MarianTokenizer;
+pub use nllb::NllbTokenizer;
+pub use t5::T5Tokenizer;
 
 use crate::Result;
 
@@ -50,6 +65,20 @@ pub trait Tokenizer: Send + Sync {
 
     /// The id of the token `t`, or `None` where the vocabulary lacks it (no `<unk>` fallback).
     fn token_to_id(&self, t: &str) -> Option<u32>;
+
+    /// The language codes of a multilingual tokenizer (NLLB, M2M100) and the source language
+    /// it encodes now; `None` for tokenizers without language codes (Marian, BART, T5).
+    fn languages(&self) -> Option<&Languages> {
+        None
+    }
+
+    /// Sets the source language whose code [`Tokenizer::encode`] adds (`arb_Arab`, `ar`).
+    /// Errors: an unknown code, or a tokenizer without language codes.
+    fn set_source_language(&mut self, code: &str) -> Result<()> {
+        Err(crate::Error::Config(format!(
+            "source language {code:?}: this tokenizer has no language codes"
+        )))
+    }
 }
 
 /// The files a tokenizer is built from.
@@ -74,16 +103,61 @@ pub enum TokenizerSource {
         /// `tokenizer_config.json`, if present.
         tokenizer_config: Option<PathBuf>,
     },
+    /// The files of an M2M100 repo: a SentencePiece BPE model and fairseq's `vocab.json`.
+    M2m100 {
+        /// `sentencepiece.bpe.model`.
+        spm_model: PathBuf,
+        /// `vocab.json`: piece → id in fairseq's dictionary order.
+        vocab_json: PathBuf,
+        /// `tokenizer_config.json`, if present.
+        tokenizer_config: Option<PathBuf>,
+    },
+    /// A byte-level BPE shipped as `vocab.json` + `merges.txt` without a `tokenizer.json`
+    /// (BART-style repos); built as transformers' `BartTokenizerFast` converter builds it.
+    ByteLevelBpe {
+        /// `vocab.json`: token → id map.
+        vocab_json: PathBuf,
+        /// `merges.txt`: the merge rules, highest priority first.
+        merges_txt: PathBuf,
+        /// `tokenizer_config.json`, if present.
+        tokenizer_config: Option<PathBuf>,
+    },
+    /// A T5-family `spiece.model` without a `tokenizer.json`, read as transformers' slow
+    /// `T5Tokenizer` reads it.
+    Spiece {
+        /// `spiece.model`.
+        spiece_model: PathBuf,
+        /// `tokenizer_config.json`, if present.
+        tokenizer_config: Option<PathBuf>,
+    },
 }
 
-/// Builds the tokenizer described by `source`.
+/// Builds the tokenizer described by `source`. A `tokenizer.json` of NLLB (see
+/// [`NllbTokenizer`]) becomes an [`NllbTokenizer`].
 pub fn load(source: &TokenizerSource) -> Result<Box<dyn Tokenizer>> {
     Ok(match source {
         TokenizerSource::TokenizerJson {
             tokenizer_json,
             tokenizer_config,
-        } => Box::new(HfTokenizer::from_files(
-            tokenizer_json,
+        } => {
+            let hf = HfTokenizer::from_files(tokenizer_json, tokenizer_config.as_deref())?;
+            if nllb::is_nllb(hf.inner(), tokenizer_config.as_deref()) {
+                Box::new(NllbTokenizer::from_hf(
+                    hf,
+                    tokenizer_json,
+                    tokenizer_config.as_deref(),
+                )?)
+            } else {
+                Box::new(hf)
+            }
+        }
+        TokenizerSource::M2m100 {
+            spm_model,
+            vocab_json,
+            tokenizer_config,
+        } => Box::new(M2m100Tokenizer::from_files(
+            spm_model,
+            vocab_json,
             tokenizer_config.as_deref(),
         )?),
         TokenizerSource::Marian {
@@ -95,6 +169,22 @@ pub fn load(source: &TokenizerSource) -> Result<Box<dyn Tokenizer>> {
             source_spm,
             target_spm,
             vocab_json,
+            tokenizer_config.as_deref(),
+        )?),
+        TokenizerSource::ByteLevelBpe {
+            vocab_json,
+            merges_txt,
+            tokenizer_config,
+        } => Box::new(load_byte_level_bpe(
+            vocab_json,
+            merges_txt,
+            tokenizer_config.as_deref(),
+        )?),
+        TokenizerSource::Spiece {
+            spiece_model,
+            tokenizer_config,
+        } => Box::new(T5Tokenizer::from_files(
+            spiece_model,
             tokenizer_config.as_deref(),
         )?),
     })
@@ -153,6 +243,8 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<MarianTokenizer>();
         check::<HfTokenizer>();
+        check::<NllbTokenizer>();
+        check::<M2m100Tokenizer>();
         check::<Box<dyn Tokenizer>>();
     }
 }

@@ -1,0 +1,440 @@
+//! `tarjama batch`: translate and/or summarize every file of a folder, with progress, resume,
+//! atomic outputs and sharding. The work is [`crate::pipeline::batch`]; this file parses flags,
+//! loads the models and draws progress.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::common::{print_stats, DecodeArgs, LanguageArgs, ModelArgs};
+use super::summarize::{load_summarizer, Lang};
+use crate::hub::DEFAULT_TRANSLATOR;
+use crate::pipeline::batch::{
+    self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status,
+    Task, Totals,
+};
+use crate::pipeline::stats::Stats;
+use crate::pipeline::translate::TranslateSettings;
+use crate::pipeline::Seq2SeqPipeline;
+use crate::text::Normalization;
+
+/// Exit code when the run finished but some inputs failed (see the manifest).
+pub const EXIT_SOME_FAILED: i32 = 3;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every input was processed or deliberately skipped (empty, too large, not Arabic, ...)
+  1  fatal error: nothing or only part was done (bad flags, unreadable INPUT_DIR, outputs of an
+     earlier run without --resume/--overwrite, a model that fails to load, a full disk);
+     what was recorded in the manifest stays valid, so --resume continues from there
+  2  bad usage (unknown flag, missing argument)
+  3  the run finished but some inputs failed (unreadable, binary, invalid UTF-8, model error):
+     see the records with \"status\":\"failed\" in the manifest";
+
+/// `--task`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Translate Arabic into English: a/b.txt gives a/b.en.txt.
+    Translate,
+    /// Summarize each text as it is: a/b.txt gives a/b.summary.txt.
+    Summarize,
+    /// Translate, then summarize the translation (as `tarjama run`): a/b.en.txt and
+    /// a/b.summary.en.txt.
+    Run,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A tree of text files mirroring the input tree.
+    Text,
+    /// One record per input in OUT_DIR/results.jsonl.
+    Jsonl,
+}
+
+/// Flags of `tarjama batch`.
+#[derive(Debug, Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct BatchArgs {
+    /// The folder of input files (read recursively; names starting with '.' are left out).
+    pub input_dir: PathBuf,
+    /// The output folder (created if missing). It may lie inside INPUT_DIR; it is not read.
+    #[arg(short = 'o', long = "output", value_name = "OUT_DIR")]
+    pub output_dir: PathBuf,
+    /// What to do with each file.
+    #[arg(long, value_enum, default_value_t = TaskArg::Translate)]
+    pub task: TaskArg,
+    /// Only files matching this glob: without '/', matched against the file name ('*.txt'),
+    /// with '/', against the path relative to INPUT_DIR ('2024/**/*.txt'). Default: every file.
+    #[arg(long, value_name = "PATTERN")]
+    pub glob: Option<String>,
+    /// Continue an earlier run: skip inputs whose manifest record is ok with the same content
+    /// hash, settings and model revisions, and redo the rest.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+    /// Redo every input, replacing the outputs of an earlier run.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Only the inputs of shard K of N (1-based), chosen by a hash of each relative path, so N
+    /// processes given 1/N .. N/N cover the folder exactly once.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Segments per model batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Files whose segments are batched together before their outputs and manifest records are
+    /// written (larger: better batches; smaller: progress and manifest advance more often).
+    #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP)]
+    pub files_per_group: usize,
+    /// Output layout.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+    /// No progress and no final summary on stderr (errors are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Skip inputs larger than this many bytes.
+    #[arg(long, default_value_t = batch::DEFAULT_MAX_BYTES)]
+    pub max_bytes: u64,
+    /// For translate and run: skip inputs in which less than this share (0 to 1) of the letters
+    /// are Arabic script (digits, punctuation and spaces do not count).
+    #[arg(long, default_value_t = batch::DEFAULT_MIN_ARABIC)]
+    pub min_arabic: f64,
+    /// Print timings, token counts and peak memory as one JSON line on stderr when done.
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// With --task run: the translation model (default: opus-mt-tc-big-ar-en).
+    #[arg(long)]
+    pub translator: Option<String>,
+    /// With --task run: the summarization model (default: distilbart-cnn-12-6).
+    #[arg(long)]
+    pub summarizer: Option<String>,
+    #[command(flatten)]
+    pub languages: LanguageArgs,
+    /// Normalization of the Arabic text (default, none, strip-diacritics).
+    #[arg(long, default_value = "default")]
+    pub normalize: String,
+    /// With --task summarize: language of the texts.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// A prompt template file with a {text} placeholder for the summarizer.
+    #[arg(long)]
+    pub prompt: Option<PathBuf>,
+    /// Summarizer strategy for long texts: map-reduce or truncate.
+    #[arg(long, default_value = "map-reduce")]
+    pub strategy: String,
+    /// Summarizer input limit in tokens (default: the model's).
+    #[arg(long)]
+    pub max_input_tokens: Option<usize>,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+}
+
+impl BatchArgs {
+    /// The library's settings.
+    fn settings(&self) -> anyhow::Result<BatchSettings> {
+        let task = match self.task {
+            TaskArg::Translate => Task::Translate,
+            TaskArg::Summarize => Task::Summarize,
+            TaskArg::Run => Task::Run,
+        };
+        if !(0.0..=1.0).contains(&self.min_arabic) {
+            anyhow::bail!("--min-arabic must be between 0 and 1");
+        }
+        if self.batch_size == 0 {
+            anyhow::bail!("--batch-size must be at least 1");
+        }
+        let mut s = BatchSettings::new(&self.input_dir, &self.output_dir, task);
+        s.glob = self.glob.clone();
+        s.mode = if self.resume {
+            Mode::Resume
+        } else if self.overwrite {
+            Mode::Overwrite
+        } else {
+            Mode::Fresh
+        };
+        s.shard = self.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+        s.format = match self.format {
+            FormatArg::Text => OutputFormat::Text,
+            FormatArg::Jsonl => OutputFormat::Jsonl,
+        };
+        s.max_bytes = self.max_bytes;
+        s.min_arabic = self.min_arabic;
+        s.files_per_group = self.files_per_group;
+        Ok(s)
+    }
+
+    /// Checks that the model flags fit the task.
+    fn check_model_flags(&self) -> anyhow::Result<()> {
+        match self.task {
+            TaskArg::Run => {
+                if self.model.model.is_some() {
+                    anyhow::bail!("--task run takes --translator and --summarizer, not --model");
+                }
+                if self.model.revision.is_some() {
+                    anyhow::bail!("--revision applies to --model; --task run does not take it");
+                }
+            }
+            TaskArg::Translate if self.summarizer.is_some() => {
+                anyhow::bail!("--summarizer needs --task run or summarize")
+            }
+            TaskArg::Summarize if self.translator.is_some() => {
+                anyhow::bail!("--translator needs --task run or translate")
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn translate_settings(
+        &self,
+        pipe: &mut Seq2SeqPipeline,
+    ) -> anyhow::Result<TranslateSettings> {
+        self.languages.apply(pipe)?;
+        let normalization: Normalization = self.normalize.parse()?;
+        let mut generation = pipe.generation.clone();
+        self.decode.overrides()?.apply(&mut generation);
+        Ok(TranslateSettings {
+            normalization,
+            generation,
+            batch_size: self.batch_size,
+        })
+    }
+}
+
+/// Runs `tarjama batch`; returns 0, or [`EXIT_SOME_FAILED`] when some inputs failed.
+pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
+    args.check_model_flags()?;
+    let _: Normalization = args.normalize.parse()?;
+    let settings = args.settings()?;
+    // Everything that can refuse does so here, before a model is loaded or a file written.
+    let plan = batch::plan(&settings)?;
+
+    let mut progress = Reporter::new(args.quiet);
+    let mut stats = Stats::default();
+    let model_args = |name: Option<String>| ModelArgs {
+        model: name,
+        ..args.model.clone()
+    };
+    let report = match settings.task {
+        Task::Translate => {
+            let name = args
+                .model
+                .model
+                .clone()
+                .or_else(|| args.translator.clone())
+                .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
+            let (device, dtype) = args.model.device_and_dtype()?;
+            let mut pipe =
+                Seq2SeqPipeline::load(&name, args.model.revision.as_deref(), &device, dtype)?;
+            stats.load_seconds += pipe.load_seconds;
+            let tsettings = args.translate_settings(&mut pipe)?;
+            let models = Models::Translate {
+                pipe: &pipe,
+                settings: &tsettings,
+            };
+            batch::run(&plan, &models, &mut progress, &mut stats)?
+        }
+        Task::Summarize => {
+            let name = args.model.model.clone().or_else(|| args.summarizer.clone());
+            let (pipe, mut ssettings) = load_summarizer(
+                &model_args(name),
+                &args.decode,
+                args.prompt.as_deref(),
+                &args.strategy,
+                args.lang,
+            )?;
+            ssettings.max_input_tokens = args.max_input_tokens;
+            stats.load_seconds += pipe.load_seconds;
+            let models = Models::Summarize {
+                pipe: &pipe,
+                settings: &ssettings,
+            };
+            batch::run(&plan, &models, &mut progress, &mut stats)?
+        }
+        Task::Run => {
+            let name = args
+                .translator
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
+            let (device, dtype) = args.model.device_and_dtype()?;
+            let mut translator = Seq2SeqPipeline::load(&name, None, &device, dtype)?;
+            let tsettings = args.translate_settings(&mut translator)?;
+            let (summarizer, mut ssettings) = load_summarizer(
+                &model_args(args.summarizer.clone()),
+                &args.decode,
+                args.prompt.as_deref(),
+                &args.strategy,
+                Lang::En,
+            )?;
+            ssettings.max_input_tokens = args.max_input_tokens;
+            stats.load_seconds += translator.load_seconds + summarizer.load_seconds;
+            let models = Models::Run {
+                translator: &translator,
+                translate: &tsettings,
+                summarizer: &summarizer,
+                summarize: &ssettings,
+            };
+            batch::run(&plan, &models, &mut progress, &mut stats)?
+        }
+    };
+    progress.finish(&report);
+    if args.stats {
+        print_stats(&mut stats);
+    }
+    Ok(if report.all_ok() { 0 } else { EXIT_SOME_FAILED })
+}
+
+/// How progress is shown.
+enum Display {
+    /// `--quiet`.
+    Nothing,
+    /// A bar on a terminal.
+    Bar(ProgressBar),
+    /// A line every [`LINE_EVERY`] when stderr is not a terminal (a log file, a batch system).
+    Lines { last: Option<Instant> },
+}
+
+/// How often plain progress lines are printed.
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
+/// Draws the library's progress on stderr.
+struct Reporter {
+    display: Display,
+}
+
+fn counts(t: &Totals) -> String {
+    format!(
+        "{} ok, {} failed, {} skipped; {} segments, {:.1} tok/s",
+        t.ok,
+        t.failed,
+        t.skipped,
+        t.segments,
+        t.tokens_per_second()
+    )
+}
+
+fn clock(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+impl Reporter {
+    fn new(quiet: bool) -> Self {
+        let display = if quiet {
+            Display::Nothing
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {bar:30} {pos}/{len} files  {msg}  ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Display::Bar(bar)
+        } else {
+            Display::Lines { last: None }
+        };
+        Self { display }
+    }
+
+    fn line(t: &Totals) -> String {
+        let eta = t
+            .eta_seconds()
+            .map(clock)
+            .unwrap_or_else(|| "?".to_string());
+        format!(
+            "batch: {}/{} files ({}), ETA {eta}",
+            t.done,
+            t.todo,
+            counts(t)
+        )
+    }
+
+    fn finish(&mut self, report: &batch::BatchReport) {
+        let t = &report.totals;
+        let mut msg = format!(
+            "batch: done in {}: {} ok, {} failed, {} skipped, {} already done; {} segments, \
+             {:.1} tok/s; manifest: {}",
+            clock(t.elapsed_seconds),
+            t.ok,
+            t.failed,
+            t.skipped,
+            t.resumed,
+            t.segments,
+            t.tokens_per_second(),
+            report.manifest.display()
+        );
+        if report.dropped_manifest_lines > 0 {
+            msg.push_str(&format!(
+                " ({} torn line(s) of the earlier manifest dropped)",
+                report.dropped_manifest_lines
+            ));
+        }
+        match &self.display {
+            Display::Nothing => {}
+            Display::Bar(bar) => {
+                bar.finish_and_clear();
+                eprintln!("{msg}");
+            }
+            Display::Lines { .. } => eprintln!("{msg}"),
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn start(&mut self, t: &Totals) {
+        match &mut self.display {
+            Display::Nothing => {}
+            Display::Bar(bar) => {
+                bar.set_length(t.todo as u64);
+                bar.set_message(counts(t));
+                if t.resumed > 0 {
+                    bar.println(format!("batch: {} inputs already done", t.resumed));
+                }
+            }
+            Display::Lines { last } => {
+                eprintln!(
+                    "batch: {} files to process ({} already done)",
+                    t.todo, t.resumed
+                );
+                *last = Some(Instant::now());
+            }
+        }
+    }
+
+    fn file_done(&mut self, entry: &ManifestEntry, t: &Totals) {
+        let warning = (entry.status == Status::Failed).then(|| {
+            format!(
+                "warning: {}: failed: {}",
+                entry.path,
+                entry.reason.as_deref().unwrap_or("")
+            )
+        });
+        match &mut self.display {
+            Display::Nothing => {}
+            Display::Bar(bar) => {
+                if let Some(w) = warning {
+                    bar.println(w);
+                }
+                bar.set_position(t.done as u64);
+                bar.set_message(counts(t));
+            }
+            Display::Lines { last } => {
+                if let Some(w) = warning {
+                    eprintln!("{w}");
+                }
+                let due = last.is_none_or(|l| l.elapsed() >= LINE_EVERY);
+                if due && t.done < t.todo {
+                    eprintln!("{}", Self::line(t));
+                    *last = Some(Instant::now());
+                }
+            }
+        }
+    }
+}

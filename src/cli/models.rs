@@ -1,0 +1,213 @@
+//! `tarjama models list` / `tarjama models show NAME`: the shipped presets, with family, size,
+//! languages, licence and whether their weights are already in the local Hugging Face cache.
+
+use clap::{Args, Subcommand};
+
+use crate::hub::{self, HubOptions, Preset, DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR};
+use crate::tokenize::languages::family_codes;
+
+/// Flags of `tarjama models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    command: ModelsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// One line per preset: name, family, size, task, languages, licence, cached.
+    List,
+    /// Everything about one preset, its language codes included.
+    Show {
+        /// The preset name (see `tarjama models list`).
+        name: String,
+    },
+}
+
+/// Runs `tarjama models`; returns the exit code.
+pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
+    let opts = HubOptions::from_env();
+    let out = match args.command {
+        ModelsCommand::List => list(&hub::presets(), &opts),
+        ModelsCommand::Show { name } => {
+            let Some(p) = hub::preset(&name) else {
+                anyhow::bail!(
+                    "no preset {name:?} (presets: {})",
+                    hub::preset_names().join(", ")
+                );
+            };
+            show(&p, &opts)
+        }
+    };
+    print!("{out}");
+    Ok(0)
+}
+
+/// `615000000` → `615M`, `1370000000` → `1.4B`.
+fn size(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1}B", n as f64 / 1e9)
+    } else {
+        format!("{}M", (n as f64 / 1e6).round())
+    }
+}
+
+/// Where the preset's files are in the local cache, when every file it needs is there.
+fn cached(p: &Preset, opts: &HubOptions) -> Option<String> {
+    let offline = HubOptions {
+        offline: true,
+        ..opts.clone()
+    };
+    hub::resolve_with(&p.repo, Some(&p.revision), &offline)
+        .ok()
+        .map(|f| f.dir.display().to_string())
+}
+
+fn languages(p: &Preset) -> String {
+    match family_codes(&p.family) {
+        Some((_, codes)) => format!(
+            "{} → {} ({} codes)",
+            p.source_lang,
+            p.target_lang,
+            codes.len()
+        ),
+        None => format!("{} → {}", p.source_lang, p.target_lang),
+    }
+}
+
+fn list(presets: &[Preset], opts: &HubOptions) -> String {
+    let header = [
+        "NAME",
+        "FAMILY",
+        "SIZE",
+        "TASK",
+        "LANGUAGES",
+        "LICENSE",
+        "CACHED",
+    ]
+    .map(String::from);
+    let mut rows: Vec<[String; 7]> = vec![header];
+    for p in presets {
+        rows.push([
+            p.name.clone(),
+            p.family.clone(),
+            size(p.approx_parameters),
+            p.task.clone(),
+            languages(p),
+            p.license.clone(),
+            if cached(p, opts).is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "\ndefault translator: {DEFAULT_TRANSLATOR}; default summarizer: {DEFAULT_SUMMARIZER}\n\
+         `tarjama models show NAME` for details; --model NAME to use one\n"
+    ));
+    out
+}
+
+fn licence_note(license: &str) -> &'static str {
+    if license.to_ascii_lowercase().contains("-nc") {
+        " (non-commercial use only)"
+    } else {
+        ""
+    }
+}
+
+fn show(p: &Preset, opts: &HubOptions) -> String {
+    let mut out = String::new();
+    let mut field = |k: &str, v: String| out.push_str(&format!("{:<12} {v}\n", format!("{k}:")));
+    field("name", p.name.clone());
+    field("description", p.description.clone());
+    field("repo", format!("{} (revision {})", p.repo, p.revision));
+    field(
+        "family",
+        match p.family.as_str() {
+            "nllb" | "m2m100" => format!("{} (model_type m2m_100)", p.family),
+            f => f.to_string(),
+        },
+    );
+    field("task", p.task.clone());
+    field(
+        "size",
+        format!("about {} parameters", size(p.approx_parameters)),
+    );
+    field(
+        "licence",
+        format!("{}{}", p.license, licence_note(&p.license)),
+    );
+    match family_codes(&p.family) {
+        Some((scheme, codes)) => {
+            field(
+                "languages",
+                format!(
+                    "{} → {} by default (--src-lang / --tgt-lang); {} {scheme} codes:",
+                    p.source_lang,
+                    p.target_lang,
+                    codes.len()
+                ),
+            );
+            for chunk in codes.chunks(10) {
+                out.push_str(&format!("{:<12} {}\n", "", chunk.join(" ")));
+            }
+        }
+        None => field(
+            "languages",
+            format!("{} → {}", p.source_lang, p.target_lang),
+        ),
+    }
+    let mut field = |k: &str, v: String| out.push_str(&format!("{:<12} {v}\n", format!("{k}:")));
+    field(
+        "cached",
+        match cached(p, opts) {
+            Some(dir) => format!("yes ({dir})"),
+            None => format!(
+                "no (downloaded on first use into {})",
+                opts.repo_cache_dir(&p.repo).display()
+            ),
+        },
+    );
+    if !p.generation.is_empty() {
+        let gen: Vec<String> = p
+            .generation
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        field("generation", gen.join(" "));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(size(76_000_000), "76M");
+        assert_eq!(size(615_000_000), "615M");
+        assert_eq!(size(1_370_000_000), "1.4B");
+        assert_eq!(licence_note("cc-by-nc-4.0"), " (non-commercial use only)");
+        assert_eq!(licence_note("mit"), "");
+    }
+}

@@ -1,0 +1,173 @@
+//! Fully connected layers `y = x Wᵀ + b` with a dense or a quantized weight.
+//!
+//! Dense weights use the model's dtype. Quantized weights use candle's k-quant kernels
+//! (`QMatMul`, GGML block formats): on the CPU the activations are quantized on the fly to the
+//! block format's dot-product type, so outputs drift slightly from float32; the drift is measured
+//! by the parity tests (see `tests/quantize.rs`).
+
+use std::str::FromStr;
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{Module, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::error::{Error, Result, TensorContext};
+
+/// `--quantize`: the block format of quantized weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Quantization {
+    /// 8-bit blocks of 32 with one f16 scale (GGML `Q8_0`): the smallest drift.
+    Q8_0,
+    /// 4-bit blocks of 32 with one scale (GGML `Q4_0`).
+    Q4_0,
+    /// 6-bit k-quant super-blocks of 256 (GGML `Q6_K`).
+    Q6K,
+    /// 4-bit k-quant super-blocks of 256 (GGML `Q4_K`).
+    Q4K,
+}
+
+impl Quantization {
+    fn ggml(self) -> GgmlDType {
+        match self {
+            Quantization::Q8_0 => GgmlDType::Q8_0,
+            Quantization::Q4_0 => GgmlDType::Q4_0,
+            Quantization::Q6K => GgmlDType::Q6K,
+            Quantization::Q4K => GgmlDType::Q4K,
+        }
+    }
+
+    /// Elements per quantization block: a weight's input size must be a multiple of it.
+    pub fn block_size(self) -> usize {
+        self.ggml().block_size()
+    }
+}
+
+impl FromStr for Quantization {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "q8_0" => Ok(Quantization::Q8_0),
+            "q4_0" => Ok(Quantization::Q4_0),
+            "q6k" | "q6_k" => Ok(Quantization::Q6K),
+            "q4k" | "q4_k" => Ok(Quantization::Q4K),
+            _ => Err(Error::Config(format!(
+                "bad quantization {s:?} (q8_0, q4_0, q6k, q4k)"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Weight {
+    /// `(out, in)` in the model dtype.
+    Dense(Tensor),
+    /// `(out, in)` in a GGML block format.
+    Quantized(QMatMul),
+}
+
+/// A fully connected layer: weight `(out, in)` as stored on the Hub, optional bias `(out,)`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Weight,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// A layer from its tensors: `weight` `(out, in)`, `bias` `(out,)`.
+    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
+        Self {
+            weight: Weight::Dense(weight),
+            bias,
+        }
+    }
+
+    /// Loads `{prefix}.weight` `(out, in)` and, when `bias`, `{prefix}.bias` `(out,)`.
+    /// Errors name the tensor.
+    pub fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
+        let weight = vb
+            .get((out_dim, in_dim), "weight")
+            .ctx(format!("loading {}.weight", vb.prefix()))?;
+        let bias = if bias {
+            Some(
+                vb.get(out_dim, "bias")
+                    .ctx(format!("loading {}.bias", vb.prefix()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self::new(weight, bias))
+    }
+
+    /// Replaces a dense float32 weight by its quantized form (no-op if already quantized).
+    ///
+    /// Errors: an input size that is not a multiple of the block size, or a non-f32 weight.
+    pub fn quantize(&mut self, q: Quantization) -> Result<()> {
+        if let Weight::Dense(w) = &self.weight {
+            let in_dim = w.dim(1)?;
+            if in_dim % q.block_size() != 0 {
+                return Err(Error::Model(format!(
+                    "cannot quantize a weight with input size {in_dim} to {q:?} (blocks of {})",
+                    q.block_size()
+                )));
+            }
+            let w = w.to_dtype(candle_core::DType::F32)?;
+            let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
+            self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);
+        }
+        Ok(())
+    }
+
+    /// `x` `(..., in)` → `(..., out)`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let in_dim = dims[dims.len() - 1];
+        let rows = x.elem_count() / in_dim.max(1);
+        // One 2-D product for all rows (a broadcast batched product is much slower on CPU).
+        let x2 = x.reshape((rows, in_dim))?;
+        let y = match &self.weight {
+            Weight::Dense(w) => x2.matmul(&w.t()?)?,
+            Weight::Quantized(w) => w.forward(&x2)?,
+        };
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out_dims = dims;
+        let last = out_dims.len() - 1;
+        out_dims[last] = y.dim(1)?;
+        y.reshape(out_dims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn dense_matches_manual_product_and_q8_0_is_close() {
+        let d = Device::Cpu;
+        let w = Tensor::arange(0f32, 64.0 * 3.0, &d)
+            .unwrap()
+            .reshape((3, 64))
+            .unwrap()
+            .affine(0.01, -0.5)
+            .unwrap();
+        let b = Tensor::new(&[1f32, 2.0, 3.0], &d).unwrap();
+        let x = Tensor::ones((2, 1, 64), candle_core::DType::F32, &d).unwrap();
+        let mut lin = Linear::new(w.clone(), Some(b));
+        let y: Vec<f32> = lin.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let row_sums: Vec<f32> = w.sum(1).unwrap().to_vec1().unwrap();
+        assert_eq!(y.len(), 6);
+        for (i, v) in y.iter().enumerate() {
+            let expect = row_sums[i % 3] + (i % 3 + 1) as f32;
+            assert!((v - expect).abs() < 1e-4, "{v} vs {expect}");
+        }
+        lin.quantize(Quantization::Q8_0).unwrap();
+        let yq: Vec<f32> = lin.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        for (a, b) in y.iter().zip(&yq) {
+            assert!((a - b).abs() < 0.05 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        assert!("q9".parse::<Quantization>().is_err());
+    }
+}

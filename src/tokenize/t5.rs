@@ -1,0 +1,580 @@
+//! transformers' slow `T5Tokenizer` (SentencePiece, `spiece.model`) in Rust, for T5-family
+//! repos that ship no `tokenizer.json`.
+//!
+//! What `T5Tokenizer` does (transformers 4.57, `tokenization_t5.py` and the slow-tokenizer base
+//! in `tokenization_utils.py`), and so what this does:
+//!
+//! * Vocabulary: ids are SentencePiece ids (`<pad>` 0, `</s>` 1, `<unk>` 2 in every T5 model);
+//!   `extra_ids` sentinels `<extra_id_0>` … sit above the SentencePiece vocabulary, numbered from
+//!   the top: `<extra_id_i>` = `len(spm) - 1 + extra_ids - i`. They strip the whitespace on both
+//!   sides (`lstrip`/`rstrip`). `tokenizer_config.json`'s `added_tokens_decoder` overrides this.
+//! * Encoding (`legacy: true`, the default): the text is split on the added tokens
+//!   (leftmost-longest), their strip rules applied to the neighbouring chunks, and each other chunk
+//!   segmented by SentencePiece on its own (so a chunk after a sentinel gets its own `▁`). Pieces
+//!   become ids through SentencePiece (unknown pieces → `<unk>`). `</s>` is appended unless the
+//!   ids already end with it.
+//! * Encoding with `legacy: false`: `▁` in the text becomes a space, a `▁` is prefixed
+//!   (`add_prefix_space`), SentencePiece runs without its dummy prefix, and a chunk that starts
+//!   with a space is encoded behind `<unk>` whose pieces are then cut off, so that no extra `▁`
+//!   appears after a special token.
+//! * Decoding: ids become tokens (added tokens by content, the rest SentencePiece pieces); with
+//!   `skip_special_tokens` the special ones are dropped. Sentinels are decoded on their own and
+//!   joined with spaces; runs of other tokens go through `convert_tokens_to_string`: the first
+//!   token loses its `▁`, special tokens are written verbatim (after a space unless the previous
+//!   token was special too), pieces are decoded with SentencePiece, and the result is stripped.
+//!   `clean_up_tokenization_spaces` applies when `tokenizer_config.json` switches it on.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::protobuf::ModelProto;
+use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
+use super::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, Tokenizer};
+use crate::{Error, Result};
+
+/// An added token, as transformers' `AddedToken` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AddedTok {
+    content: String,
+    lstrip: bool,
+    rstrip: bool,
+    single_word: bool,
+}
+
+impl AddedTok {
+    fn plain(content: &str) -> Self {
+        AddedTok {
+            content: content.to_string(),
+            lstrip: false,
+            rstrip: false,
+            single_word: false,
+        }
+    }
+
+    fn sentinel(i: usize) -> Self {
+        AddedTok {
+            content: format!("<extra_id_{i}>"),
+            lstrip: true,
+            rstrip: true,
+            single_word: false,
+        }
+    }
+
+    /// A token given in `tokenizer_config.json`: a string or an `AddedToken` object.
+    fn from_json(v: &Value) -> Option<Self> {
+        match v {
+            Value::String(s) => Some(AddedTok::plain(s)),
+            Value::Object(o) => {
+                let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
+                Some(AddedTok {
+                    content: o.get("content")?.as_str()?.to_string(),
+                    lstrip: flag("lstrip"),
+                    rstrip: flag("rstrip"),
+                    single_word: flag("single_word"),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// transformers' slow `T5Tokenizer`, built from `spiece.model` and, where the repo has one,
+/// `tokenizer_config.json`.
+#[derive(Debug, Clone)]
+pub struct T5Tokenizer {
+    spm: SentencePieceModel,
+    /// SentencePiece pieces by id (`IdToPiece`).
+    pieces: Vec<String>,
+    added_decoder: HashMap<u32, AddedTok>,
+    added_encoder: HashMap<String, u32>,
+    /// Added-token contents, longest first, for splitting the input.
+    split_tokens: Vec<String>,
+    /// `all_special_tokens`.
+    special_tokens: HashSet<String>,
+    /// `all_special_ids`.
+    special_ids: HashSet<u32>,
+    /// Tokens decoded on their own (the sentinels above the SentencePiece vocabulary).
+    legacy_added: HashSet<String>,
+    /// How many pieces SentencePiece gives for the unknown token (`legacy: false` only).
+    unk_token_length: usize,
+    unk_token: String,
+    unk_id: u32,
+    eos_id: u32,
+    pad_id: u32,
+    legacy: bool,
+    add_prefix_space: bool,
+    clean_up_spaces: bool,
+    split_special_tokens: bool,
+}
+
+fn tok_err(path: &Path, msg: impl std::fmt::Display) -> Error {
+    Error::Tokenizer(format!("{}: {msg}", path.display()))
+}
+
+impl T5Tokenizer {
+    /// Loads `spiece.model` and, when given, `tokenizer_config.json` (special tokens,
+    /// `extra_ids`, `additional_special_tokens`, `added_tokens_decoder`, `legacy`,
+    /// `add_prefix_space`, `clean_up_tokenization_spaces`). Without a config the defaults of
+    /// `T5Tokenizer(spiece.model)` apply: 100 sentinels, legacy behaviour.
+    ///
+    /// Errors name the offending file: unreadable, not a unigram SentencePiece model, or a
+    /// malformed config.
+    pub fn from_files(spiece_model: &Path, tokenizer_config: Option<&Path>) -> Result<Self> {
+        let bytes = std::fs::read(spiece_model).map_err(|e| Error::io(spiece_model, e))?;
+        let proto = ModelProto::parse(&bytes).map_err(|e| {
+            tok_err(
+                spiece_model,
+                format!(
+                    "not a SentencePiece model (protobuf parse error at byte {}: {})",
+                    e.offset, e.msg
+                ),
+            )
+        })?;
+        let config = match tokenizer_config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                match serde_json::from_str(&text)
+                    .map_err(|e| tok_err(p, format!("invalid JSON: {e}")))?
+                {
+                    Value::Object(o) => Some((p, o)),
+                    Value::Null => None,
+                    _ => return Err(tok_err(p, "expected a JSON object")),
+                }
+            }
+            None => None,
+        };
+        Self::build(proto, spiece_model, config)
+    }
+
+    fn build(
+        mut proto: ModelProto,
+        spiece_path: &Path,
+        config: Option<(&Path, serde_json::Map<String, Value>)>,
+    ) -> Result<Self> {
+        let empty = serde_json::Map::new();
+        let (config_path, cfg) = match &config {
+            Some((p, c)) => (Some(*p), c),
+            None => (None, &empty),
+        };
+        let cfg_err = |msg: String| match config_path {
+            Some(p) => tok_err(p, msg),
+            None => Error::Tokenizer(msg),
+        };
+        let flag = |k: &str, default: bool| cfg.get(k).and_then(Value::as_bool).unwrap_or(default);
+        let legacy = flag("legacy", true);
+        let add_prefix_space = flag("add_prefix_space", true);
+        let clean_up_spaces = flag("clean_up_tokenization_spaces", false);
+        let split_special_tokens = flag("split_special_tokens", false);
+        let extra_ids = match cfg.get("extra_ids") {
+            None | Some(Value::Null) => 100,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| cfg_err("extra_ids: expected a number".into()))?
+                as usize,
+        };
+
+        let pieces: Vec<String> = proto.pieces.iter().map(|p| p.piece.clone()).collect();
+        if !legacy {
+            // `get_spm_processor`: the non-legacy tokenizer runs SentencePiece without its dummy
+            // prefix (the `▁` is added by `tokenize` instead).
+            proto.normalizer_spec.add_dummy_prefix = false;
+        }
+        let spm = SentencePieceModel::from_proto(proto).map_err(|e| {
+            tok_err(
+                spiece_path,
+                format!("not a usable SentencePiece model: {e}"),
+            )
+        })?;
+        let sp_len = pieces.len();
+
+        let token = |key: &str, default: &str| -> Result<AddedTok> {
+            match cfg.get(key) {
+                None | Some(Value::Null) => Ok(AddedTok::plain(default)),
+                Some(v) => AddedTok::from_json(v)
+                    .ok_or_else(|| cfg_err(format!("{key}: expected a string or AddedToken"))),
+            }
+        };
+        let eos = token("eos_token", "</s>")?;
+        let unk = token("unk_token", "<unk>")?;
+        let pad = token("pad_token", "<pad>")?;
+        let mut additional: Vec<AddedTok> = match cfg.get("additional_special_tokens") {
+            None | Some(Value::Null) => (0..extra_ids).map(AddedTok::sentinel).collect(),
+            Some(Value::Array(items)) => {
+                let mut v = items
+                    .iter()
+                    .map(|x| {
+                        AddedTok::from_json(x).ok_or_else(|| {
+                            cfg_err(
+                                "additional_special_tokens: expected strings or AddedTokens".into(),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let sentinels = v
+                    .iter()
+                    .filter(|t| t.content.contains("<extra_id_"))
+                    .count();
+                if sentinels == 0 {
+                    v.extend((0..extra_ids).map(AddedTok::sentinel));
+                } else if extra_ids > 0 && extra_ids != sentinels {
+                    return Err(cfg_err(format!(
+                        "extra_ids ({extra_ids}) and the {sentinels} <extra_id_N> tokens of \
+                         additional_special_tokens disagree"
+                    )));
+                }
+                v
+            }
+            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
+        };
+
+        // Added tokens: the sentinels at the top of the vocabulary (as T5Tokenizer.__init__
+        // places them), then those saved in the config, then the special tokens.
+        let mut added_decoder: HashMap<u32, AddedTok> = HashMap::new();
+        let n_sentinels = additional
+            .iter()
+            .filter(|t| t.content.contains("<extra_id_"))
+            .count();
+        for i in 0..n_sentinels {
+            added_decoder.insert((sp_len - 1 + extra_ids - i) as u32, AddedTok::sentinel(i));
+        }
+        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
+            for (k, v) in saved {
+                let id: u32 = k
+                    .parse()
+                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
+                let t = AddedTok::from_json(v)
+                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
+                added_decoder.insert(id, t);
+            }
+        }
+        let mut added_encoder: HashMap<String, u32> = added_decoder
+            .iter()
+            .map(|(id, t)| (t.content.clone(), *id))
+            .collect();
+        // transformers' SPECIAL_TOKENS_ATTRIBUTES order, then the additional special tokens.
+        let mut specials = vec![eos.clone(), unk.clone(), pad.clone()];
+        specials.append(&mut additional);
+        let mut seen = HashSet::new();
+        specials.retain(|t| seen.insert(t.content.clone()));
+        let sp_id = |t: &str| -> Option<u32> {
+            let id = spm.piece_to_id(t);
+            (pieces.get(id as usize).map(String::as_str) == Some(t)).then_some(id)
+        };
+        let mut next_id = sp_len.max(
+            added_decoder
+                .keys()
+                .map(|&k| k as usize + 1)
+                .max()
+                .unwrap_or(0),
+        );
+        for t in &specials {
+            if added_encoder.contains_key(&t.content) {
+                continue;
+            }
+            let id = match sp_id(&t.content) {
+                Some(id) => id,
+                None => {
+                    next_id += 1;
+                    (next_id - 1) as u32
+                }
+            };
+            added_decoder.insert(id, t.clone());
+            added_encoder.insert(t.content.clone(), id);
+        }
+
+        let to_id = |t: &str| -> u32 {
+            added_encoder
+                .get(t)
+                .copied()
+                .unwrap_or_else(|| spm.piece_to_id(t))
+        };
+        let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
+        let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
+        let mut legacy_added: HashSet<String> = added_encoder
+            .keys()
+            .filter(|t| !special_tokens.contains(*t))
+            .cloned()
+            .collect();
+        legacy_added.extend(
+            specials[3..]
+                .iter()
+                .filter(|t| to_id(&t.content) as usize >= sp_len)
+                .map(|t| t.content.clone()),
+        );
+        let mut split_tokens: Vec<String> = added_encoder
+            .keys()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect();
+        split_tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let unk_token_length = spm.encode(&unk.content).len();
+        Ok(T5Tokenizer {
+            unk_id: to_id(&unk.content),
+            eos_id: to_id(&eos.content),
+            pad_id: to_id(&pad.content),
+            unk_token: unk.content,
+            spm,
+            pieces,
+            added_decoder,
+            added_encoder,
+            split_tokens,
+            special_tokens,
+            special_ids,
+            legacy_added,
+            unk_token_length,
+            legacy,
+            add_prefix_space,
+            clean_up_spaces,
+            split_special_tokens,
+        })
+    }
+
+    /// The tokens of `text` before the id lookup and without the trailing `</s>`:
+    /// `T5Tokenizer.tokenize(text)`.
+    pub fn tokenize(&self, text: &str) -> Vec<String> {
+        if self.legacy || text.is_empty() {
+            return self.base_tokenize(text);
+        }
+        let mut text = text.replace(SPACE_SYMBOL, " ");
+        if self.add_prefix_space {
+            text.insert_str(0, SPACE_SYMBOL);
+        }
+        let mut tokens = self.base_tokenize(&text);
+        if tokens.len() > 1 && tokens[0] == SPACE_SYMBOL && self.special_tokens.contains(&tokens[1])
+        {
+            tokens.remove(0);
+        }
+        tokens
+    }
+
+    /// `PreTrainedTokenizer.tokenize`: split on added tokens, apply their strip rules, segment
+    /// the rest.
+    fn base_tokenize(&self, text: &str) -> Vec<String> {
+        let mut chunks: Vec<String> = if self.split_special_tokens {
+            vec![text.to_string()]
+        } else {
+            self.split_on_added(text)
+        };
+        for i in 0..chunks.len() {
+            if self.split_special_tokens {
+                break;
+            }
+            let Some(id) = self.added_encoder.get(&chunks[i]) else {
+                continue;
+            };
+            let tok = &self.added_decoder[id];
+            // Python keeps the unstripped neighbours in `left` / `right`.
+            let left = (i > 0)
+                .then(|| chunks[i - 1].clone())
+                .filter(|s| !s.is_empty());
+            let right = chunks.get(i + 1).cloned().filter(|s| !s.is_empty());
+            if let (true, Some(r)) = (tok.rstrip, &right) {
+                chunks[i + 1] = py_lstrip(r).to_string();
+            }
+            if let (true, Some(l)) = (tok.lstrip, &left) {
+                chunks[i - 1] = py_rstrip(l).to_string();
+            }
+            if tok.single_word && left.as_ref().is_some_and(|l| !l.ends_with(' ')) {
+                let t = std::mem::take(&mut chunks[i]);
+                chunks[i - 1].push_str(&t);
+            } else if tok.single_word && right.as_ref().is_some_and(|r| !r.starts_with(' ')) {
+                let t = std::mem::take(&mut chunks[i + 1]);
+                chunks[i].push_str(&t);
+            }
+        }
+        let mut tokens = Vec::new();
+        for chunk in chunks {
+            if chunk.is_empty() {
+                continue;
+            }
+            if !self.split_special_tokens && self.added_encoder.contains_key(&chunk) {
+                tokens.push(chunk);
+            } else {
+                tokens.extend(self.sp_tokenize(&chunk));
+            }
+        }
+        tokens
+    }
+
+    /// `T5Tokenizer._tokenize`.
+    fn sp_tokenize(&self, text: &str) -> Vec<String> {
+        if self.legacy || !(text.starts_with(SPACE_SYMBOL) || text.starts_with(' ')) {
+            return self.spm.encode(text);
+        }
+        let tokens = self.spm.encode(&format!("{}{text}", self.unk_token));
+        if tokens.len() >= self.unk_token_length {
+            tokens[self.unk_token_length..].to_vec()
+        } else {
+            tokens
+        }
+    }
+
+    /// `Trie.split`: cuts `text` around added tokens, leftmost and then longest first.
+    fn split_on_added(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            if let Some(t) = self
+                .split_tokens
+                .iter()
+                .find(|t| rest.starts_with(t.as_str()))
+            {
+                if i > start {
+                    out.push(text[start..i].to_string());
+                }
+                out.push(t.clone());
+                i += t.len();
+                start = i;
+            } else {
+                i += rest.chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        if start < text.len() || out.is_empty() {
+            out.push(text[start..].to_string());
+        }
+        out
+    }
+
+    fn token_id(&self, token: &str) -> u32 {
+        self.added_encoder
+            .get(token)
+            .copied()
+            .unwrap_or_else(|| self.spm.piece_to_id(token))
+    }
+
+    fn encode_ids(&self, text: &str) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .tokenize(text)
+            .iter()
+            .map(|t| self.token_id(t))
+            .collect();
+        // `_add_eos_if_not_present`.
+        if ids.last() != Some(&self.eos_id) {
+            ids.push(self.eos_id);
+        }
+        ids
+    }
+
+    /// `T5Tokenizer.convert_tokens_to_string`.
+    fn tokens_to_string(&self, tokens: &[String]) -> String {
+        let mut out = String::new();
+        let mut current: Vec<&str> = Vec::new();
+        let mut prev_is_special = false;
+        for (i, t) in tokens.iter().enumerate() {
+            let t = match t.strip_prefix(SPACE_SYMBOL) {
+                Some(rest) if i == 0 && self.add_prefix_space => rest,
+                _ => t.as_str(),
+            };
+            if self.special_tokens.contains(t) {
+                if !prev_is_special {
+                    out.push(' ');
+                }
+                out.push_str(&self.spm.decode_pieces(&current));
+                out.push_str(t);
+                prev_is_special = true;
+                current.clear();
+            } else {
+                current.push(t);
+                prev_is_special = false;
+            }
+        }
+        out.push_str(&self.spm.decode_pieces(&current));
+        py_strip(&out).to_string()
+    }
+
+    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        let mut tokens = Vec::with_capacity(ids.len());
+        for id in ids {
+            if skip_special_tokens && self.special_ids.contains(id) {
+                continue;
+            }
+            let token = match self.added_decoder.get(id) {
+                Some(t) => t.content.clone(),
+                None => self.pieces.get(*id as usize).cloned().ok_or_else(|| {
+                    Error::Tokenizer(format!(
+                        "id {id} is out of range (the SentencePiece model has {} pieces)",
+                        self.pieces.len()
+                    ))
+                })?,
+            };
+            tokens.push(token);
+        }
+        let mut sub_texts: Vec<String> = Vec::new();
+        let mut current: Vec<String> = Vec::new();
+        for token in tokens {
+            if skip_special_tokens && self.special_tokens.contains(&token) {
+                continue;
+            }
+            if self.legacy_added.contains(&token) {
+                if !current.is_empty() {
+                    let s = self.tokens_to_string(&current);
+                    if !s.is_empty() {
+                        sub_texts.push(s);
+                    }
+                    current.clear();
+                }
+                sub_texts.push(token);
+            } else {
+                current.push(token);
+            }
+        }
+        if !current.is_empty() {
+            sub_texts.push(self.tokens_to_string(&current));
+        }
+        let text = sub_texts.join(" ");
+        Ok(if self.clean_up_spaces {
+            clean_up_tokenization(&text)
+        } else {
+            text
+        })
+    }
+}
+
+impl Tokenizer for T5Tokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.encode_ids(text))
+    }
+
+    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        self.decode_ids(ids, skip_special_tokens)
+    }
+
+    fn token_count(&self, text: &str) -> usize {
+        self.encode_ids(text).len()
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    fn eos_id(&self) -> u32 {
+        self.eos_id
+    }
+
+    fn unk_id(&self) -> Option<u32> {
+        Some(self.unk_id)
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.pieces.len()
+    }
+
+    fn id_to_token(&self, id: u32) -> Option<String> {
+        self.added_decoder
+            .get(&id)
+            .map(|t| t.content.clone())
+            .or_else(|| self.pieces.get(id as usize).cloned())
+    }
+
+    fn token_to_id(&self, t: &str) -> Option<u32> {
+        if let Some(&id) = self.added_encoder.get(t) {
+            return Some(id);
+        }
+        let id = self.spm.piece_to_id(t);
+        (self.pieces.get(id as usize).map(String::as_str) == Some(t)).then_some(id)
+    }
+}
