@@ -60,7 +60,6 @@ from transformers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_fixtures as mf  # noqa: E402
 from make_fixtures import (  # noqa: E402
     COMMON_KWARGS,
     N_TATOEBA,

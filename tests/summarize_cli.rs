@@ -258,3 +258,37 @@ fn run_on_the_seed_article() {
     assert_eq!(v["segments"], 23);
     assert_eq!(v["translation"].as_str().unwrap().lines().count(), 14);
 }
+
+#[test]
+fn run_summarize_first_translates_an_arabic_summary() {
+    let article = root().join("examples/sample.ar.txt");
+    let o = tarjama(&[
+        "run",
+        article.to_str().unwrap(),
+        "--translator",
+        &fixture("marian-tiny"),
+        "--summarizer",
+        &fixture("mt5-tiny"),
+        "--summarize-first",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary_source_language"], "ar");
+    assert_eq!(v["models"]["summarizer"]["name"], fixture("mt5-tiny"));
+    assert!(!v["summary"].as_str().unwrap().is_empty());
+    assert!(v["tokens"]["summary"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn t5_summarizer_uses_its_task_prefix() {
+    let pipe = Seq2SeqPipeline::load(&fixture("t5-tiny"), None, &Device::Cpu, DType::F32).unwrap();
+    let settings = SummarizeSettings::for_model(&pipe).unwrap();
+    let prompt = settings.prompt.expect("t5 has a summarization prefix");
+    assert_eq!(prompt.apply("A cat."), "summarize: A cat.");
+    // task_specific_params["summarization"] of the fixture: beams 4, no-repeat 3, lp 2.0.
+    assert_eq!(settings.generation.num_beams, 4);
+    assert_eq!(settings.generation.no_repeat_ngram_size, 3);
+    assert_eq!(settings.generation.length_penalty, 2.0);
+}

@@ -13,8 +13,8 @@ use super::common::{print_stats, DecodeArgs, LanguageArgs, ModelArgs};
 use super::summarize::{load_summarizer, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
 use crate::pipeline::batch::{
-    self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status,
-    Task, Totals,
+    self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
+    Totals,
 };
 use crate::pipeline::stats::Stats;
 use crate::pipeline::translate::TranslateSettings;
@@ -187,13 +187,13 @@ impl BatchArgs {
             }
             _ => {}
         }
+        if self.lang != Lang::En && self.task != TaskArg::Summarize {
+            anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
+        }
         Ok(())
     }
 
-    fn translate_settings(
-        &self,
-        pipe: &mut Seq2SeqPipeline,
-    ) -> anyhow::Result<TranslateSettings> {
+    fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
         self.languages.apply(pipe)?;
         let normalization: Normalization = self.normalize.parse()?;
         let mut generation = pipe.generation.clone();
@@ -290,7 +290,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
 }
 
 /// How progress is shown.
-enum Display {
+enum View {
     /// `--quiet`.
     Nothing,
     /// A bar on a terminal.
@@ -304,13 +304,24 @@ const LINE_EVERY: Duration = Duration::from_secs(10);
 
 /// Draws the library's progress on stderr.
 struct Reporter {
-    display: Display,
+    view: View,
 }
 
 fn counts(t: &Totals) -> String {
     format!(
         "{} ok, {} failed, {} skipped; {} segments, {:.1} tok/s",
         t.ok,
+        t.failed,
+        t.skipped,
+        t.segments,
+        t.tokens_per_second()
+    )
+}
+
+/// [`counts`] for the bar, which has less room.
+fn short_counts(t: &Totals) -> String {
+    format!(
+        "{} failed, {} skipped, {} seg, {:.0} tok/s",
         t.failed,
         t.skipped,
         t.segments,
@@ -325,22 +336,22 @@ fn clock(seconds: f64) -> String {
 
 impl Reporter {
     fn new(quiet: bool) -> Self {
-        let display = if quiet {
-            Display::Nothing
+        let view = if quiet {
+            View::Nothing
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {bar:30} {pos}/{len} files  {msg}  ETA {eta}",
+                    "{spinner} {pos}/{len} files {wide_bar} {msg}, ETA {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
-            Display::Bar(bar)
+            View::Bar(bar)
         } else {
-            Display::Lines { last: None }
+            View::Lines { last: None }
         };
-        Self { display }
+        Self { view }
     }
 
     fn line(t: &Totals) -> String {
@@ -376,29 +387,29 @@ impl Reporter {
                 report.dropped_manifest_lines
             ));
         }
-        match &self.display {
-            Display::Nothing => {}
-            Display::Bar(bar) => {
+        match &self.view {
+            View::Nothing => {}
+            View::Bar(bar) => {
                 bar.finish_and_clear();
                 eprintln!("{msg}");
             }
-            Display::Lines { .. } => eprintln!("{msg}"),
+            View::Lines { .. } => eprintln!("{msg}"),
         }
     }
 }
 
 impl Progress for Reporter {
     fn start(&mut self, t: &Totals) {
-        match &mut self.display {
-            Display::Nothing => {}
-            Display::Bar(bar) => {
+        match &mut self.view {
+            View::Nothing => {}
+            View::Bar(bar) => {
                 bar.set_length(t.todo as u64);
-                bar.set_message(counts(t));
+                bar.set_message(short_counts(t));
                 if t.resumed > 0 {
                     bar.println(format!("batch: {} inputs already done", t.resumed));
                 }
             }
-            Display::Lines { last } => {
+            View::Lines { last } => {
                 eprintln!(
                     "batch: {} files to process ({} already done)",
                     t.todo, t.resumed
@@ -416,16 +427,16 @@ impl Progress for Reporter {
                 entry.reason.as_deref().unwrap_or("")
             )
         });
-        match &mut self.display {
-            Display::Nothing => {}
-            Display::Bar(bar) => {
+        match &mut self.view {
+            View::Nothing => {}
+            View::Bar(bar) => {
                 if let Some(w) = warning {
                     bar.println(w);
                 }
                 bar.set_position(t.done as u64);
-                bar.set_message(counts(t));
+                bar.set_message(short_counts(t));
             }
-            Display::Lines { last } => {
+            View::Lines { last } => {
                 if let Some(w) = warning {
                     eprintln!("{w}");
                 }

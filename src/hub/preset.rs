@@ -23,7 +23,9 @@ const EMBEDDED: &[(&str, &str)] = &[
         "distilbart-cnn-12-6",
         include_str!("../../models/distilbart-cnn-12-6.toml"),
     ),
+    ("flan-t5-base", include_str!("../../models/flan-t5-base.toml")),
     ("m2m100_418M", include_str!("../../models/m2m100_418M.toml")),
+    ("mt5-xlsum", include_str!("../../models/mt5-xlsum.toml")),
     (
         "nllb-200-distilled-1.3B",
         include_str!("../../models/nllb-200-distilled-1.3B.toml"),
@@ -40,6 +42,7 @@ const EMBEDDED: &[(&str, &str)] = &[
         "opus-mt-tc-big-ar-en",
         include_str!("../../models/opus-mt-tc-big-ar-en.toml"),
     ),
+    ("t5-small", include_str!("../../models/t5-small.toml")),
 ];
 
 /// Keys allowed in a preset's `[generation]` table: the `generate()` arguments tarjama's

@@ -39,10 +39,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::stats::Stats;
-use super::summarize::{summarize, Summary, SummarizeSettings};
+use super::summarize::{summarize, SummarizeSettings, Summary};
 use super::translate::{translate_documents_with_stats, DocumentTranslation, TranslateSettings};
 use super::Seq2SeqPipeline;
 use crate::error::{Error, Result};
+use crate::text::Normalization;
 
 /// Default `--max-bytes`: inputs larger than 10 MiB are skipped.
 pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -304,6 +305,9 @@ pub struct Manifest {
     pub lines: Vec<String>,
     /// Lines that did not parse (a torn last line after a kill, or damage).
     pub bad_lines: usize,
+    /// The file does not end with a newline (a write cut short after the JSON but before its
+    /// newline): the next record must not be appended to that line.
+    pub torn_end: bool,
 }
 
 impl Manifest {
@@ -328,7 +332,10 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
         Err(e) => return Err(Error::io(path, e)),
     };
     let text = String::from_utf8_lossy(&bytes);
-    let mut m = Manifest::default();
+    let mut m = Manifest {
+        torn_end: !text.is_empty() && !text.ends_with('\n'),
+        ..Manifest::default()
+    };
     for line in text.split('\n') {
         if line.trim().is_empty() {
             continue;
@@ -602,8 +609,8 @@ fn walk(dir: &Path, rel: &str, root: &Path, out: &Path, found: &mut Vec<Input>) 
 /// bad `--glob`; a folder that cannot be listed; outputs of an earlier run (fresh mode: the
 /// message names one and says to pass `--resume` or `--overwrite`).
 pub fn plan(settings: &BatchSettings) -> Result<Plan> {
-    let input_root = fs::canonicalize(&settings.input_dir)
-        .map_err(|e| Error::io(&settings.input_dir, e))?;
+    let input_root =
+        fs::canonicalize(&settings.input_dir).map_err(|e| Error::io(&settings.input_dir, e))?;
     if !input_root.is_dir() {
         return Err(Error::input(&settings.input_dir, "is not a folder"));
     }
@@ -615,7 +622,10 @@ pub fn plan(settings: &BatchSettings) -> Result<Plan> {
         ));
     }
     if output_root.exists() && !output_root.is_dir() {
-        return Err(Error::input(&settings.output_dir, "exists and is not a folder"));
+        return Err(Error::input(
+            &settings.output_dir,
+            "exists and is not a folder",
+        ));
     }
     if settings.files_per_group == 0 {
         return Err(Error::Config("--files-per-group must be at least 1".into()));
@@ -741,20 +751,29 @@ fn model_json(pipe: &Seq2SeqPipeline) -> serde_json::Value {
     })
 }
 
+fn normalization_json(n: &Normalization) -> serde_json::Value {
+    serde_json::json!({
+        "nfc": n.nfc,
+        "remove_tatweel": n.remove_tatweel,
+        "remove_diacritics": n.remove_diacritics,
+    })
+}
+
 fn translate_json(s: &TranslateSettings) -> serde_json::Value {
     serde_json::json!({
-        "normalization": format!("{:?}", s.normalization),
+        "normalization": normalization_json(&s.normalization),
         "generation": s.generation,
     })
 }
 
 fn summarize_json(pipe: &Seq2SeqPipeline, s: &SummarizeSettings) -> serde_json::Value {
     serde_json::json!({
-        "prompt": s.prompt.as_ref().map(|p| format!("{p:?}")),
+        // The template itself: its `{text}` placeholder filled with `{text}`.
+        "prompt": s.prompt.as_ref().map(|p| p.apply("{text}")),
         "generation": s.generation,
         "strategy": s.strategy,
         "max_input_tokens": s.max_input_tokens.unwrap_or_else(|| pipe.model.max_input_tokens()),
-        "normalization": format!("{:?}", s.normalization),
+        "normalization": normalization_json(&s.normalization),
     })
 }
 
@@ -1059,7 +1078,7 @@ pub fn run(
             remove_stale_temps(&plan.output_root, &prefix)?;
             let manifest = read_manifest(&plan.manifest)?;
             dropped = manifest.bad_lines;
-            if dropped > 0 {
+            if dropped > 0 || manifest.torn_end {
                 rewrite_lines(&plan.manifest, &manifest.lines, &prefix)?;
             }
             let latest = manifest.latest();
@@ -1078,9 +1097,9 @@ pub fn run(
                     continue;
                 }
                 let outputs_there = match &results {
-                    Some(r) => r.get(&input.rel).is_some_and(|(sha, _)| {
-                        prev.sha256.as_deref() == Some(sha.as_str())
-                    }),
+                    Some(r) => r
+                        .get(&input.rel)
+                        .is_some_and(|(sha, _)| prev.sha256.as_deref() == Some(sha.as_str())),
                     None => input
                         .outputs
                         .iter()
@@ -1211,7 +1230,14 @@ impl Runner<'_, '_> {
                 }
                 Err((status, reason)) => {
                     self.remove_outputs(input)?;
-                    self.entry(input, l, status, Some(reason), Vec::new(), &Produced::default())
+                    self.entry(
+                        input,
+                        l,
+                        status,
+                        Some(reason),
+                        Vec::new(),
+                        &Produced::default(),
+                    )
                 }
             };
             entries.push(entry);
@@ -1488,9 +1514,12 @@ mod tests {
         for p in &paths {
             assert_eq!(shards.iter().filter(|s| s.contains(p)).count(), 1, "{p}");
         }
-        // Stable across runs and machines: a fixed value.
+        // Fixed values (as Python computes them: see docs/batch.md), the same on every
+        // machine and in every run.
         assert_eq!(shard_of("a/b.txt", 1), 1);
-        assert_eq!(shard_of("a/b.txt", 1000), shard_of("a/b.txt", 1000));
+        assert_eq!(shard_of("a/b.txt", 3), 3);
+        assert_eq!(shard_of("a/b.txt", 1000), 592);
+        assert_eq!(shard_of("news/2024/article-00.txt", 8), 5);
     }
 
     #[test]
@@ -1506,7 +1535,10 @@ mod tests {
     #[test]
     fn inputs_are_classified() {
         assert_eq!(
-            classify(b"\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7".to_vec(), Some(0.2)),
+            classify(
+                b"\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7".to_vec(),
+                Some(0.2)
+            ),
             Ok("مرحبا".to_string())
         );
         assert!(matches!(
@@ -1555,6 +1587,13 @@ mod tests {
         let m = read_manifest(&path).unwrap();
         assert_eq!(m.entries, vec![entry]);
         assert_eq!(m.bad_lines, 1);
-        assert!(read_manifest(&dir.path().join("none")).unwrap().entries.is_empty());
+        assert!(m.torn_end);
+        fs::write(&path, &line).unwrap();
+        let m = read_manifest(&path).unwrap();
+        assert_eq!((m.entries.len(), m.bad_lines, m.torn_end), (1, 0, true));
+        assert!(read_manifest(&dir.path().join("none"))
+            .unwrap()
+            .entries
+            .is_empty());
     }
 }

@@ -227,12 +227,20 @@ impl Seq2SeqPipeline {
         let Some(langs) = self.tokenizer.languages() else {
             return Ok(());
         };
-        let (mut src, mut tgt) = langs.scheme().default_pair();
-        if let Some(p) = &self.files.preset {
-            if langs.token_id(&p.source_lang).is_ok() && langs.token_id(&p.target_lang).is_ok() {
-                (src, tgt) = (p.source_lang.as_str(), p.target_lang.as_str());
-            }
-        }
+        let known = |s: &str, t: &str| langs.token_id(s).is_ok() && langs.token_id(t).is_ok();
+        let preset = self
+            .files
+            .preset
+            .as_ref()
+            .map(|p| (p.source_lang.as_str(), p.target_lang.as_str()));
+        let Some((src, tgt)) = preset
+            .into_iter()
+            .chain([langs.scheme().default_pair()])
+            .find(|(s, t)| known(s, t))
+        else {
+            // A tokenizer without Arabic or English keeps its own source; no target is forced.
+            return Ok(());
+        };
         let (src, tgt) = (src.to_string(), tgt.to_string());
         self.set_languages(Some(&src), Some(&tgt)).map(|_| ())
     }
