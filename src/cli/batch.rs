@@ -346,6 +346,7 @@ impl Reporter {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
+            bar.set_message("loading the models");
             bar.enable_steady_tick(Duration::from_millis(200));
             View::Bar(bar)
         } else {
