@@ -427,6 +427,22 @@ STEM_WORDS = (
 ).split()
 
 
+def long_ter_texts():
+    """Long segments for TER's beam (see `long_ter_texts` in tests/eval.rs): a 333-word
+    paragraph against a perturbed copy (words k and k+3 swapped every 7 words, last 5 dropped),
+    its first 6 words against it and it against its first 6 words (length ratios beyond 50,
+    where the beam widens)."""
+    para = " ".join(EN_REF1 + EN_REF2 + EN_SYS_C).split()
+    hyp = list(para)
+    for k in range(0, len(hyp) - 3, 7):
+        hyp[k], hyp[k + 3] = hyp[k + 3], hyp[k]
+    hyp = hyp[:-5]
+    short = para[:6]
+    hyps = [" ".join(hyp), " ".join(short), " ".join(para)]
+    refs = [" ".join(para), " ".join(para), " ".join(short)]
+    return hyps, refs
+
+
 def inline_goldens():
     cases = []
 
@@ -477,6 +493,12 @@ def inline_goldens():
                                      [AR_SYS_A, AR_SYS_B], [AR_REF])},
     ]
 
+    long_hyps, long_refs = long_ter_texts()
+    long_spec = {"metrics": ["ter"]}
+    long_ter_cases = [{"id": "long-ter", "spec": long_spec,
+                       "expected": corpus_entries(long_spec, long_hyps, [long_refs]),
+                       "sentences": sentence_entries(long_spec, long_hyps, [long_refs])}]
+
     stemmer = porter.PorterStemmer()
     return {
         "texts": {
@@ -485,6 +507,11 @@ def inline_goldens():
             "UNI_REF": UNI_REF, "UNI_SYS": UNI_SYS,
         },
         "cases": cases,
+        "long_ter": "long_ter_texts(): EN_REF1 + EN_REF2 + EN_SYS_C joined and split into words (333); "
+                    "hypotheses: that paragraph with words k and k+3 swapped for k in range(0, n - 3, 7) and "
+                    "the last 5 dropped, its first 6 words, the paragraph itself; references: the paragraph, "
+                    "the paragraph, its first 6 words",
+        "long_ter_cases": long_ter_cases,
         "compare": compare,
         "stems": {w: stemmer.stem(w) for w in STEM_WORDS},
         "rng": {

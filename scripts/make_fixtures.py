@@ -141,15 +141,19 @@ def sha256(text: str) -> str:
 # SentencePiece + vocab
 
 
-def train_spm(sentences: list[str], vocab_size: int) -> bytes:
+def train_spm(sentences: list[str], vocab_size: int, model_type: str = "unigram", **options) -> bytes:
+    """A SentencePiece model trained deterministically on `sentences` (nmt_nfkc, full character
+    coverage, one thread, no shuffling); `options` are further trainer flags (special-piece ids).
+    Shared by make_fixtures_t5.py (unigram with T5's ids) and make_fixtures_m2m.py (BPE)."""
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(sentences),
         model_writer=buf,
-        model_type="unigram",
+        model_type=model_type,
         vocab_size=vocab_size,
         character_coverage=1.0,
         normalization_rule_name="nmt_nfkc",
+        **options,
         num_threads=1,
         shuffle_input_sentence=False,
         input_sentence_size=0,
@@ -197,11 +201,10 @@ def build_vocab(src: spm.SentencePieceProcessor, tgt: spm.SentencePieceProcessor
 # model
 
 
-def make_config(vocab_size: int, dims: dict, max_length: int) -> MarianConfig:
-    pad = vocab_size - 1
-    return MarianConfig(
-        vocab_size=vocab_size,
-        decoder_vocab_size=vocab_size,
+def layer_dims(dims: dict) -> dict:
+    """The size arguments of a BART-family config (Marian, BART, M2M100) for `dims`
+    (`d_model`, `layers`, `heads`, `ffn`), the same for the encoder and the decoder."""
+    return dict(
         d_model=dims["d_model"],
         encoder_layers=dims["layers"],
         decoder_layers=dims["layers"],
@@ -209,6 +212,15 @@ def make_config(vocab_size: int, dims: dict, max_length: int) -> MarianConfig:
         decoder_attention_heads=dims["heads"],
         encoder_ffn_dim=dims["ffn"],
         decoder_ffn_dim=dims["ffn"],
+    )
+
+
+def make_config(vocab_size: int, dims: dict, max_length: int) -> MarianConfig:
+    pad = vocab_size - 1
+    return MarianConfig(
+        vocab_size=vocab_size,
+        decoder_vocab_size=vocab_size,
+        **layer_dims(dims),
         max_position_embeddings=512,
         activation_function="swish",
         scale_embedding=True,
@@ -375,6 +387,49 @@ def run_generate(model, input_ids: list[list[int]], kwargs: dict, pad: int, atte
     return seqs, scores, margin
 
 
+def golden_outputs(m64, m32, input_ids: list[int], settings: dict, pad: int) -> dict:
+    """Per setting of `settings` (name -> generate kwargs): the float64 model's sequences (and
+    sequences_scores, min_margin) for one input, and whether the float32 model's agree."""
+    outputs = {}
+    for name, kw in settings.items():
+        s64, sc64, margin = run_generate(m64, [input_ids], kw, pad)
+        s32, _, _ = run_generate(m32, [input_ids], kw, pad)
+        o = {"sequences": s64}
+        if sc64 is not None:
+            o["sequences_scores"] = sc64
+        o["f32_agrees"] = s32 == s64
+        if margin is not None:
+            o["min_margin"] = margin
+        outputs[name] = o
+    return outputs
+
+
+def batch_results(m64, m32, ids: list[list[int]], attention_mask, cases: list[dict], settings: dict,
+                  names, pad: int, same=None, verbose: bool = True) -> dict:
+    """The batch check: `cases` (one-by-one goldens) run as one padded batch (`ids`,
+    `attention_mask`) under each of the settings `names`, in float64 against the golden
+    sequences (and scores) and in float32 against float32 one-by-one runs. `same` compares two
+    sequences (default: equality)."""
+    same = same or (lambda a, b: a == b)
+    results = {}
+    for name in names:
+        for dtype_name, m in (("f64", m64), ("f32", m32)):
+            seqs, scores, _ = run_generate(m, ids, settings[name], pad, attention_mask=attention_mask)
+            if dtype_name == "f64":
+                ref = [c["outputs"][name]["sequences"][0] for c in cases]
+            else:
+                ref = [run_generate(m32, [c["input_ids"]], settings[name], pad)[0][0] for c in cases]
+            equal = [same(a, b) for a, b in zip(seqs, ref)]
+            res = {"equal": all(equal), "per_case": equal}
+            if scores is not None and dtype_name == "f64":
+                ref_sc = [c["outputs"][name]["sequences_scores"][0] for c in cases]
+                res["max_abs_score_diff"] = max(abs(a - b) for a, b in zip(scores, ref_sc))
+            results[f"{name}_{dtype_name}"] = res
+            if verbose:
+                print(f"batch {name} {dtype_name}: equal={all(equal)} {res.get('max_abs_score_diff', '')}")
+    return results
+
+
 def _min_gap(values: torch.Tensor) -> float | None:
     """Smallest difference between consecutive sorted finite values (None for fewer than two)."""
     v = values[torch.isfinite(values) & (values > -1.0e8)].double().sort(descending=True).values
@@ -413,9 +468,10 @@ def install_beam_margin_probe(model, gaps: list[float]) -> None:
     model._update_finished_beams = update_probe
 
 
-def load_pair(model_dir: Path):
-    m32 = MarianMTModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
-    m64 = MarianMTModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval().double()
+def load_pair(model_dir: Path, cls=MarianMTModel):
+    """The model of `model_dir` (class `cls`) in float64 and in float32."""
+    m32 = cls.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+    m64 = cls.from_pretrained(model_dir, torch_dtype=torch.float32).eval().double()
     return m64, m32
 
 
@@ -619,17 +675,7 @@ def make_tiny() -> None:
         settings = dict(MAIN_SETTINGS)
         if idx < N_EXTRA:
             settings.update(EXTRA_SETTINGS)
-        outputs = {}
-        for name, kw in settings.items():
-            s64, sc64, margin = run_generate(m64, [input_ids], kw, pad)
-            s32, sc32, _ = run_generate(m32, [input_ids], kw, pad)
-            o = {"sequences": s64}
-            if sc64 is not None:
-                o["sequences_scores"] = sc64
-            o["f32_agrees"] = s32 == s64
-            if margin is not None:
-                o["min_margin"] = margin
-            outputs[name] = o
+        outputs = golden_outputs(m64, m32, input_ids, settings, pad)
         cases.append({"set": set_name, "index": idx, "sha256": sha256(text), "input_ids": input_ids,
                       "outputs": outputs})
         print(f"  {set_name:7s} {idx:3d} src {len(input_ids):3d} greedy {len(outputs['greedy']['sequences'][0]):3d} "
@@ -641,24 +687,8 @@ def make_tiny() -> None:
     batch_report = {"set": "seed", "indices": list(range(N_BATCH)),
                     "padded_length": int(enc.input_ids.shape[1]),
                     "input_lengths": [int(x) for x in enc.attention_mask.sum(1)], "results": {}}
-    for name in ("greedy", "beam4"):
-        for dtype_name, m in (("f64", m64), ("f32", m32)):
-            seqs, scores, _ = run_generate(m, enc.input_ids.tolist(), MAIN_SETTINGS[name], pad,
-                                           attention_mask=enc.attention_mask)
-            ref = [cases[i]["outputs"][name]["sequences"][0] for i in range(N_BATCH)]
-            if dtype_name == "f32":
-                ref32 = []
-                for i in range(N_BATCH):
-                    s, _, _ = run_generate(m32, [cases[i]["input_ids"]], MAIN_SETTINGS[name], pad)
-                    ref32.append(s[0])
-                ref = ref32
-            equal = [a == b for a, b in zip(seqs, ref)]
-            res = {"equal": all(equal), "per_case": equal}
-            if scores is not None and dtype_name == "f64":
-                ref_sc = [cases[i]["outputs"][name]["sequences_scores"][0] for i in range(N_BATCH)]
-                res["max_abs_score_diff"] = max(abs(a - b) for a, b in zip(scores, ref_sc))
-            batch_report["results"][f"{name}_{dtype_name}"] = res
-            print(f"batch {name} {dtype_name}: equal={all(equal)} {res.get('max_abs_score_diff', '')}")
+    batch_report["results"] = batch_results(m64, m32, enc.input_ids.tolist(), enc.attention_mask, cases[:N_BATCH],
+                                            MAIN_SETTINGS, ("greedy", "beam4"), pad)
 
     settings_doc = {k: v for k, v in {**MAIN_SETTINGS, **EXTRA_SETTINGS}.items()}
     golden = {

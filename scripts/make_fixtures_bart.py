@@ -157,16 +157,9 @@ def train_tokenizer(out: Path) -> None:
 
 
 def make_config() -> BartConfig:
-    d = DIMS
     return BartConfig(
         vocab_size=VOCAB_SIZE,
-        d_model=d["d_model"],
-        encoder_layers=d["layers"],
-        decoder_layers=d["layers"],
-        encoder_attention_heads=d["heads"],
-        decoder_attention_heads=d["heads"],
-        encoder_ffn_dim=d["ffn"],
-        decoder_ffn_dim=d["ffn"],
+        **mf.layer_dims(DIMS),
         max_position_embeddings=MAX_POSITIONS,
         activation_function="gelu",
         scale_embedding=False,
@@ -283,12 +276,6 @@ def write_model(out: Path) -> None:
     path.write_text(json.dumps(c, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def load_pair(model_dir: Path):
-    m32 = BartForConditionalGeneration.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
-    m64 = BartForConditionalGeneration.from_pretrained(model_dir, torch_dtype=torch.float32).eval().double()
-    return m64, m32
-
-
 # ----------------------------------------------------------------------------------------------
 # golden inputs
 
@@ -380,17 +367,7 @@ def generate_cases(m64, m32, tok, texts: list[str]) -> list[dict]:
     for idx, text in enumerate(texts):
         input_ids = tok(text).input_ids
         assert len(input_ids) <= MAX_POSITIONS, len(input_ids)
-        outputs = {}
-        for name, kw in SETTINGS.items():
-            s64, sc64, margin = mf.run_generate(m64, [input_ids], kw, PAD)
-            s32, _, _ = mf.run_generate(m32, [input_ids], kw, PAD)
-            o = {"sequences": s64}
-            if sc64 is not None:
-                o["sequences_scores"] = sc64
-            o["f32_agrees"] = s32 == s64
-            if margin is not None:
-                o["min_margin"] = margin
-            outputs[name] = o
+        outputs = mf.golden_outputs(m64, m32, input_ids, SETTINGS, PAD)
         cases.append({"set": "tatoeba-en-paragraphs", "index": idx, "sha256": mf.sha256(text),
                       "input_ids": input_ids, "outputs": outputs})
         print(f"  {idx:3d} src {len(input_ids):3d} " + " ".join(
@@ -403,22 +380,8 @@ def batch_check(m64, m32, tok, texts: list[str], cases: list[dict]) -> dict:
     enc = tok(texts[:N_BATCH], padding=True, return_tensors="pt")
     report = {"indices": list(range(N_BATCH)), "padded_length": int(enc.input_ids.shape[1]),
               "input_lengths": [int(x) for x in enc.attention_mask.sum(1)], "results": {}}
-    for name in ("greedy", "beam4"):
-        for dtype_name, m in (("f64", m64), ("f32", m32)):
-            seqs, scores, _ = mf.run_generate(m, enc.input_ids.tolist(), SETTINGS[name], PAD,
-                                              attention_mask=enc.attention_mask)
-            if dtype_name == "f64":
-                ref = [cases[i]["outputs"][name]["sequences"][0] for i in range(N_BATCH)]
-            else:
-                ref = [mf.run_generate(m32, [cases[i]["input_ids"]], SETTINGS[name], PAD)[0][0]
-                       for i in range(N_BATCH)]
-            equal = [a == b for a, b in zip(seqs, ref)]
-            res = {"equal": all(equal), "per_case": equal}
-            if scores is not None and dtype_name == "f64":
-                ref_sc = [cases[i]["outputs"][name]["sequences_scores"][0] for i in range(N_BATCH)]
-                res["max_abs_score_diff"] = max(abs(a - b) for a, b in zip(scores, ref_sc))
-            report["results"][f"{name}_{dtype_name}"] = res
-            print(f"batch {name} {dtype_name}: equal={all(equal)} {res.get('max_abs_score_diff', '')}")
+    report["results"] = mf.batch_results(m64, m32, enc.input_ids.tolist(), enc.attention_mask, cases[:N_BATCH],
+                                         SETTINGS, ("greedy", "beam4"), PAD)
     return report
 
 
@@ -454,7 +417,7 @@ def main() -> None:
     for t in texts:
         assert fast(t).input_ids == slow(t).input_ids
 
-    m64, m32 = load_pair(FIXTURE)
+    m64, m32 = mf.load_pair(FIXTURE, BartForConditionalGeneration)
     print(f"cases: {len(texts)} paragraphs")
     cases = generate_cases(m64, m32, fast, texts)
     report = batch_check(m64, m32, fast, texts, cases)

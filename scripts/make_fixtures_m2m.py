@@ -36,7 +36,6 @@ single-threaded SentencePiece and torch.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import re
@@ -66,13 +65,18 @@ from make_fixtures import (  # noqa: E402
     SEED_ARTICLE,
     TEXT_DIR,
     TOKENIZER_TEXTS,
+    batch_results,
     dump_compact,
+    golden_outputs,
+    layer_dims,
+    load_pair,
+    load_spm_bytes,
     read_lines,
     require_shared,
-    run_generate,
     seed_segments,
     sha256,
     tatoeba_segments,
+    train_spm,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,20 +112,7 @@ SENT = "The weather will be sunny tomorrow."
 
 
 def train_bpe(sentences: list[str], vocab_size: int) -> bytes:
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences),
-        model_writer=buf,
-        model_type="bpe",
-        vocab_size=vocab_size,
-        character_coverage=1.0,
-        normalization_rule_name="nmt_nfkc",
-        num_threads=1,
-        shuffle_input_sentence=False,
-        input_sentence_size=0,
-        minloglevel=2,
-    )
-    return buf.getvalue()
+    return train_spm(sentences, vocab_size, model_type="bpe")
 
 
 def corpus() -> list[str]:
@@ -177,22 +168,16 @@ def make_nllb_tokenizer(out: Path, spm_bytes: bytes) -> NllbTokenizerFast:
     reorder_nllb_added_tokens(out)
     (out / "added_tokens.json").unlink()  # the Hub repo has none (it would hold the old ids)
     tok = NllbTokenizerFast.from_pretrained(out, src_lang="arb_Arab", tgt_lang="eng_Latn")
-    n_pieces = len(load_spm(spm_bytes)) + 1
+    n_pieces = len(load_spm_bytes(spm_bytes)) + 1
     assert tok.convert_tokens_to_ids("ace_Arab") == n_pieces, tok.convert_tokens_to_ids("ace_Arab")
     assert tok.convert_tokens_to_ids("<mask>") == len(tok) - 1
     return tok
 
 
-def load_spm(data: bytes) -> spm.SentencePieceProcessor:
-    sp = spm.SentencePieceProcessor()
-    sp.LoadFromSerializedProto(data)
-    return sp
-
-
 def m2m_vocab(spm_bytes: bytes) -> tuple[dict, list[str]]:
     """fairseq dictionary order: <s> <pad> </s> <unk>, then pieces by frequency in the training
     corpus (ties: SentencePiece id); the two rarest pieces are left out."""
-    sp = load_spm(spm_bytes)
+    sp = load_spm_bytes(spm_bytes)
     cnt: Counter = Counter()
     for s in corpus():
         cnt.update(sp.encode(s, out_type=str))
@@ -233,16 +218,9 @@ def make_m2m_tokenizer(out: Path, spm_bytes: bytes) -> tuple[M2M100Tokenizer, li
 
 
 def make_config(vocab_size: int, max_length: int) -> M2M100Config:
-    d = DIMS
     return M2M100Config(
         vocab_size=vocab_size,
-        d_model=d["d_model"],
-        encoder_layers=d["layers"],
-        decoder_layers=d["layers"],
-        encoder_attention_heads=d["heads"],
-        decoder_attention_heads=d["heads"],
-        encoder_ffn_dim=d["ffn"],
-        decoder_ffn_dim=d["ffn"],
+        **layer_dims(DIMS),
         max_position_embeddings=1024,
         activation_function="relu",
         scale_embedding=True,
@@ -330,12 +308,6 @@ def write_model(out: Path, kind: str, vocab_size: int, r: dict) -> None:
     model.save_pretrained(out, safe_serialization=True)
 
 
-def load_pair(model_dir: Path):
-    m32 = M2M100ForConditionalGeneration.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
-    m64 = M2M100ForConditionalGeneration.from_pretrained(model_dir, torch_dtype=torch.float32).eval().double()
-    return m64, m32
-
-
 # ----------------------------------------------------------------------------------------------
 # goldens
 
@@ -388,17 +360,7 @@ def generate_cases(kind: str, tok, m64, m32, segs, main: dict, extra: dict, verb
         settings = dict(main)
         if idx < N_EXTRA:
             settings.update(extra)
-        outputs = {}
-        for name, kw in settings.items():
-            s64, sc64, margin = run_generate(m64, [input_ids], kw, pad)
-            s32, _, _ = run_generate(m32, [input_ids], kw, pad)
-            o = {"sequences": s64}
-            if sc64 is not None:
-                o["sequences_scores"] = sc64
-            o["f32_agrees"] = s32 == s64
-            if margin is not None:
-                o["min_margin"] = margin
-            outputs[name] = o
+        outputs = golden_outputs(m64, m32, input_ids, settings, pad)
         cases.append({"set": set_name, "index": idx, "sha256": sha256(text), "input_ids": input_ids,
                       "outputs": outputs})
         if verbose:
@@ -416,20 +378,7 @@ def batch_check(tok, m64, m32, cases, main: dict) -> dict:
     mask = torch.tensor([[1] * len(c["input_ids"]) + [0] * (width - len(c["input_ids"])) for c in seed])
     report = {"set": "seed", "indices": [c["index"] for c in seed], "padded_length": width,
               "input_lengths": [len(c["input_ids"]) for c in seed], "results": {}}
-    for name in ("greedy", "beam4"):
-        for dtype_name, m in (("f64", m64), ("f32", m32)):
-            seqs, scores, _ = run_generate(m, ids, main[name], pad, attention_mask=mask)
-            if dtype_name == "f64":
-                ref = [c["outputs"][name]["sequences"][0] for c in seed]
-            else:
-                ref = [run_generate(m32, [c["input_ids"]], main[name], pad)[0][0] for c in seed]
-            equal = [a == b for a, b in zip(seqs, ref)]
-            res = {"equal": all(equal), "per_case": equal}
-            if scores is not None and dtype_name == "f64":
-                ref_sc = [c["outputs"][name]["sequences_scores"][0] for c in seed]
-                res["max_abs_score_diff"] = max(abs(a - b) for a, b in zip(scores, ref_sc))
-            report["results"][f"{name}_{dtype_name}"] = res
-            print(f"batch {name} {dtype_name}: equal={all(equal)} {res.get('max_abs_score_diff', '')}")
+    report["results"] = batch_results(m64, m32, ids, mask, seed, main, ("greedy", "beam4"), pad)
     return report
 
 
@@ -549,7 +498,7 @@ def build(kind: str, tune: bool) -> None:
         tok, omitted = make_m2m_tokenizer(out, spm_bytes)
         vocab_size = len(tok) + MADEUP_WORDS
     write_model(out, kind, vocab_size, RECIPES[kind])
-    m64, m32 = load_pair(out)
+    m64, m32 = load_pair(out, M2M100ForConditionalGeneration)
     main, extra = settings_for(kind, tok)
     segs = segments()
     if tune:

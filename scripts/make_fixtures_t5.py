@@ -28,7 +28,6 @@ make_fixtures.py.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import shutil
@@ -55,10 +54,14 @@ from make_fixtures import (  # noqa: E402  (reused helpers, see make_fixtures.py
     ROOT,
     SHARED,
     TEXT_DIR,
+    batch_results,
     dump_compact,
+    golden_outputs,
+    load_pair,
     read_lines,
     run_generate,
     sha256,
+    train_spm,
 )
 
 TATOEBA_EN = SHARED / "tatoeba-ara-eng" / "sample500.en"
@@ -175,22 +178,9 @@ def golden_inputs(name: str) -> list[tuple[str, int, str]]:
 
 
 def train_spiece(sentences: list[str], vocab_size: int) -> bytes:
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences),
-        model_writer=buf,
-        model_type="unigram",
-        vocab_size=vocab_size,
-        character_coverage=1.0,
-        normalization_rule_name="nmt_nfkc",
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
-        pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
-        num_threads=1,
-        shuffle_input_sentence=False,
-        input_sentence_size=0,
-        minloglevel=2,
-    )
-    return buf.getvalue()
+    return train_spm(sentences, vocab_size,
+                     pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                     pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>")
 
 
 def spiece_text(langs: tuple[str, ...]) -> list[str]:
@@ -300,11 +290,8 @@ def randomize(model, name: str, seed: int) -> None:
         assert model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr(), "lm_head tied"
 
 
-def load_pair(model_dir: Path, kind: str):
-    cls = T5ForConditionalGeneration if kind == "t5" else MT5ForConditionalGeneration
-    m32 = cls.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
-    m64 = cls.from_pretrained(model_dir, torch_dtype=torch.float32).eval().double()
-    return m64, m32
+def load_t5_pair(model_dir: Path, kind: str):
+    return load_pair(model_dir, T5ForConditionalGeneration if kind == "t5" else MT5ForConditionalGeneration)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -482,16 +469,7 @@ def generate_cases(m64, m32, tok, inputs, pad: int) -> list[dict]:
     cases = []
     for set_name, idx, text in inputs:
         input_ids = tok(text).input_ids
-        outputs = {}
-        for name, kw in SETTINGS.items():
-            s64, sc64, margin = run_generate(m64, [input_ids], kw, pad)
-            s32, _, _ = run_generate(m32, [input_ids], kw, pad)
-            o = {"sequences": s64}
-            if sc64 is not None:
-                o["sequences_scores"] = sc64
-            o["f32_agrees"] = s32 == s64
-            o["min_margin"] = margin
-            outputs[name] = o
+        outputs = golden_outputs(m64, m32, input_ids, SETTINGS, pad)
         cases.append({"set": set_name, "index": idx, "sha256": sha256(text), "input_ids": input_ids,
                       "outputs": outputs})
         print(f"  {set_name} {idx:3d} src {len(input_ids):4d} "
@@ -514,22 +492,11 @@ def batch_check(m64, m32, tok, inputs, cases, pad: int) -> dict:
                       "pad_token_id is 0)",
               "indices": list(range(N_BATCH)), "padded_length": int(enc.input_ids.shape[1]),
               "input_lengths": [int(x) for x in enc.attention_mask.sum(1)], "results": {}}
-    for name in ("greedy", "beam4_summarize"):
-        for dtype_name, m in (("f64", m64), ("f32", m32)):
-            seqs, scores, _ = run_generate(m, enc.input_ids.tolist(), SETTINGS[name], pad,
-                                           attention_mask=enc.attention_mask)
-            if dtype_name == "f64":
-                ref = [cases[i]["outputs"][name]["sequences"][0] for i in range(N_BATCH)]
-            else:
-                ref = [run_generate(m32, [cases[i]["input_ids"]], SETTINGS[name], pad)[0][0]
-                       for i in range(N_BATCH)]
-            eos = m.config.eos_token_id
-            equal = [cut_after_eos(a, eos) == cut_after_eos(b, eos) for a, b in zip(seqs, ref)]
-            res = {"equal": all(equal), "per_case": equal}
-            if scores is not None and dtype_name == "f64":
-                ref_sc = [cases[i]["outputs"][name]["sequences_scores"][0] for i in range(N_BATCH)]
-                res["max_abs_score_diff"] = max(abs(a - b) for a, b in zip(scores, ref_sc))
-            report["results"][f"{name}_{dtype_name}"] = res
+    eos = m64.config.eos_token_id
+    report["results"] = batch_results(m64, m32, enc.input_ids.tolist(), enc.attention_mask, cases[:N_BATCH],
+                                      SETTINGS, ("greedy", "beam4_summarize"), pad,
+                                      same=lambda a, b: cut_after_eos(a, eos) == cut_after_eos(b, eos),
+                                      verbose=False)
     return report
 
 
@@ -568,7 +535,7 @@ def build(name: str, spec: dict, tune: bool) -> None:
     model.generation_config = GenerationConfig(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
     model.save_pretrained(out, safe_serialization=True)
     slow, fast = load_tokenizers(out)
-    m64, m32 = load_pair(out, spec["kind"])
+    m64, m32 = load_t5_pair(out, spec["kind"])
     inputs = golden_inputs(name)
     if tune:
         from collections import Counter

@@ -8,169 +8,30 @@
 //! the text-to-ids path is checked too when `../shared` is present. `tokenizer_golden.json` holds
 //! encode and decode results, including byte sequences that are not valid UTF-8.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use candle_core::{DType, Device, Tensor};
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use common::{golden, ids, load_dir, pipeline, read_json, sha, tokenizer_golden};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use tarjama::decoding::GenerationConfig;
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::tokenize::{self, load_byte_level_bpe, Tokenizer, TokenizerSource};
 
+const BART: &str = "bart-tiny";
+
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bart-tiny")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run scripts/make_fixtures_bart.py)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn golden() -> Value {
-    read_json(&fixture().join("golden.json"))
-}
-
-fn load_dir(dir: &Path) -> Seq2SeqPipeline {
-    Seq2SeqPipeline::load(dir.to_str().unwrap(), None, &Device::Cpu, DType::F32)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-}
-
-fn pipeline() -> Seq2SeqPipeline {
-    load_dir(&fixture())
-}
-
-/// The model defaults with a setting's `generate()` kwargs applied, as transformers does.
-fn setting_config(pipe: &Seq2SeqPipeline, kwargs: &Value) -> GenerationConfig {
-    let mut cfg = pipe.generation.clone();
-    cfg.apply_json(kwargs);
-    if kwargs.get("max_length").is_some() {
-        cfg.max_length_set = true;
-    }
-    cfg
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an id list, got {v}"))
-        .iter()
-        .map(|x| u32::try_from(x.as_u64().expect("id")).expect("u32 id"))
-        .collect()
-}
-
-struct Case {
-    name: String,
-    input: Vec<u32>,
-    expected: Vec<Vec<u32>>,
-    scores: Option<Vec<f64>>,
-    /// The closest call transformers' float64 search made on this case (see golden.json meta).
-    margin: f64,
-}
-
-/// Below this margin the reference itself sits on a near-tie that float32 arithmetic (ours or
-/// PyTorch's) may settle either way; a differing output there is reported, not failed, within
-/// [`MAX_NEAR_TIE_DIFFS`]. Every case with a larger margin must match exactly.
-const NEAR_TIE: f64 = 1e-4;
-
-/// At most this share of a setting's cases may differ, and only on near-ties.
-const MAX_NEAR_TIE_DIFFS: f64 = 0.03;
-
-/// The cases of one setting whose float32 reference run agreed with float64, and how many did
-/// not (those sit on near-ties float32 arithmetic cannot settle; the golden records them).
-fn cases(g: &Value, setting: &str) -> (Vec<Case>, usize) {
-    let mut out = Vec::new();
-    let mut fragile = 0;
-    for c in g["cases"].as_array().unwrap() {
-        let Some(o) = c["outputs"].get(setting) else {
-            continue;
-        };
-        if o["f32_agrees"] != Value::Bool(true) {
-            fragile += 1;
-            continue;
-        }
-        out.push(Case {
-            name: format!("paragraph[{}]", c["index"]),
-            input: ids(&c["input_ids"]),
-            expected: o["sequences"].as_array().unwrap().iter().map(ids).collect(),
-            margin: o["min_margin"].as_f64().unwrap_or(f64::INFINITY),
-            scores: o.get("sequences_scores").map(|s| {
-                s.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap())
-                    .collect()
-            }),
-        });
-    }
-    (out, fragile)
+    common::fixture(BART)
 }
 
 /// Runs `setting` over the golden cases through `pipe` (`limit` cases at most) and checks ids
 /// and beam scores.
 fn check_with(pipe: &Seq2SeqPipeline, setting: &str, batch_size: usize, limit: usize) {
-    let g = golden();
-    let cfg = setting_config(pipe, &g["settings"][setting]);
-    let (mut cases, fragile) = cases(&g, setting);
-    cases.truncate(limit);
-    assert!(
-        cases.len() >= limit.min(20),
-        "{setting}: only {} cases",
-        cases.len()
-    );
-    let inputs: Vec<Vec<u32>> = cases.iter().map(|c| c.input.clone()).collect();
-    let got = pipe.generate(&inputs, &cfg, batch_size).unwrap();
-    let mut mismatches = Vec::new();
-    let mut near_tie_diffs = Vec::new();
-    for (case, (hyps, _)) in cases.iter().zip(&got) {
-        let tokens: Vec<Vec<u32>> = hyps.iter().map(|h| h.tokens.clone()).collect();
-        if tokens != case.expected {
-            let msg = format!(
-                "{} (margin {:.1e}): expected {:?}, got {:?}",
-                case.name, case.margin, case.expected, tokens
-            );
-            if case.margin < NEAR_TIE {
-                near_tie_diffs.push(msg);
-            } else {
-                mismatches.push(msg);
-            }
-            continue;
-        }
-        if let Some(scores) = &case.scores {
-            for (h, s) in hyps.iter().zip(scores) {
-                let ours = h.score.unwrap() as f64;
-                assert!(
-                    (ours - s).abs() < 1e-3,
-                    "{setting} {}: score {ours} vs transformers {s}",
-                    case.name
-                );
-            }
-        }
-    }
-    for d in &near_tie_diffs {
-        eprintln!("{setting} (batch {batch_size}) differs on a near-tie: {d}");
-    }
-    assert!(
-        (near_tie_diffs.len() as f64) <= MAX_NEAR_TIE_DIFFS * cases.len() as f64,
-        "{setting}: {} near-tie differences of {} cases:\n{}",
-        near_tie_diffs.len(),
-        cases.len(),
-        near_tie_diffs.join("\n")
-    );
-    assert!(
-        mismatches.is_empty(),
-        "{setting} (batch {batch_size}): {} of {} cases differ ({fragile} fragile skipped):\n{}",
-        mismatches.len(),
-        cases.len(),
-        mismatches.join("\n")
-    );
+    common::check_with(pipe, &golden(BART), BART, setting, batch_size, limit);
 }
 
 fn check_setting(setting: &str, batch_size: usize) {
-    check_with(&pipeline(), setting, batch_size, usize::MAX);
+    common::check_setting(BART, setting, batch_size);
 }
 
 #[test]
@@ -215,7 +76,7 @@ fn beam1_no_repeat_min_length_batched() {
 
 #[test]
 fn fixture_defaults_come_from_generation_config() {
-    let pipe = pipeline();
+    let pipe = pipeline(BART);
     let cfg = &pipe.generation;
     assert_eq!(cfg.num_beams, 4);
     assert_eq!(cfg.length_penalty, 2.0);
@@ -295,12 +156,8 @@ fn tied_embedding_under_every_name_loads() {
 // ------------------------------------------------------------------------------------------
 // Tokenizer: tokenizer.json and vocab.json + merges.txt give transformers' ids and strings.
 
-fn tokenizer_golden() -> Value {
-    read_json(&fixture().join("tokenizer_golden.json"))
-}
-
 fn check_tokenizer(tok: &dyn Tokenizer, what: &str) {
-    let g = tokenizer_golden();
+    let g = tokenizer_golden(BART);
     let enc = g["encode"].as_array().unwrap();
     assert!(enc.len() >= 20);
     for e in enc {
@@ -443,25 +300,15 @@ fn bad_bpe_files_are_reported() {
 // ------------------------------------------------------------------------------------------
 // The text path, where ../shared is present.
 
-fn sha(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The golden paragraphs rebuilt from `sample500.en` (as the script's `paragraphs()` does)
 /// encode to the golden input ids, and their summaries decode as transformers decodes them.
 #[test]
 fn paragraphs_from_text() {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/tatoeba-ara-eng/sample500.en");
-    let Ok(text) = std::fs::read_to_string(&p) else {
-        eprintln!("skipping: {} is absent", p.display());
+    let Some(text) = common::shared("tatoeba-ara-eng/sample500.en") else {
         return;
     };
-    let g = golden();
-    let pipe = pipeline();
+    let g = golden(BART);
+    let pipe = pipeline(BART);
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let sizes = [5usize, 6, 7, 8, 9, 10, 11, 12];
     let mut start = 0;

@@ -1,37 +1,22 @@
 //! `--quantize`: drift from float32 on the tiny Marian fixture, measured against transformers'
 //! golden outputs, and the errors for block sizes that do not fit.
 
-use std::path::PathBuf;
+mod common;
 
 use candle_core::{DType, Device, Tensor};
-use serde_json::Value;
+use common::{golden, ids, pipeline};
 use tarjama::model::linear::Quantization;
 use tarjama::pipeline::Seq2SeqPipeline;
 
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marian-tiny")
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
+const MARIAN: &str = "marian-tiny";
 
 /// Teacher-forced drift along the golden greedy sequences: the share of steps whose top token is
 /// float32's top token, and the largest absolute logit difference from float32. (The fixture's
 /// random weights are amplified on purpose, so it is far more sensitive than a trained model.)
 fn drift(q: Option<Quantization>) -> (f64, f32) {
-    let g: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture().join("golden.json")).unwrap())
-            .unwrap();
-    let load = || {
-        Seq2SeqPipeline::load(fixture().to_str().unwrap(), None, &Device::Cpu, DType::F32).unwrap()
-    };
-    let reference = load();
-    let mut pipe = load();
+    let g = golden(MARIAN);
+    let reference = pipeline(MARIAN);
+    let mut pipe = pipeline(MARIAN);
     if let Some(q) = q {
         pipe.model.quantize(q).unwrap();
     }
@@ -47,7 +32,14 @@ fn drift(q: Option<Quantization>) -> (f64, f32) {
             let mut dec = p.model.decoder(&enc, 1).unwrap();
             golden[..golden.len() - 1]
                 .iter()
-                .map(|&t| dec.step(&[t]).unwrap().squeeze(0).unwrap().to_vec1().unwrap())
+                .map(|&t| {
+                    dec.step(&[t])
+                        .unwrap()
+                        .squeeze(0)
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap()
+                })
                 .collect()
         };
         let (ours, base) = (run(&pipe), run(&reference));
@@ -88,9 +80,14 @@ fn q8_0_drift_is_small() {
 
 #[test]
 fn k_quants_need_256_wide_weights() {
-    let mut pipe =
-        Seq2SeqPipeline::load(fixture().to_str().unwrap(), None, &Device::Cpu, DType::F32)
-            .unwrap();
-    let err = pipe.model.quantize(Quantization::Q4K).unwrap_err().to_string();
-    assert!(err.contains("input size 32") && err.contains("blocks of 256"), "{err}");
+    let mut pipe = pipeline(MARIAN);
+    let err = pipe
+        .model
+        .quantize(Quantization::Q4K)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input size 32") && err.contains("blocks of 256"),
+        "{err}"
+    );
 }

@@ -1,10 +1,11 @@
 //! `tarjama summarize` and `tarjama run` with the tiny fixtures: long inputs (map-reduce and
 //! truncate), prompts, task-specific defaults, and the main job's output formats.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use candle_core::{DType, Device};
 use tarjama::pipeline::prompt::Prompt;
 use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
 use tarjama::pipeline::Seq2SeqPipeline;
@@ -14,12 +15,7 @@ fn root() -> PathBuf {
 }
 
 fn fixture(name: &str) -> String {
-    root()
-        .join("tests/fixtures")
-        .join(name)
-        .to_str()
-        .unwrap()
-        .to_string()
+    common::fixture(name).to_str().unwrap().to_string()
 }
 
 fn tarjama(args: &[&str]) -> Output {
@@ -27,6 +23,21 @@ fn tarjama(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run tarjama")
+}
+
+/// `tarjama run ARTICLE --translator marian-tiny --summarizer SUMMARIZER EXTRA...`.
+fn run(article: &Path, summarizer: &str, extra: &[&str]) -> Output {
+    let translator = fixture("marian-tiny");
+    let summarizer = fixture(summarizer);
+    let args = [
+        "run",
+        article.to_str().unwrap(),
+        "--translator",
+        &translator,
+        "--summarizer",
+        &summarizer,
+    ];
+    tarjama(&[&args[..], extra].concat())
 }
 
 /// Over 5,000 English words in 460 team-written sentences.
@@ -48,7 +59,7 @@ fn long_english() -> String {
 }
 
 fn bart() -> Seq2SeqPipeline {
-    Seq2SeqPipeline::load(&fixture("bart-tiny"), None, &Device::Cpu, DType::F32).unwrap()
+    common::pipeline("bart-tiny")
 }
 
 #[test]
@@ -184,14 +195,7 @@ fn prompt_file_overrides_and_needs_a_placeholder() {
 #[test]
 fn run_prints_summary_then_translation() {
     let article = root().join("examples/sample.ar.txt");
-    let o = tarjama(&[
-        "run",
-        article.to_str().unwrap(),
-        "--translator",
-        &fixture("marian-tiny"),
-        "--summarizer",
-        &fixture("bart-tiny"),
-    ]);
+    let o = run(&article, "bart-tiny", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8(o.stdout).unwrap();
     let (summary, translation) = out.split_once("\n\n").unwrap();
@@ -203,16 +207,7 @@ fn run_prints_summary_then_translation() {
 #[test]
 fn run_json_names_both_models() {
     let article = root().join("examples/sample.ar.txt");
-    let o = tarjama(&[
-        "run",
-        article.to_str().unwrap(),
-        "--translator",
-        &fixture("marian-tiny"),
-        "--summarizer",
-        &fixture("bart-tiny"),
-        "--format",
-        "json",
-    ]);
+    let o = run(&article, "bart-tiny", &["--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["models"]["translator"]["name"], fixture("marian-tiny"));
@@ -221,16 +216,7 @@ fn run_json_names_both_models() {
     assert_eq!(v["segments"], 5);
     assert_eq!(v["settings"]["translator"]["num_beams"], 4);
     assert!(v["seconds"]["total"].as_f64().unwrap() > 0.0);
-    let md = tarjama(&[
-        "run",
-        article.to_str().unwrap(),
-        "--translator",
-        &fixture("marian-tiny"),
-        "--summarizer",
-        &fixture("bart-tiny"),
-        "--format",
-        "markdown",
-    ]);
+    let md = run(&article, "bart-tiny", &["--format", "markdown"]);
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.starts_with("## Summary\n\n"));
     assert!(md.contains("\n\n## Translation\n\n"));
@@ -238,21 +224,12 @@ fn run_json_names_both_models() {
 
 #[test]
 fn run_on_the_seed_article() {
-    let p = root().join("../shared/data/seed/article.ar.txt");
+    let p = common::shared_data().join("seed/article.ar.txt");
     if !p.exists() {
         eprintln!("skipping: {} is absent", p.display());
         return;
     }
-    let o = tarjama(&[
-        "run",
-        p.to_str().unwrap(),
-        "--translator",
-        &fixture("marian-tiny"),
-        "--summarizer",
-        &fixture("bart-tiny"),
-        "--format",
-        "json",
-    ]);
+    let o = run(&p, "bart-tiny", &["--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["segments"], 23);
@@ -262,17 +239,11 @@ fn run_on_the_seed_article() {
 #[test]
 fn run_summarize_first_translates_an_arabic_summary() {
     let article = root().join("examples/sample.ar.txt");
-    let o = tarjama(&[
-        "run",
-        article.to_str().unwrap(),
-        "--translator",
-        &fixture("marian-tiny"),
-        "--summarizer",
-        &fixture("mt5-tiny"),
-        "--summarize-first",
-        "--format",
-        "json",
-    ]);
+    let o = run(
+        &article,
+        "mt5-tiny",
+        &["--summarize-first", "--format", "json"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["summary_source_language"], "ar");
@@ -283,7 +254,7 @@ fn run_summarize_first_translates_an_arabic_summary() {
 
 #[test]
 fn t5_summarizer_uses_its_task_prefix() {
-    let pipe = Seq2SeqPipeline::load(&fixture("t5-tiny"), None, &Device::Cpu, DType::F32).unwrap();
+    let pipe = common::pipeline("t5-tiny");
     let settings = SummarizeSettings::for_model(&pipe).unwrap();
     let prompt = settings.prompt.expect("t5 has a summarization prefix");
     assert_eq!(prompt.apply("A cat."), "summarize: A cat.");

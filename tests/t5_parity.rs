@@ -7,160 +7,19 @@
 //! beam search with t5-small's summarization settings, and beam search with the defaults. The
 //! model parity runs without `../shared`; the text-to-ids path is checked when it is present.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
+use common::{
+    check_setting, fixture, golden, ids, load_dir, pipeline, read_json, setting_config, sha,
+    tokenizer_golden,
+};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use tarjama::decoding::GenerationConfig;
 use tarjama::model::t5::relative_position_bucket;
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::tokenize::{T5Tokenizer, Tokenizer};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn golden(name: &str) -> Value {
-    read_json(&fixture(name).join("golden.json"))
-}
-
-fn tokenizer_golden(name: &str) -> Value {
-    read_json(&fixture(name).join("tokenizer_golden.json"))
-}
-
-fn pipeline(name: &str) -> Seq2SeqPipeline {
-    Seq2SeqPipeline::load(
-        fixture(name).to_str().unwrap(),
-        None,
-        &Device::Cpu,
-        DType::F32,
-    )
-    .unwrap()
-}
-
-/// The model defaults with a setting's `generate()` kwargs applied, as transformers does.
-fn setting_config(pipe: &Seq2SeqPipeline, kwargs: &Value) -> GenerationConfig {
-    let mut cfg = pipe.generation.clone();
-    cfg.apply_json(kwargs);
-    if kwargs.get("max_length").is_some() {
-        cfg.max_length_set = true;
-    }
-    cfg
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
-}
-
-struct Case {
-    name: String,
-    input: Vec<u32>,
-    expected: Vec<Vec<u32>>,
-    scores: Option<Vec<f64>>,
-    /// The closest call transformers' float64 search made on this case (see golden.json meta).
-    margin: f64,
-}
-
-/// Below this margin the reference itself sits on a near-tie that float32 arithmetic (ours or
-/// PyTorch's) may settle either way; a differing output there is reported, not failed, within
-/// [`MAX_NEAR_TIE_DIFFS`]. Every case with a larger margin must match exactly.
-const NEAR_TIE: f64 = 1e-4;
-
-/// At most this share of a setting's cases may differ, and only on near-ties.
-const MAX_NEAR_TIE_DIFFS: f64 = 0.03;
-
-/// The cases of one setting whose float32 reference run agreed with float64, and how many
-/// did not (those sit on near-ties float32 cannot settle; the golden records them).
-fn cases(g: &Value, setting: &str) -> (Vec<Case>, usize) {
-    let mut out = Vec::new();
-    let mut fragile = 0;
-    for c in g["cases"].as_array().unwrap() {
-        let o = &c["outputs"][setting];
-        if o["f32_agrees"] != Value::Bool(true) {
-            fragile += 1;
-            continue;
-        }
-        out.push(Case {
-            name: format!("{}[{}]", c["set"].as_str().unwrap(), c["index"]),
-            input: ids(&c["input_ids"]),
-            expected: o["sequences"].as_array().unwrap().iter().map(ids).collect(),
-            margin: o["min_margin"].as_f64().unwrap_or(f64::INFINITY),
-            scores: o.get("sequences_scores").map(|s| {
-                s.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_f64().unwrap())
-                    .collect()
-            }),
-        });
-    }
-    (out, fragile)
-}
-
-fn check_setting(model: &str, setting: &str, batch_size: usize) {
-    let g = golden(model);
-    let pipe = pipeline(model);
-    let cfg = setting_config(&pipe, &g["settings"][setting]);
-    let (cases, fragile) = cases(&g, setting);
-    assert!(cases.len() >= 20, "{setting}: only {} cases", cases.len());
-    let inputs: Vec<Vec<u32>> = cases.iter().map(|c| c.input.clone()).collect();
-    let got = pipe.generate(&inputs, &cfg, batch_size).unwrap();
-    let mut mismatches = Vec::new();
-    let mut near_tie_diffs = Vec::new();
-    for (case, (hyps, _)) in cases.iter().zip(&got) {
-        let tokens: Vec<Vec<u32>> = hyps.iter().map(|h| h.tokens.clone()).collect();
-        if tokens != case.expected {
-            let msg = format!(
-                "{} (margin {:.1e}): expected {:?}, got {:?}",
-                case.name, case.margin, case.expected, tokens
-            );
-            if case.margin < NEAR_TIE {
-                near_tie_diffs.push(msg);
-            } else {
-                mismatches.push(msg);
-            }
-            continue;
-        }
-        if let Some(scores) = &case.scores {
-            for (h, s) in hyps.iter().zip(scores) {
-                let ours = h.score.unwrap() as f64;
-                assert!(
-                    (ours - s).abs() < 1e-3,
-                    "{model} {setting} {}: score {ours} vs transformers {s}",
-                    case.name
-                );
-            }
-        }
-    }
-    for d in &near_tie_diffs {
-        eprintln!("{model} {setting} (batch {batch_size}) differs on a near-tie: {d}");
-    }
-    assert!(
-        (near_tie_diffs.len() as f64) <= MAX_NEAR_TIE_DIFFS * cases.len() as f64,
-        "{model} {setting}: {} near-tie differences of {} cases",
-        near_tie_diffs.len(),
-        cases.len()
-    );
-    assert!(
-        mismatches.is_empty(),
-        "{model} {setting} (batch {batch_size}): {} of {} cases differ ({fragile} fragile skipped):\n{}",
-        mismatches.len(),
-        cases.len(),
-        mismatches.join("\n")
-    );
-}
 
 macro_rules! parity_tests {
     ($model:literal, $($test:ident: $setting:literal, $batch:literal;)*) => {
@@ -286,17 +145,10 @@ fn fixture_defaults_come_from_the_model_files() {
     }
 }
 
-fn sha(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The golden inputs rebuilt from `../shared` (paragraphs of consecutive Tatoeba lines, as
 /// `make_fixtures_t5.py` builds them), or `None` with a message when it is absent.
 fn golden_texts(model: &str) -> Option<Vec<String>> {
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tatoeba-ara-eng");
+    let data = common::shared_data().join("tatoeba-ara-eng");
     let read = |f: &str| match std::fs::read_to_string(data.join(f)) {
         Ok(t) => Some(t.lines().map(|l| l.trim().to_string()).collect::<Vec<_>>()),
         Err(_) => {
@@ -455,27 +307,31 @@ fn non_legacy_tokenizer_config() {
     }
 }
 
+/// `pipe` generates the golden greedy output of case `index` of the fixture `model`.
+fn assert_generates_golden_greedy(pipe: &Seq2SeqPipeline, model: &str, index: usize) {
+    let g = golden(model);
+    let cfg = setting_config(pipe, &g["settings"]["greedy"]);
+    let case = &g["cases"][index];
+    let out = pipe.generate(&[ids(&case["input_ids"])], &cfg, 1).unwrap();
+    assert_eq!(
+        out[0].0[0].tokens,
+        ids(&case["outputs"]["greedy"]["sequences"][0])
+    );
+}
+
 /// A repo with `spiece.model` and no `tokenizer.json` loads through the pipeline with the slow
 /// tokenizer and generates the golden outputs.
 #[test]
 fn spiece_only_repo_loads_and_generates() {
     for model in ["t5-tiny", "mt5-tiny"] {
         let dir = spiece_only_copy(model, "spiece-only");
-        let pipe =
-            Seq2SeqPipeline::load(dir.to_str().unwrap(), None, &Device::Cpu, DType::F32).unwrap();
+        let pipe = load_dir(&dir);
         let tg = tokenizer_golden(model);
         for e in tg["encode"].as_array().unwrap() {
             let text = e["text"].as_str().unwrap();
             assert_eq!(pipe.tokenizer.encode(text).unwrap(), ids(&e["slow_ids"]));
         }
-        let g = golden(model);
-        let cfg = setting_config(&pipe, &g["settings"]["greedy"]);
-        let case = &g["cases"][0];
-        let out = pipe.generate(&[ids(&case["input_ids"])], &cfg, 1).unwrap();
-        assert_eq!(
-            out[0].0[0].tokens,
-            ids(&case["outputs"]["greedy"]["sequences"][0])
-        );
+        assert_generates_golden_greedy(&pipe, model, 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
@@ -507,16 +363,8 @@ fn all_embedding_names_layout_loads() {
         tensors.insert(name.to_string(), shared.clone());
     }
     candle_core::safetensors::save(&tensors, dir.join("model.safetensors")).unwrap();
-    let pipe =
-        Seq2SeqPipeline::load(dir.to_str().unwrap(), None, &Device::Cpu, DType::F32).unwrap();
-    let g = golden("t5-tiny");
-    let cfg = setting_config(&pipe, &g["settings"]["greedy"]);
-    let case = &g["cases"][1];
-    let out = pipe.generate(&[ids(&case["input_ids"])], &cfg, 1).unwrap();
-    assert_eq!(
-        out[0].0[0].tokens,
-        ids(&case["outputs"]["greedy"]["sequences"][0])
-    );
+    let pipe = load_dir(&dir);
+    assert_generates_golden_greedy(&pipe, "t5-tiny", 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -3,27 +3,18 @@
 //! Tatoeba sentences of `../shared/data` (skipped, with a message, where that is absent), and
 //! `HfTokenizer` on a small `tokenizer.json`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use common::{ids, read_json, sha, shared_data};
 use tarjama::tokenize::protobuf::ModelProto;
 use tarjama::tokenize::sentencepiece::SentencePieceModel;
 use tarjama::tokenize::{load, HfTokenizer, MarianTokenizer, Tokenizer, TokenizerSource};
 
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marian-tiny")
-}
-
-fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/make_fixtures.py)", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    common::fixture("marian-tiny")
 }
 
 fn marian_source() -> TokenizerSource {
@@ -38,21 +29,6 @@ fn marian_source() -> TokenizerSource {
 
 fn marian() -> Box<dyn Tokenizer> {
     load(&marian_source()).expect("fixture tokenizer loads")
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an id list, got {v}"))
-        .iter()
-        .map(|x| u32::try_from(x.as_u64().expect("id")).expect("u32 id"))
-        .collect()
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Python's `str.isspace`.
@@ -276,7 +252,7 @@ fn check_against_golden(set: &str, texts: &[String]) {
     );
     let mut failures = Vec::new();
     for (i, text) in texts.iter().enumerate() {
-        let Some((_, want)) = golden.get(&sha256_hex(text)) else {
+        let Some((_, want)) = golden.get(&sha(text)) else {
             failures.push(format!("{set} {i}: no golden case with this text's sha256"));
             continue;
         };

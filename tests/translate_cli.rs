@@ -1,38 +1,27 @@
 //! `tarjama translate` end to end with the tiny fixture model: structure, robustness and
 //! output formats.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use candle_core::{DType, Device};
+use std::path::PathBuf;
+use std::process::Output;
+
 use tarjama::pipeline::translate::{translate_documents, TranslateSettings};
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
 
+const MARIAN: &str = "marian-tiny";
+
 fn fixture() -> String {
-    format!("{}/tests/fixtures/marian-tiny", env!("CARGO_MANIFEST_DIR"))
+    common::fixture(MARIAN).to_str().unwrap().to_string()
 }
 
 fn tarjama(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjama"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tarjama");
-    {
-        use std::io::Write;
-        let mut sin = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            sin.write_all(s.as_bytes()).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
+    common::run_tarjama(args, stdin, &[])
 }
 
 fn pipeline() -> Seq2SeqPipeline {
-    Seq2SeqPipeline::load(&fixture(), None, &Device::Cpu, DType::F32).unwrap()
+    common::pipeline(MARIAN)
 }
 
 fn settings(

@@ -9,9 +9,11 @@ use clap::{Args, ValueEnum};
 use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
 use super::summarize::{load_summarizer, notice, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
-use crate::pipeline::summarize::summarize;
 use crate::pipeline::stats::Stats;
-use crate::pipeline::translate::{translate_documents, translate_documents_with_stats, TranslateSettings};
+use crate::pipeline::summarize::summarize;
+use crate::pipeline::translate::{
+    translate_documents, translate_documents_with_stats, TranslateSettings,
+};
 use crate::text::Normalization;
 
 /// Output formats of `run`.

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
-use crate::pipeline::stats::Stats;
 use crate::hub::DEFAULT_SUMMARIZER;
 use crate::pipeline::prompt::Prompt;
+use crate::pipeline::stats::Stats;
 use crate::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
 use crate::text::Normalization;
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{print_stats, read_text_input, DecodeArgs, LanguageArgs, ModelArgs, Output};
-use crate::pipeline::stats::Stats;
 use crate::hub::DEFAULT_TRANSLATOR;
+use crate::pipeline::stats::Stats;
 use crate::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
 use crate::text::Normalization;
 

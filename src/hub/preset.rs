@@ -23,7 +23,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "distilbart-cnn-12-6",
         include_str!("../../models/distilbart-cnn-12-6.toml"),
     ),
-    ("flan-t5-base", include_str!("../../models/flan-t5-base.toml")),
+    (
+        "flan-t5-base",
+        include_str!("../../models/flan-t5-base.toml"),
+    ),
     ("m2m100_418M", include_str!("../../models/m2m100_418M.toml")),
     ("mt5-xlsum", include_str!("../../models/mt5-xlsum.toml")),
     (

@@ -23,7 +23,8 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use super::linear::{Linear, Quantization};
 use serde::Deserialize;
 
-use super::{EncoderOutput, Seq2Seq, SpecialTokens};
+use super::cache::KvCache;
+use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
 
@@ -508,19 +509,6 @@ pub struct BartModel {
     device: Device,
 }
 
-/// First existing name among `names` (Hub checkpoints store tied embeddings under varying names).
-fn first_tensor(vb: &VarBuilder, shape: (usize, usize), names: &[&str]) -> Result<Tensor> {
-    for name in names {
-        if vb.contains_tensor(name) {
-            return vb.get(shape, name).ctx(format!("loading {name}"));
-        }
-    }
-    Err(Error::Model(format!(
-        "weights have none of the tensors {}",
-        names.join(", ")
-    )))
-}
-
 impl BartModel {
     /// Loads the model from weights named as on the Hub (`model.encoder...`, `lm_head.weight`,
     /// `final_logits_bias`). Errors name the missing or mis-shaped tensor.
@@ -647,13 +635,7 @@ impl BartModel {
         } else {
             Tensor::zeros(dec_vocab, DType::F32, &device)?
         };
-        let eos = match &cfg.eos_token_id {
-            serde_json::Value::Number(n) => n.as_u64(),
-            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_u64()),
-            _ => None,
-        }
-        .ok_or_else(|| Error::Model("config.json has no usable eos_token_id".into()))?
-            as u32;
+        let eos = first_eos(&cfg.eos_token_id)?;
         let special = SpecialTokens {
             pad: cfg.pad_token_id,
             eos,
@@ -713,29 +695,17 @@ impl Seq2Seq for BartModel {
         encoder: &EncoderOutput,
         expand: usize,
     ) -> Result<Box<dyn StepDecoder + 'a>> {
-        let (b, s, _) = encoder.hidden.dims3()?;
-        let repeat = |t: &Tensor| -> candle_core::Result<Tensor> {
-            if expand == 1 {
-                return Ok(t.clone());
-            }
-            // Row r of the result is row r / expand of t (transformers' repeat_interleave).
-            let idx: Vec<u32> = (0..b * expand).map(|r| (r / expand) as u32).collect();
-            t.index_select(&Tensor::new(idx, t.device())?, 0)
-        };
-        let hidden = repeat(&encoder.hidden)?;
-        let mask = self.additive_mask(&repeat(&encoder.attention_mask)?)?;
-        let cross_kv = self
-            .decoder_layers
-            .iter()
-            .map(|l| l.encoder_attn.key_value(&hidden))
-            .collect::<candle_core::Result<Vec<_>>>()
-            .ctx("cross-attention keys/values")?;
+        let (_, s, _) = encoder.hidden.dims3()?;
+        let cache = KvCache::new(
+            &self.decoder_layers,
+            encoder,
+            expand,
+            |mask| self.additive_mask(mask),
+            |l, hidden| l.encoder_attn.key_value(hidden),
+        )?;
         Ok(Box::new(BartDecoder {
             model: self,
-            self_kv: vec![None; self.decoder_layers.len()],
-            cross_kv,
-            cross_mask: mask,
-            expand,
+            cache,
             pos: 0,
             src_len: s,
         }))
@@ -771,17 +741,10 @@ impl Seq2Seq for BartModel {
     }
 }
 
-/// Incremental decoder state: self-attention KV cache per layer and the cross-attention
-/// keys/values computed once from the encoder output.
+/// Incremental decoder state over a [`KvCache`].
 struct BartDecoder<'a> {
     model: &'a BartModel,
-    /// Per layer: keys and values `(rows, h, steps, head_dim)` of the tokens decoded so far.
-    self_kv: Vec<Option<(Tensor, Tensor)>>,
-    /// Per layer: keys and values `(rows, h, src_len, head_dim)` of the encoder output.
-    cross_kv: Vec<(Tensor, Tensor)>,
-    /// `(rows, 1, 1, src_len)` additive encoder padding mask.
-    cross_mask: Tensor,
-    expand: usize,
+    cache: KvCache,
     pos: usize,
     #[allow(dead_code)]
     src_len: usize,
@@ -795,24 +758,20 @@ impl StepDecoder for BartDecoder<'_> {
         let mut x = m.decoder_embed.forward(&ids, self.pos)?; // (rows, 1, d)
         let pre = m.arch.pre_norm;
         for (i, layer) in m.decoder_layers.iter().enumerate() {
-            let cache = &mut self.self_kv[i];
-            let (ck, cv) = &self.cross_kv[i];
-            let cross_mask = &self.cross_mask;
+            let mut cache = self.cache.layer(i);
             let mut step = || -> candle_core::Result<Tensor> {
                 let x = residual(&x, &layer.self_attn_layer_norm, pre, |h| {
                     let (k, v) = layer.self_attn.key_value(h)?;
-                    let (k, v) = match cache.take() {
-                        Some((pk, pv)) => {
-                            (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?)
-                        }
-                        None => (k, v),
-                    };
-                    let out = layer.self_attn.attend(h, &k, &v, None);
-                    *cache = Some((k, v));
-                    out
+                    let (k, v) = cache.append(k, v)?;
+                    layer.self_attn.attend(h, &k, &v, None)
                 })?;
                 let x = residual(&x, &layer.encoder_attn_layer_norm, pre, |h| {
-                    layer.encoder_attn.attend(h, ck, cv, Some(cross_mask))
+                    layer.encoder_attn.attend(
+                        h,
+                        cache.cross_k,
+                        cache.cross_v,
+                        Some(cache.cross_mask),
+                    )
                 })?;
                 residual(&x, &layer.final_layer_norm, pre, |h| layer.ffn.forward(h))
             };
@@ -829,24 +788,6 @@ impl StepDecoder for BartDecoder<'_> {
     }
 
     fn reorder(&mut self, indices: &[u32]) -> Result<()> {
-        let idx = Tensor::new(indices, &self.model.device)?;
-        for kv in self.self_kv.iter_mut().flatten() {
-            kv.0 = kv.0.index_select(&idx, 0)?;
-            kv.1 = kv.1.index_select(&idx, 0)?;
-        }
-        // Beam search only moves rows within one input's group; the cross-attention state is
-        // then unchanged. Anything else (dropping finished inputs) moves it too.
-        let within_group = indices
-            .iter()
-            .enumerate()
-            .all(|(r, &i)| r / self.expand == i as usize / self.expand);
-        if !within_group || indices.len() != self.cross_mask.dim(0)? {
-            for kv in self.cross_kv.iter_mut() {
-                kv.0 = kv.0.index_select(&idx, 0)?;
-                kv.1 = kv.1.index_select(&idx, 0)?;
-            }
-            self.cross_mask = self.cross_mask.index_select(&idx, 0)?;
-        }
-        Ok(())
+        self.cache.reorder(indices)
     }
 }

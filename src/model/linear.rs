@@ -156,7 +156,13 @@ mod tests {
         let b = Tensor::new(&[1f32, 2.0, 3.0], &d).unwrap();
         let x = Tensor::ones((2, 1, 64), candle_core::DType::F32, &d).unwrap();
         let mut lin = Linear::new(w.clone(), Some(b));
-        let y: Vec<f32> = lin.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let y: Vec<f32> = lin
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let row_sums: Vec<f32> = w.sum(1).unwrap().to_vec1().unwrap();
         assert_eq!(y.len(), 6);
         for (i, v) in y.iter().enumerate() {
@@ -164,7 +170,13 @@ mod tests {
             assert!((v - expect).abs() < 1e-4, "{v} vs {expect}");
         }
         lin.quantize(Quantization::Q8_0).unwrap();
-        let yq: Vec<f32> = lin.forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let yq: Vec<f32> = lin
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         for (a, b) in y.iter().zip(&yq) {
             assert!((a - b).abs() < 0.05 * a.abs().max(1.0), "{a} vs {b}");
         }

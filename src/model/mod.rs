@@ -11,6 +11,7 @@
 //! Marian.
 
 pub mod bart;
+mod cache;
 pub mod linear;
 pub mod t5;
 
@@ -22,7 +23,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::decoding::StepDecoder;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TensorContext};
 
 /// An encoder-decoder model as decoding sees it.
 pub trait Seq2Seq: Send + Sync {
@@ -123,6 +124,32 @@ fn display_list(files: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The first existing tensor among `names`, of `shape` (checkpoints store tied embeddings under
+/// one or several names: `shared.weight`, `encoder.embed_tokens.weight`, ...). Errors name the
+/// tensor that could not be loaded, or all of `names` where none exists.
+fn first_tensor(vb: &VarBuilder, shape: (usize, usize), names: &[&str]) -> Result<Tensor> {
+    for name in names {
+        if vb.contains_tensor(name) {
+            return vb.get(shape, name).ctx(format!("loading {name}"));
+        }
+    }
+    Err(Error::Model(format!(
+        "weights have none of the tensors {}",
+        names.join(", ")
+    )))
+}
+
+/// `eos_token_id` of `config.json`: an integer, or the first of a list.
+fn first_eos(eos_token_id: &serde_json::Value) -> Result<u32> {
+    let eos = match eos_token_id {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::Array(a) => a.first().and_then(|v| v.as_u64()),
+        _ => None,
+    }
+    .ok_or_else(|| Error::Model("config.json has no usable eos_token_id".into()))?;
+    Ok(eos as u32)
 }
 
 /// Reads a model's `config.json` and loads the matching family.

@@ -27,7 +27,8 @@ use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use serde::Deserialize;
 
-use super::{EncoderOutput, Seq2Seq, SpecialTokens};
+use super::cache::KvCache;
+use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
 
@@ -487,20 +488,6 @@ pub struct T5Model {
     device: Device,
 }
 
-/// First existing name among `names` (checkpoints store the shared embeddings under one or
-/// several of `shared.weight`, `encoder.embed_tokens.weight`, `decoder.embed_tokens.weight`).
-fn first_tensor(vb: &VarBuilder, shape: (usize, usize), names: &[&str]) -> Result<Tensor> {
-    for name in names {
-        if vb.contains_tensor(name) {
-            return vb.get(shape, name).ctx(format!("loading {name}"));
-        }
-    }
-    Err(Error::Model(format!(
-        "weights have none of the tensors {}",
-        names.join(", ")
-    )))
-}
-
 impl T5Model {
     /// Loads the model from weights named as on the Hub: `shared.weight` `(vocab, d_model)`
     /// (or `encoder.embed_tokens.weight` / `decoder.embed_tokens.weight`), per block
@@ -567,13 +554,7 @@ impl T5Model {
                 .ctx("loading lm_head.weight (tie_word_embeddings is false)")?;
             (w, 1.0)
         };
-        let eos = match &cfg.eos_token_id {
-            serde_json::Value::Number(n) => n.as_u64(),
-            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_u64()),
-            _ => None,
-        }
-        .ok_or_else(|| Error::Model("config.json has no usable eos_token_id".into()))?
-            as u32;
+        let eos = first_eos(&cfg.eos_token_id)?;
         let special = SpecialTokens {
             pad: cfg.pad_token_id,
             eos,
@@ -621,7 +602,8 @@ impl Seq2Seq for T5Model {
     fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput> {
         let (_, s) = input_ids.dims2()?;
         let mask = self.additive_mask(attention_mask)?; // (b, 1, 1, s)
-                                                        // Shared by every layer: position bias plus padding mask, (b, h, s, s).
+
+        // Shared by every layer: position bias plus padding mask, (b, h, s, s).
         let bias = self
             .encoder_bias
             .forward(0..s, s, &self.device)
@@ -646,29 +628,16 @@ impl Seq2Seq for T5Model {
         encoder: &EncoderOutput,
         expand: usize,
     ) -> Result<Box<dyn StepDecoder + 'a>> {
-        let (b, _, _) = encoder.hidden.dims3()?;
-        let repeat = |t: &Tensor| -> candle_core::Result<Tensor> {
-            if expand == 1 {
-                return Ok(t.clone());
-            }
-            // Row r of the result is row r / expand of t (transformers' repeat_interleave).
-            let idx: Vec<u32> = (0..b * expand).map(|r| (r / expand) as u32).collect();
-            t.index_select(&Tensor::new(idx, t.device())?, 0)
-        };
-        let hidden = repeat(&encoder.hidden)?;
-        let cross_mask = self.additive_mask(&repeat(&encoder.attention_mask)?)?;
-        let cross_kv = self
-            .decoder_blocks
-            .iter()
-            .map(|l| l.cross_attn.key_value(&hidden))
-            .collect::<candle_core::Result<Vec<_>>>()
-            .ctx("cross-attention keys/values")?;
+        let cache = KvCache::new(
+            &self.decoder_blocks,
+            encoder,
+            expand,
+            |mask| self.additive_mask(mask),
+            |l, hidden| l.cross_attn.key_value(hidden),
+        )?;
         Ok(Box::new(T5Decoder {
             model: self,
-            self_kv: vec![None; self.decoder_blocks.len()],
-            cross_kv,
-            cross_mask,
-            expand,
+            cache,
             pos: 0,
         }))
     }
@@ -690,18 +659,11 @@ impl Seq2Seq for T5Model {
     }
 }
 
-/// Incremental decoder state: self-attention KV cache per layer and the cross-attention
-/// keys/values computed once from the encoder output.
+/// Incremental decoder state over a [`KvCache`] (T5's cross-attention has no position bias:
+/// its only bias is the cache's encoder padding mask).
 struct T5Decoder<'a> {
     model: &'a T5Model,
-    /// Per layer: keys and values `(rows, h, steps, d_kv)` of the tokens decoded so far.
-    self_kv: Vec<Option<(Tensor, Tensor)>>,
-    /// Per layer: keys and values `(rows, h, src_len, d_kv)` of the encoder output.
-    cross_kv: Vec<(Tensor, Tensor)>,
-    /// `(rows, 1, 1, src_len)` additive encoder padding mask (cross-attention has no position
-    /// bias).
-    cross_mask: Tensor,
-    expand: usize,
+    cache: KvCache,
     /// Position of the token fed next (= number of tokens fed so far).
     pos: usize,
 }
@@ -712,29 +674,28 @@ impl StepDecoder for T5Decoder<'_> {
         let rows = tokens.len();
         let ids = Tensor::from_vec(tokens.to_vec(), (rows, 1), &m.device)?;
         let mut x = m.decoder_embed.forward(&ids)?; // (rows, 1, d)
-                                                    // The causal bias row of the current position over keys 0..=pos: (1, h, 1, pos + 1).
-                                                    // One query at the newest position sees every cached key, so no causal mask is needed.
+
+        // The causal bias row of the current position over keys 0..=pos: (1, h, 1, pos + 1).
+        // One query at the newest position sees every cached key, so no causal mask is needed.
         let self_bias = m
             .decoder_bias
             .forward(self.pos..self.pos + 1, self.pos + 1, &m.device)
             .and_then(|b| b.to_dtype(m.dtype))
             .ctx("decoder position bias")?;
         for (i, block) in m.decoder_blocks.iter().enumerate() {
-            let cache = &mut self.self_kv[i];
-            let (ck, cv) = &self.cross_kv[i];
-            let cross_mask = &self.cross_mask;
+            let mut cache = self.cache.layer(i);
             let mut step = || -> candle_core::Result<Tensor> {
                 let h = block.self_attn_norm.forward(&x)?;
                 let (k, v) = block.self_attn.key_value(&h)?;
-                let (k, v) = match cache.take() {
-                    Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-                    None => (k, v),
-                };
+                let (k, v) = cache.append(k, v)?;
                 let attn = block.self_attn.attend(&h, &k, &v, &self_bias)?;
-                *cache = Some((k, v));
                 let x = clamp_f16((&x + attn)?)?;
                 let h = block.cross_attn_norm.forward(&x)?;
-                let x = clamp_f16((&x + block.cross_attn.attend(&h, ck, cv, cross_mask)?)?)?;
+                let cross =
+                    block
+                        .cross_attn
+                        .attend(&h, cache.cross_k, cache.cross_v, cache.cross_mask)?;
+                let x = clamp_f16((&x + cross)?)?;
                 let h = block.ff_norm.forward(&x)?;
                 clamp_f16((&x + block.ff.forward(&h)?)?)
             };
@@ -752,25 +713,7 @@ impl StepDecoder for T5Decoder<'_> {
     }
 
     fn reorder(&mut self, indices: &[u32]) -> Result<()> {
-        let idx = Tensor::new(indices, &self.model.device)?;
-        for kv in self.self_kv.iter_mut().flatten() {
-            kv.0 = kv.0.index_select(&idx, 0)?;
-            kv.1 = kv.1.index_select(&idx, 0)?;
-        }
-        // Beam search only moves rows within one input's group; the cross-attention state is
-        // then unchanged. Anything else (dropping finished inputs) moves it too.
-        let within_group = indices
-            .iter()
-            .enumerate()
-            .all(|(r, &i)| r / self.expand == i as usize / self.expand);
-        if !within_group || indices.len() != self.cross_mask.dim(0)? {
-            for kv in self.cross_kv.iter_mut() {
-                kv.0 = kv.0.index_select(&idx, 0)?;
-                kv.1 = kv.1.index_select(&idx, 0)?;
-            }
-            self.cross_mask = self.cross_mask.index_select(&idx, 0)?;
-        }
-        Ok(())
+        self.cache.reorder(indices)
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::special::token_content;
 use super::{clean_up_tokenization, Tokenizer};
 use crate::{Error, Result};
 
@@ -28,16 +29,6 @@ impl std::fmt::Debug for HfTokenizer {
             .field("unk_id", &self.unk_id)
             .field("clean_up_spaces", &self.clean_up_spaces)
             .finish()
-    }
-}
-
-/// The content of a special-token entry of `tokenizer_config.json` (a string or an
-/// `AddedToken` object).
-fn token_content(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("content").and_then(Value::as_str),
-        _ => None,
     }
 }
 

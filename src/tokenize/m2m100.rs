@@ -20,10 +20,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::files::{load_config, parse_vocab, tok_err};
 use super::languages::{LanguageScheme, Languages, M2M100_CODES, WMT21_CODES};
+use super::special::{decode_tokens, split_on_added, split_tokens, token_content};
 use super::spm_bpe::SentencePieceBpe;
-use super::{clean_up_tokenization, py_strip, Tokenizer};
-use crate::{Error, Result};
+use super::{py_strip, Tokenizer};
+use crate::Result;
 
 /// transformers' `M2M100Tokenizer`, built from `sentencepiece.bpe.model`, `vocab.json` and
 /// (optionally) `tokenizer_config.json`.
@@ -51,24 +53,6 @@ pub struct M2m100Tokenizer {
     clean_up_spaces: bool,
 }
 
-fn tok_err(path: &Path, msg: impl std::fmt::Display) -> Error {
-    Error::Tokenizer(format!("{}: {msg}", path.display()))
-}
-
-fn load_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| tok_err(path, format!("invalid JSON: {e}")))
-}
-
-/// The content of a special-token entry (a string or an `AddedToken` object).
-fn content(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("content").and_then(Value::as_str),
-        _ => None,
-    }
-}
-
 impl M2m100Tokenizer {
     /// Loads the tokenizer. `tokenizer_config.json` may name the special tokens, the
     /// `language_codes` list (`m2m100` or `wmt21`), `src_lang` (else `en`, as transformers),
@@ -82,29 +66,15 @@ impl M2m100Tokenizer {
         tokenizer_config: Option<&Path>,
     ) -> Result<Self> {
         let spm = SentencePieceBpe::from_file(spm_model)?;
-        let Value::Object(map) = load_json(vocab_json)? else {
-            return Err(tok_err(vocab_json, "expected a JSON object of token → id"));
-        };
-        let mut encoder = HashMap::with_capacity(map.len());
-        for (k, v) in map {
-            let id = v
-                .as_u64()
-                .and_then(|x| u32::try_from(x).ok())
-                .ok_or_else(|| tok_err(vocab_json, format!("token {k:?}: id {v} is not a u32")))?;
-            encoder.insert(k, id);
-        }
+        let encoder = parse_vocab(vocab_json)?;
         let cfg = match tokenizer_config {
-            Some(p) => match load_json(p)? {
-                Value::Object(o) => o,
-                Value::Null => serde_json::Map::new(),
-                _ => return Err(tok_err(p, "expected a JSON object")),
-            },
+            Some(p) => load_config(p)?.unwrap_or_default(),
             None => serde_json::Map::new(),
         };
         let cfg_path = tokenizer_config.unwrap_or(vocab_json);
         let named = |key: &str, default: &str| -> String {
             cfg.get(key)
-                .and_then(content)
+                .and_then(token_content)
                 .unwrap_or(default)
                 .to_string()
         };
@@ -135,7 +105,7 @@ impl M2m100Tokenizer {
         let mut saved: HashMap<String, u32> = HashMap::new();
         if let Some(Value::Object(dec)) = cfg.get("added_tokens_decoder") {
             for (k, v) in dec {
-                if let (Ok(id), Some(c)) = (k.parse::<u32>(), content(v)) {
+                if let (Ok(id), Some(c)) = (k.parse::<u32>(), token_content(v)) {
                     saved.insert(c.to_string(), id);
                 }
             }
@@ -197,9 +167,7 @@ impl M2m100Tokenizer {
             }
         }
         let special_ids = special_tokens.iter().map(|t| added[t]).collect();
-        let mut split_tokens: Vec<String> =
-            added.keys().filter(|t| !t.is_empty()).cloned().collect();
-        split_tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let split_tokens = split_tokens(added.keys());
         let added_by_id = added.iter().map(|(t, &id)| (id, t.clone())).collect();
         let decoder = encoder.iter().map(|(t, &id)| (id, t.clone())).collect();
         let clean_up_spaces = cfg
@@ -230,7 +198,7 @@ impl M2m100Tokenizer {
     /// The tokens of `text` without the language token and `</s>`: `tokenizer.tokenize(text)`.
     pub fn tokenize(&self, text: &str) -> Vec<String> {
         let mut tokens = Vec::new();
-        for chunk in self.split_on_added(text) {
+        for chunk in split_on_added(&self.split_tokens, text) {
             if chunk.is_empty() {
                 continue;
             }
@@ -241,34 +209,6 @@ impl M2m100Tokenizer {
             }
         }
         tokens
-    }
-
-    /// `Trie.split`: cuts `text` around added tokens, leftmost and then longest first.
-    fn split_on_added<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let mut i = 0;
-        while i < text.len() {
-            let rest = &text[i..];
-            if let Some(t) = self
-                .split_tokens
-                .iter()
-                .find(|t| rest.starts_with(t.as_str()))
-            {
-                if i > start {
-                    out.push(&text[start..i]);
-                }
-                out.push(&text[i..i + t.len()]);
-                i += t.len();
-                start = i;
-            } else {
-                i += rest.chars().next().map_or(1, char::len_utf8);
-            }
-        }
-        if start < text.len() || out.is_empty() {
-            out.push(&text[start..]);
-        }
-        out
     }
 
     fn token_id(&self, token: &str) -> u32 {
@@ -314,38 +254,18 @@ impl Tokenizer for M2m100Tokenizer {
     }
 
     fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        let mut sub_texts: Vec<String> = Vec::new();
-        let mut current: Vec<String> = Vec::new();
-        for &id in ids {
-            if skip_special_tokens && self.special_ids.contains(&id) {
-                continue;
-            }
-            let token = self.id_token(id);
-            if skip_special_tokens && self.special_tokens.contains(&token) {
-                continue;
-            }
-            if self.legacy_added.contains(&token) {
-                if !current.is_empty() {
-                    let s = self.tokens_to_string(&current);
-                    if !s.is_empty() {
-                        sub_texts.push(s);
-                    }
-                    current.clear();
-                }
-                sub_texts.push(token);
-            } else {
-                current.push(token);
-            }
-        }
-        if !current.is_empty() {
-            sub_texts.push(self.tokens_to_string(&current));
-        }
-        let text = sub_texts.join(" ");
-        Ok(if self.clean_up_spaces {
-            clean_up_tokenization(&text)
-        } else {
-            text
-        })
+        let tokens = ids
+            .iter()
+            .filter(|&&id| !(skip_special_tokens && self.special_ids.contains(&id)))
+            .map(|&id| self.id_token(id));
+        Ok(decode_tokens(
+            tokens,
+            skip_special_tokens,
+            &self.special_tokens,
+            &self.legacy_added,
+            self.clean_up_spaces,
+            |t| self.tokens_to_string(t),
+        ))
     }
 
     fn token_count(&self, text: &str) -> usize {

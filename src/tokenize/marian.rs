@@ -25,47 +25,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::protobuf::ModelProto;
+use super::files::{load_config, parse_vocab, read_model_proto, tok_err};
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, Tokenizer};
+use super::special::{decode_tokens, split_on_added, split_tokens, AddedTok};
+use super::{py_lstrip, py_rstrip, py_strip, Tokenizer};
 use crate::{Error, Result};
-
-/// An added token, as transformers' `AddedToken` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AddedTok {
-    content: String,
-    lstrip: bool,
-    rstrip: bool,
-    single_word: bool,
-}
-
-impl AddedTok {
-    fn plain(content: &str) -> Self {
-        AddedTok {
-            content: content.to_string(),
-            lstrip: false,
-            rstrip: false,
-            single_word: false,
-        }
-    }
-
-    /// A token given in `tokenizer_config.json`: a string or an `AddedToken` object.
-    fn from_json(v: &Value) -> Option<Self> {
-        match v {
-            Value::String(s) => Some(AddedTok::plain(s)),
-            Value::Object(o) => {
-                let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
-                Some(AddedTok {
-                    content: o.get("content")?.as_str()?.to_string(),
-                    lstrip: flag("lstrip"),
-                    rstrip: flag("rstrip"),
-                    single_word: flag("single_word"),
-                })
-            }
-            _ => None,
-        }
-    }
-}
 
 /// transformers' `MarianTokenizer`, built directly from the files opus-mt repos ship.
 #[derive(Debug, Clone)]
@@ -89,28 +53,9 @@ pub struct MarianTokenizer {
     split_special_tokens: bool,
 }
 
-fn tok_err(path: &Path, msg: impl std::fmt::Display) -> Error {
-    Error::Tokenizer(format!("{}: {msg}", path.display()))
-}
-
 fn load_spm(path: &Path) -> Result<SentencePieceModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let proto = ModelProto::parse(&bytes).map_err(|e| {
-        tok_err(
-            path,
-            format!(
-                "not a SentencePiece model (protobuf parse error at byte {}: {})",
-                e.offset, e.msg
-            ),
-        )
-    })?;
-    SentencePieceModel::from_proto(proto)
+    SentencePieceModel::from_proto(read_model_proto(path)?)
         .map_err(|e| tok_err(path, format!("not a usable SentencePiece model: {e}")))
-}
-
-fn load_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| tok_err(path, format!("invalid JSON: {e}")))
 }
 
 impl MarianTokenizer {
@@ -130,11 +75,7 @@ impl MarianTokenizer {
         let target = load_spm(target_spm)?;
         let encoder = parse_vocab(vocab_json)?;
         let config = match tokenizer_config {
-            Some(p) => match load_json(p)? {
-                Value::Object(o) => Some((p.to_path_buf(), o)),
-                Value::Null => None,
-                _ => return Err(tok_err(p, "expected a JSON object")),
-            },
+            Some(p) => load_config(p)?.map(|o| (p.to_path_buf(), o)),
             None => None,
         };
         Self::build(source, target, encoder, vocab_json, config)
@@ -287,12 +228,7 @@ impl MarianTokenizer {
                 .filter(|t| to_id(&t.content) >= vocab_size)
                 .map(|t| t.content.clone()),
         );
-        let mut split_tokens: Vec<String> = added_encoder
-            .keys()
-            .filter(|t| !t.is_empty())
-            .cloned()
-            .collect();
-        split_tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let split_tokens = split_tokens(added_encoder.keys());
 
         let mut decoder = HashMap::with_capacity(encoder.len());
         for (t, &id) in &encoder {
@@ -332,7 +268,10 @@ impl MarianTokenizer {
         let mut chunks: Vec<String> = if self.split_special_tokens {
             vec![text.to_string()]
         } else {
-            self.split_on_added(text)
+            split_on_added(&self.split_tokens, text)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
         };
         // AddedToken stripping rules (`PreTrainedTokenizer.tokenize`).
         for i in 0..chunks.len() {
@@ -375,34 +314,6 @@ impl MarianTokenizer {
             tokens.extend(self.source.encode(rest));
         }
         tokens
-    }
-
-    /// `Trie.split`: cuts `text` around added tokens, leftmost and then longest first.
-    fn split_on_added(&self, text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let mut i = 0;
-        while i < text.len() {
-            let rest = &text[i..];
-            if let Some(t) = self
-                .split_tokens
-                .iter()
-                .find(|t| rest.starts_with(t.as_str()))
-            {
-                if i > start {
-                    out.push(text[start..i].to_string());
-                }
-                out.push(t.clone());
-                i += t.len();
-                start = i;
-            } else {
-                i += rest.chars().next().map_or(1, char::len_utf8);
-            }
-        }
-        if start < text.len() || out.is_empty() {
-            out.push(text[start..].to_string());
-        }
-        out
     }
 
     fn token_id(&self, token: &str) -> u32 {
@@ -455,34 +366,14 @@ impl MarianTokenizer {
                     .unwrap_or_else(|| self.unk_token.clone()),
             })
         });
-        let mut sub_texts: Vec<String> = Vec::new();
-        let mut current: Vec<String> = Vec::new();
-        for token in tokens {
-            if skip_special_tokens && self.special_tokens.contains(&token) {
-                continue;
-            }
-            if self.legacy_added.contains(&token) {
-                if !current.is_empty() {
-                    let s = self.tokens_to_string(&current);
-                    if !s.is_empty() {
-                        sub_texts.push(s);
-                    }
-                    current.clear();
-                }
-                sub_texts.push(token);
-            } else {
-                current.push(token);
-            }
-        }
-        if !current.is_empty() {
-            sub_texts.push(self.tokens_to_string(&current));
-        }
-        let text = sub_texts.join(" ");
-        if self.clean_up_spaces {
-            clean_up_tokenization(&text)
-        } else {
-            text
-        }
+        decode_tokens(
+            tokens,
+            skip_special_tokens,
+            &self.special_tokens,
+            &self.legacy_added,
+            self.clean_up_spaces,
+            |t| self.tokens_to_string(t),
+        )
     }
 
     /// `source.spm`'s pieces for `text` (no language-code or added-token handling).
@@ -499,21 +390,6 @@ fn remove_language_code(text: &str) -> (Option<&str>, &str) {
         }
     }
     (None, text)
-}
-
-fn parse_vocab(path: &Path) -> Result<HashMap<String, u32>> {
-    let Value::Object(map) = load_json(path)? else {
-        return Err(tok_err(path, "expected a JSON object of token → id"));
-    };
-    let mut vocab = HashMap::with_capacity(map.len());
-    for (k, v) in map {
-        let id = v
-            .as_u64()
-            .and_then(|x| u32::try_from(x).ok())
-            .ok_or_else(|| tok_err(path, format!("token {k:?}: id {v} is not a u32")))?;
-        vocab.insert(k, id);
-    }
-    Ok(vocab)
 }
 
 impl Tokenizer for MarianTokenizer {

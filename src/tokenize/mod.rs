@@ -11,6 +11,7 @@
 //! `M2M100Tokenizer`, with SentencePiece BPE reimplemented in [`spm_bpe`]).
 
 mod bpe;
+mod files;
 mod hf;
 pub mod languages;
 mod m2m100;
@@ -18,6 +19,7 @@ mod marian;
 mod nllb;
 pub mod protobuf;
 pub mod sentencepiece;
+mod special;
 pub mod spm_bpe;
 mod t5;
 

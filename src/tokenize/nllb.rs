@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 use tokenizers::processors::template::TemplateProcessing;
 
+use super::files::{load_json, tok_err};
 use super::languages::{LanguageScheme, Languages, NLLB_CODES};
 use super::{HfTokenizer, Tokenizer};
 use crate::{Error, Result};
@@ -33,17 +34,9 @@ fn read_config(path: Option<&Path>) -> Result<serde_json::Map<String, Value>> {
     let Some(p) = path else {
         return Ok(serde_json::Map::new());
     };
-    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-    match serde_json::from_str(&text) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(Error::Tokenizer(format!(
-            "{}: expected a JSON object",
-            p.display()
-        ))),
-        Err(e) => Err(Error::Tokenizer(format!(
-            "{}: invalid JSON: {e}",
-            p.display()
-        ))),
+    match load_json(p)? {
+        Value::Object(o) => Ok(o),
+        _ => Err(tok_err(p, "expected a JSON object")),
     }
 }
 

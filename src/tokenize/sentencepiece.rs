@@ -339,25 +339,15 @@ impl SentencePieceModel {
     /// `Encode(text, out_type=str)`: the pieces of `text`.
     pub fn encode(&self, text: &str) -> Vec<String> {
         let normalized = self.normalize(text);
-        let mut out: Vec<String> = Vec::new();
-        let mut prev_unk = false;
-        for (piece, id) in self.viterbi(&normalized) {
-            let is_unk = id == self.unk_id;
-            if self.kind(id) == PieceType::Control {
-                out.push(piece.to_string());
-            } else if is_unk && self.byte_fallback {
-                for b in piece.bytes() {
-                    out.push(format!("<0x{b:02X}>"));
-                }
-            } else if is_unk && prev_unk {
-                // Runs of unknown characters become one piece.
-                out.last_mut().expect("previous piece").push_str(piece);
-            } else {
-                out.push(piece.to_string());
-            }
-            prev_unk = is_unk;
-        }
-        out
+        let segments = self
+            .viterbi(&normalized)
+            .into_iter()
+            .map(|(piece, id)| Segment {
+                piece,
+                unknown: id == self.unk_id,
+                control: self.kind(id) == PieceType::Control,
+            });
+        output_pieces(segments, self.byte_fallback)
     }
 
     /// `unigram::Model::EncodeOptimized`, with its mixed float/double arithmetic.
@@ -506,6 +496,47 @@ impl SentencePieceModel {
         }
         (piece.replace(SPACE_SYMBOL, " "), has_bos_ws)
     }
+}
+
+/// One piece of a segmentation, as `Encode` turns it into output pieces.
+pub(super) struct Segment<'a> {
+    pub piece: &'a str,
+    /// The piece is the model's unknown piece.
+    pub unknown: bool,
+    /// The piece is a CONTROL piece (written as it is).
+    pub control: bool,
+}
+
+/// `Encode(text, out_type=str)`'s output for a segmentation: control pieces as they are,
+/// unknown pieces as `<0xXX>` byte pieces with `byte_fallback`, else with runs of unknown
+/// pieces (characters) merged into one piece; the other pieces as they are.
+pub(super) fn output_pieces<'a>(
+    segments: impl IntoIterator<Item = Segment<'a>>,
+    byte_fallback: bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev_unk = false;
+    for Segment {
+        piece,
+        unknown,
+        control,
+    } in segments
+    {
+        if control {
+            out.push(piece.to_string());
+        } else if unknown && byte_fallback {
+            for b in piece.bytes() {
+                out.push(format!("<0x{b:02X}>"));
+            }
+        } else if unknown && prev_unk {
+            // Runs of unknown pieces become one piece.
+            out.last_mut().expect("previous piece").push_str(piece);
+        } else {
+            out.push(piece.to_string());
+        }
+        prev_unk = unknown;
+    }
+    out
 }
 
 /// Appends pending byte pieces to `text`, one UTF-8 character at a time; each byte that does

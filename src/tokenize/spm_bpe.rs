@@ -10,9 +10,10 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 
+use super::files::{read_model_proto, tok_err};
 use super::protobuf::{ModelProto, PieceType};
-use super::sentencepiece::SentencePieceModel;
-use crate::{Error, Result};
+use super::sentencepiece::{output_pieces, Segment, SentencePieceModel};
+use crate::Result;
 
 /// A loaded SentencePiece BPE model.
 #[derive(Debug, Clone)]
@@ -76,16 +77,8 @@ impl SentencePieceBpe {
     /// Reads a `.model` file. Errors name the file: unreadable, not a SentencePiece model, or
     /// not a BPE model.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let proto = ModelProto::parse(&bytes).map_err(|e| {
-            Error::Tokenizer(format!(
-                "{}: not a SentencePiece model (protobuf parse error at byte {}: {})",
-                path.display(),
-                e.offset,
-                e.msg
-            ))
-        })?;
-        Self::from_proto(proto).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
+        let proto = read_model_proto(path)?;
+        Self::from_proto(proto).map_err(|e| tok_err(path, e))
     }
 
     /// Builds the model from a parsed `ModelProto` of type BPE (2), with the checks
@@ -150,24 +143,12 @@ impl SentencePieceBpe {
     /// `Encode(text, out_type=str)`: the pieces of `text`.
     pub fn encode(&self, text: &str) -> Vec<String> {
         let normalized = self.normalize(text);
-        let mut out: Vec<String> = Vec::new();
-        let mut prev_unk = false;
-        for piece in self.segment(&normalized) {
-            let id = self.piece_to_id(piece);
-            let is_unk = id == self.unk_id;
-            if is_unk && self.byte_fallback {
-                for b in piece.bytes() {
-                    out.push(format!("<0x{b:02X}>"));
-                }
-            } else if is_unk && prev_unk {
-                // Runs of unknown pieces become one piece.
-                out.last_mut().expect("previous piece").push_str(piece);
-            } else {
-                out.push(piece.to_string());
-            }
-            prev_unk = is_unk;
-        }
-        out
+        let segments = self.segment(&normalized).into_iter().map(|piece| Segment {
+            piece,
+            unknown: self.piece_to_id(piece) == self.unk_id,
+            control: false,
+        });
+        output_pieces(segments, self.byte_fallback)
     }
 
     /// `DecodePieces`: see [`SentencePieceModel::decode_pieces`].

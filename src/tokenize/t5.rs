@@ -29,53 +29,21 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::files::{load_config, read_model_proto, tok_err};
 use super::protobuf::ModelProto;
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, Tokenizer};
+use super::special::{decode_tokens, split_on_added, split_tokens, AddedTok};
+use super::{py_lstrip, py_rstrip, py_strip, Tokenizer};
 use crate::{Error, Result};
 
-/// An added token, as transformers' `AddedToken` describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AddedTok {
-    content: String,
-    lstrip: bool,
-    rstrip: bool,
-    single_word: bool,
-}
-
 impl AddedTok {
-    fn plain(content: &str) -> Self {
-        AddedTok {
-            content: content.to_string(),
-            lstrip: false,
-            rstrip: false,
-            single_word: false,
-        }
-    }
-
+    /// The sentinel `<extra_id_{i}>`, stripping the whitespace on both sides.
     fn sentinel(i: usize) -> Self {
         AddedTok {
             content: format!("<extra_id_{i}>"),
             lstrip: true,
             rstrip: true,
             single_word: false,
-        }
-    }
-
-    /// A token given in `tokenizer_config.json`: a string or an `AddedToken` object.
-    fn from_json(v: &Value) -> Option<Self> {
-        match v {
-            Value::String(s) => Some(AddedTok::plain(s)),
-            Value::Object(o) => {
-                let flag = |k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
-                Some(AddedTok {
-                    content: o.get("content")?.as_str()?.to_string(),
-                    lstrip: flag("lstrip"),
-                    rstrip: flag("rstrip"),
-                    single_word: flag("single_word"),
-                })
-            }
-            _ => None,
         }
     }
 }
@@ -109,10 +77,6 @@ pub struct T5Tokenizer {
     split_special_tokens: bool,
 }
 
-fn tok_err(path: &Path, msg: impl std::fmt::Display) -> Error {
-    Error::Tokenizer(format!("{}: {msg}", path.display()))
-}
-
 impl T5Tokenizer {
     /// Loads `spiece.model` and, when given, `tokenizer_config.json` (special tokens,
     /// `extra_ids`, `additional_special_tokens`, `added_tokens_decoder`, `legacy`,
@@ -122,27 +86,9 @@ impl T5Tokenizer {
     /// Errors name the offending file: unreadable, not a unigram SentencePiece model, or a
     /// malformed config.
     pub fn from_files(spiece_model: &Path, tokenizer_config: Option<&Path>) -> Result<Self> {
-        let bytes = std::fs::read(spiece_model).map_err(|e| Error::io(spiece_model, e))?;
-        let proto = ModelProto::parse(&bytes).map_err(|e| {
-            tok_err(
-                spiece_model,
-                format!(
-                    "not a SentencePiece model (protobuf parse error at byte {}: {})",
-                    e.offset, e.msg
-                ),
-            )
-        })?;
+        let proto = read_model_proto(spiece_model)?;
         let config = match tokenizer_config {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-                match serde_json::from_str(&text)
-                    .map_err(|e| tok_err(p, format!("invalid JSON: {e}")))?
-                {
-                    Value::Object(o) => Some((p, o)),
-                    Value::Null => None,
-                    _ => return Err(tok_err(p, "expected a JSON object")),
-                }
-            }
+            Some(p) => load_config(p)?.map(|o| (p, o)),
             None => None,
         };
         Self::build(proto, spiece_model, config)
@@ -303,12 +249,7 @@ impl T5Tokenizer {
                 .filter(|t| to_id(&t.content) as usize >= sp_len)
                 .map(|t| t.content.clone()),
         );
-        let mut split_tokens: Vec<String> = added_encoder
-            .keys()
-            .filter(|t| !t.is_empty())
-            .cloned()
-            .collect();
-        split_tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let split_tokens = split_tokens(added_encoder.keys());
         let unk_token_length = spm.encode(&unk.content).len();
         Ok(T5Tokenizer {
             unk_id: to_id(&unk.content),
@@ -355,7 +296,10 @@ impl T5Tokenizer {
         let mut chunks: Vec<String> = if self.split_special_tokens {
             vec![text.to_string()]
         } else {
-            self.split_on_added(text)
+            split_on_added(&self.split_tokens, text)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
         };
         for i in 0..chunks.len() {
             if self.split_special_tokens {
@@ -409,34 +353,6 @@ impl T5Tokenizer {
         } else {
             tokens
         }
-    }
-
-    /// `Trie.split`: cuts `text` around added tokens, leftmost and then longest first.
-    fn split_on_added(&self, text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        let mut i = 0;
-        while i < text.len() {
-            let rest = &text[i..];
-            if let Some(t) = self
-                .split_tokens
-                .iter()
-                .find(|t| rest.starts_with(t.as_str()))
-            {
-                if i > start {
-                    out.push(text[start..i].to_string());
-                }
-                out.push(t.clone());
-                i += t.len();
-                start = i;
-            } else {
-                i += rest.chars().next().map_or(1, char::len_utf8);
-            }
-        }
-        if start < text.len() || out.is_empty() {
-            out.push(text[start..].to_string());
-        }
-        out
     }
 
     fn token_id(&self, token: &str) -> u32 {
@@ -503,34 +419,14 @@ impl T5Tokenizer {
             };
             tokens.push(token);
         }
-        let mut sub_texts: Vec<String> = Vec::new();
-        let mut current: Vec<String> = Vec::new();
-        for token in tokens {
-            if skip_special_tokens && self.special_tokens.contains(&token) {
-                continue;
-            }
-            if self.legacy_added.contains(&token) {
-                if !current.is_empty() {
-                    let s = self.tokens_to_string(&current);
-                    if !s.is_empty() {
-                        sub_texts.push(s);
-                    }
-                    current.clear();
-                }
-                sub_texts.push(token);
-            } else {
-                current.push(token);
-            }
-        }
-        if !current.is_empty() {
-            sub_texts.push(self.tokens_to_string(&current));
-        }
-        let text = sub_texts.join(" ");
-        Ok(if self.clean_up_spaces {
-            clean_up_tokenization(&text)
-        } else {
-            text
-        })
+        Ok(decode_tokens(
+            tokens,
+            skip_special_tokens,
+            &self.special_tokens,
+            &self.legacy_added,
+            self.clean_up_spaces,
+            |t| self.tokens_to_string(t),
+        ))
     }
 }
 
