@@ -14,8 +14,9 @@ pub mod bart;
 mod cache;
 pub mod linear;
 pub mod t5;
+pub mod weights;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use crate::hub::Weights;
 
@@ -87,7 +88,8 @@ pub struct SpecialTokens {
     pub forced_bos: Option<u32>,
 }
 
-/// Memory-maps or reads the weights into a `VarBuilder` on `device` in `dtype`.
+/// A `VarBuilder` over the weights on `device` in `dtype`: safetensors are read one tensor at a
+/// time ([`weights::StreamedSafetensors`]), PyTorch pickles through candle's reader.
 ///
 /// Errors name the weight file that could not be read.
 pub fn var_builder(
@@ -97,17 +99,12 @@ pub fn var_builder(
 ) -> Result<VarBuilder<'static>> {
     match weights {
         Weights::Safetensors(files) => {
-            for f in files {
-                std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
-            }
-            // SAFETY: the files are memory-mapped read-only; tarjama does not modify model files
-            // while they are loaded (the same contract as candle's own examples).
-            unsafe { VarBuilder::from_mmaped_safetensors(files, dtype, device) }.map_err(|e| {
-                Error::Model(format!(
-                    "{}: cannot read safetensors weights: {e}",
-                    display_list(files)
-                ))
-            })
+            let backend = weights::StreamedSafetensors::open(files)?;
+            Ok(VarBuilder::from_backend(
+                Box::new(backend),
+                dtype,
+                device.clone(),
+            ))
         }
         Weights::PytorchBin(path) => VarBuilder::from_pth(path, dtype, device).map_err(|e| {
             Error::Model(format!(
@@ -116,14 +113,6 @@ pub fn var_builder(
             ))
         }),
     }
-}
-
-fn display_list(files: &[PathBuf]) -> String {
-    files
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The first existing tensor among `names`, of `shape` (checkpoints store tied embeddings under

@@ -1,0 +1,209 @@
+//! Reading safetensors weights one tensor at a time.
+//!
+//! candle's memory-mapped loader keeps the whole file mapped while it copies every tensor out,
+//! so loading peaks at twice the weights' size. This loader parses the safetensors header
+//! (8-byte little-endian length, JSON table of `dtype`, `shape`, `data_offsets`) and reads each
+//! tensor's bytes with a positioned read when the model asks for it: the peak stays at the
+//! weights plus one tensor.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+
+use crate::error::{Error, Result};
+
+/// Where one tensor lives.
+#[derive(Debug, Clone)]
+struct Entry {
+    file: usize,
+    dtype: DType,
+    shape: Vec<usize>,
+    /// Absolute byte range in the file.
+    start: u64,
+    end: u64,
+}
+
+/// A set of safetensors files (one, or the shards of a checkpoint) read on demand.
+#[derive(Debug)]
+pub struct StreamedSafetensors {
+    files: Vec<PathBuf>,
+    entries: HashMap<String, Entry>,
+}
+
+fn st_dtype(s: &str) -> Option<DType> {
+    Some(match s {
+        "F32" => DType::F32,
+        "F16" => DType::F16,
+        "BF16" => DType::BF16,
+        "F64" => DType::F64,
+        "I64" => DType::I64,
+        "U32" => DType::U32,
+        "U8" => DType::U8,
+        _ => return None,
+    })
+}
+
+fn read_header(path: &Path, index: usize, entries: &mut HashMap<String, Entry>) -> Result<()> {
+    let bad = |msg: String| Error::input(path, format!("not a safetensors file: {msg}"));
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|e| Error::io(path, e))?;
+    let len = u64::from_le_bytes(len);
+    let size = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > size.saturating_sub(8) || len > 100_000_000 {
+        return Err(bad(format!("header length {len} does not fit the file")));
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).map_err(|e| Error::io(path, e))?;
+    let table: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let base = 8 + len;
+    for (name, info) in table {
+        if name == "__metadata__" {
+            continue;
+        }
+        let dtype_name = info["dtype"].as_str().unwrap_or("");
+        let dtype = st_dtype(dtype_name)
+            .ok_or_else(|| bad(format!("{name}: unsupported dtype {dtype_name:?}")))?;
+        let shape = info["shape"]
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+            .ok_or_else(|| bad(format!("{name}: bad shape")))?;
+        let offsets: Vec<u64> = info["data_offsets"]
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_u64()).collect())
+            .filter(|o: &Vec<u64>| o.len() == 2 && o[0] <= o[1])
+            .ok_or_else(|| bad(format!("{name}: bad data_offsets")))?;
+        let (start, end) = (base + offsets[0], base + offsets[1]);
+        if end > size {
+            return Err(bad(format!("{name}: data past the end of the file")));
+        }
+        entries.insert(
+            name,
+            Entry {
+                file: index,
+                dtype,
+                shape,
+                start,
+                end,
+            },
+        );
+    }
+    Ok(())
+}
+
+impl StreamedSafetensors {
+    /// Reads the headers of `files`. Errors name the file that is missing or malformed.
+    pub fn open(files: &[PathBuf]) -> Result<Self> {
+        let mut entries = HashMap::new();
+        for (i, f) in files.iter().enumerate() {
+            read_header(f, i, &mut entries)?;
+        }
+        Ok(Self {
+            files: files.to_vec(),
+            entries,
+        })
+    }
+
+    fn load(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        let e = self.entries.get(name).ok_or_else(|| {
+            candle_core::Error::CannotFindTensor {
+                path: name.to_string(),
+            }
+            .bt()
+        })?;
+        let path = &self.files[e.file];
+        let mut f = File::open(path)?;
+        f.seek(SeekFrom::Start(e.start))?;
+        let mut bytes = vec![0u8; (e.end - e.start) as usize];
+        f.read_exact(&mut bytes)?;
+        let t = Tensor::from_raw_buffer(&bytes, e.dtype, &e.shape, dev)?;
+        drop(bytes);
+        t.to_dtype(dtype)
+    }
+}
+
+impl SimpleBackend for StreamedSafetensors {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let t = self.load(name, dtype, dev)?;
+        if t.shape() != &s {
+            return Err(candle_core::Error::UnexpectedShape {
+                msg: format!("shape mismatch for {name}"),
+                expected: s,
+                got: t.shape().clone(),
+            }
+            .bt());
+        }
+        Ok(t)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.load(name, dtype, dev)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_candle_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.safetensors");
+        let a = Tensor::arange(0f32, 6.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3))
+            .unwrap();
+        let b = Tensor::new(&[7u32, 8], &Device::Cpu).unwrap();
+        candle_core::safetensors::save(
+            &HashMap::from([("a".to_string(), a.clone()), ("b".to_string(), b)]),
+            &p,
+        )
+        .unwrap();
+        let st = StreamedSafetensors::open(std::slice::from_ref(&p)).unwrap();
+        assert!(st.contains_tensor("a") && !st.contains_tensor("c"));
+        let got = st
+            .get(
+                (2, 3).into(),
+                "a",
+                candle_nn::Init::Const(0.),
+                DType::F32,
+                &Device::Cpu,
+            )
+            .unwrap();
+        assert_eq!(got.to_vec2::<f32>().unwrap(), a.to_vec2::<f32>().unwrap());
+        assert!(st
+            .get(
+                (3, 2).into(),
+                "a",
+                candle_nn::Init::Const(0.),
+                DType::F32,
+                &Device::Cpu
+            )
+            .is_err());
+        let b: Vec<u32> = st
+            .get_unchecked("b", DType::U32, &Device::Cpu)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(b, vec![7, 8]);
+        std::fs::write(&p, b"\x05\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
+        let err = StreamedSafetensors::open(&[p]).unwrap_err().to_string();
+        assert!(err.contains("not a safetensors file"), "{err}");
+    }
+}
