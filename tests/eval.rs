@@ -534,6 +534,40 @@ fn inline_corpus_and_sentence_scores_match_sacrebleu_and_rouge_score() {
     tally.report("inline eval");
 }
 
+/// Mirror of `long_ter_texts` in scripts/make_eval_goldens.py: a 333-word paragraph against
+/// a perturbed copy, and length ratios beyond 50 (where TER's beam widens).
+fn long_ter_texts() -> (Vec<String>, Vec<String>) {
+    let joined = [text("EN_REF1"), text("EN_REF2"), text("EN_SYS_C")]
+        .concat()
+        .join(" ");
+    let para: Vec<&str> = py_words(&joined);
+    let mut hyp = para.clone();
+    let mut k = 0;
+    while k + 3 < hyp.len() {
+        hyp.swap(k, k + 3);
+        k += 7;
+    }
+    hyp.truncate(hyp.len() - 5);
+    let short = &para[..6];
+    let hyps = vec![hyp.join(" "), short.join(" "), para.join(" ")];
+    let refs = vec![para.join(" "), para.join(" "), short.join(" ")];
+    (hyps, refs)
+}
+
+/// TER on segments of hundreds of words, where only the beam band of the edit distance matrix
+/// is computed: identical to sacrebleu, corpus and sentence level.
+#[test]
+fn inline_long_segments_ter_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let (hyps, refs) = long_ter_texts();
+    assert_eq!(py_words(&refs[0]).len(), 333);
+    let mut tally = Tally::default();
+    for case in g["long_ter_cases"].as_array().unwrap() {
+        check_case(case, &hyps, std::slice::from_ref(&refs), 2, &mut tally);
+    }
+    tally.report("inline long TER");
+}
+
 #[test]
 fn inline_paired_bootstrap_matches_sacrebleu() {
     let g = fixture("goldens_inline.json");
@@ -787,6 +821,34 @@ fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
+/// Runs tarjama with `input` on its standard input.
+fn tarjama_stdin(args: &[&std::ffi::OsStr], input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tarjama");
+    // a usage error may exit before reading its input
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().expect("wait for tarjama")
+}
+
+/// Asserts a usage error: exit code 2, one line on stderr containing every `needle`.
+fn assert_usage_error(out: &std::process::Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(first.contains(n), "{n:?} not in {first:?}");
+    }
+}
+
 #[test]
 fn cli_hypothesis_one_line_short_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -828,7 +890,7 @@ fn cli_empty_file_and_invalid_utf8_are_errors() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         err.trim_end(),
-        format!("error: {}: invalid UTF-8 at byte 15", bad.display())
+        format!("error: {}: invalid UTF-8 at line 2, byte 15", bad.display())
     );
 
     let out = tarjama(&[
@@ -1123,4 +1185,309 @@ fn compare_rouge_extension_agrees_with_eval() {
         assert!(c.results[1].p_value.unwrap() < 0.05, "{}", c.name);
         assert_eq!(c.results[2].p_value, Some(1.0 / 1001.0));
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// Resample bounds, flag values, standard input, JSON Lines details, hints
+// ------------------------------------------------------------------------------------------
+
+/// Numeric flags are checked by clap: out-of-range values are usage errors (exit 2), and a
+/// huge resample count is refused up front instead of attempting a 400 GB allocation.
+#[test]
+fn cli_numeric_flags_out_of_range_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let b = write_lines(dir.path(), "b.txt", &text("EN_SYS_B"));
+    let compare = |extra: &[&str]| {
+        let mut args = vec![os("compare"), os("--ref"), r.as_os_str(), a.as_os_str()];
+        args.push(b.as_os_str());
+        args.extend(extra.iter().map(|s| os(s)));
+        tarjama(&args)
+    };
+    assert_usage_error(&compare(&["--resamples", "0"]), &["--resamples", "0"]);
+    let t = std::time::Instant::now();
+    let out = compare(&["--resamples", "100000000"]);
+    assert_usage_error(&out, &["--resamples", "100000000", "1000000"]);
+    assert!(t.elapsed().as_secs() < 20, "refused without allocating");
+    assert_usage_error(&compare(&["--resamples=-5"]), &["--resamples", "-5"]);
+    assert_usage_error(&compare(&["--seed=-1"]), &["--seed", "-1"]);
+    assert_usage_error(&compare(&["-w", "1000000000"]), &["--width", "1000000000"]);
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r.as_os_str(),
+        a.as_os_str(),
+        os("-w"),
+        os("x"),
+    ]);
+    assert_usage_error(&out, &["--width"]);
+    // the largest values allowed still run (few segments, one metric)
+    let out = compare(&["--resamples", "1", "--metrics", "bleu", "-w", "20"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The library refuses the same counts with an error, before drawing anything.
+#[test]
+fn compare_resample_bounds_in_the_library() {
+    let refs = vec![text("EN_REF1")];
+    let systems = vec![text("EN_SYS_A"), text("EN_SYS_B")];
+    let settings = EvalSettings {
+        metrics: vec![MetricKind::Bleu],
+        ..EvalSettings::default()
+    };
+    for resamples in [0, eval::MAX_RESAMPLES + 1, 100_000_000] {
+        let bs = BootstrapSettings {
+            resamples,
+            ..BootstrapSettings::default()
+        };
+        let e = eval::compare(&settings, &systems, &refs, &bs).unwrap_err();
+        assert!(e.to_string().contains("resamples"), "{e}");
+    }
+    // a plan too large to keep in memory is drawn again row by row: the same results as the
+    // kept plan behind the goldens (1000 resamples of 12 segments)
+    let n = refs[0].len();
+    let kept = bootstrap::Resamples::new(12345, 1000, n).unwrap();
+    let streamed = bootstrap::Resamples::with_cache_limit(12345, 1000, n, 0).unwrap();
+    let mut rows = Vec::new();
+    streamed.for_each_row(|r| rows.extend_from_slice(r));
+    assert_eq!(rows, bootstrap::resample_indices(12345, 1000, n));
+    let bleu = eval::Bleu::new(BleuConfig::default());
+    let stats: Vec<Vec<Vec<f64>>> = systems
+        .iter()
+        .map(|s| eval::CorpusMetric::segment_stats(&bleu, s, &refs))
+        .collect();
+    let from_kept = bootstrap::paired_bootstrap(&bleu, &stats, &kept);
+    assert_eq!(
+        bootstrap::paired_bootstrap(&bleu, &stats, &streamed),
+        from_kept
+    );
+    let cmp = eval::compare(&settings, &systems, &refs, &BootstrapSettings::default()).unwrap();
+    assert_eq!(cmp[0].results, from_kept);
+    let f: Vec<Vec<f64>> = stats
+        .iter()
+        .map(|s| s.iter().map(|x| x[0]).collect())
+        .collect();
+    assert_eq!(
+        bootstrap::paired_bootstrap_means(&f, &streamed),
+        bootstrap::paired_bootstrap_means(&f, &kept)
+    );
+}
+
+/// `-` reads the hypothesis (or one compared system) from standard input, as sacrebleu reads
+/// its system output from stdin; the output is the same as with the file.
+#[test]
+fn cli_dash_reads_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let b = write_lines(dir.path(), "b.txt", &text("EN_SYS_B"));
+    let body = std::fs::read(&a).unwrap();
+
+    let from_file = tarjama(&[os("eval"), os("--ref"), r.as_os_str(), a.as_os_str()]);
+    let from_stdin = tarjama_stdin(&[os("eval"), os("--ref"), r.as_os_str(), os("-")], &body);
+    assert_eq!(
+        from_stdin.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+
+    // compare: `-` as the second system, named <stdin> in the report
+    let out = tarjama_stdin(
+        &[
+            os("compare"),
+            os("--ref"),
+            r.as_os_str(),
+            b.as_os_str(),
+            os("-"),
+            os("--metrics"),
+            os("bleu"),
+            os("--format"),
+            os("json"),
+        ],
+        &body,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["systems"][1], "<stdin>");
+    let files = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        b.as_os_str(),
+        a.as_os_str(),
+        os("--metrics"),
+        os("bleu"),
+        os("--format"),
+        os("json"),
+    ]);
+    let w: Value = serde_json::from_slice(&files.stdout).unwrap();
+    for k in 0..2 {
+        assert_eq!(
+            v["metrics"][0]["results"][k]["exact"],
+            w["metrics"][0]["results"][k]["exact"]
+        );
+    }
+
+    // errors name <stdin>
+    let short = text("EN_SYS_A")[..11].join("\n") + "\n";
+    let out = tarjama_stdin(
+        &[os("eval"), os("--ref"), r.as_os_str(), os("-")],
+        short.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: <stdin>: has 11 segments"), "{err}");
+    let out = tarjama_stdin(&[os("eval"), os("--ref"), r.as_os_str(), os("-")], b"");
+    assert_eq!(out.status.code(), Some(1));
+
+    // at most once, and not as a reference
+    let out = tarjama_stdin(
+        &[os("compare"), os("--ref"), r.as_os_str(), os("-"), os("-")],
+        &body,
+    );
+    assert_usage_error(&out, &["standard input", "once"]);
+    let out = tarjama_stdin(&[os("eval"), os("--ref"), os("-"), a.as_os_str()], &body);
+    assert_usage_error(&out, &["--ref -", "references must be files"]);
+}
+
+/// JSON Lines: a byte order mark and blank lines at the end are accepted; a blank line in the
+/// middle and a lone surrogate escape are errors that say what is wrong.
+#[test]
+fn cli_jsonl_bom_trailing_blank_lines_and_surrogates() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let objects: Vec<String> = text("EN_SYS_A")
+        .iter()
+        .map(|h| serde_json::json!({ "translation": h }).to_string())
+        .collect();
+    let eval_jsonl = |p: &Path| {
+        tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            os("--jsonl-field"),
+            os("translation"),
+            p.as_os_str(),
+        ])
+    };
+    let want = tarjama(&[os("eval"), os("--ref"), r.as_os_str(), a.as_os_str()]).stdout;
+    let ok = dir.path().join("ok.jsonl");
+    std::fs::write(
+        &ok,
+        format!("\u{feff}{}\r\n\n  \n\t\n\n", objects.join("\r\n")),
+    )
+    .unwrap();
+    let out = eval_jsonl(&ok);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, want);
+
+    let mid = dir.path().join("mid.jsonl");
+    std::fs::write(
+        &mid,
+        format!(
+            "{}\n\n{}\n",
+            objects[..6].join("\n"),
+            objects[6..].join("\n")
+        ),
+    )
+    .unwrap();
+    let out = eval_jsonl(&mid);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: {}: line 7: empty line in a JSON Lines file",
+            mid.display()
+        )
+    );
+
+    let sur = dir.path().join("sur.jsonl");
+    let mut lines = objects.clone();
+    lines[2] = r#"{"translation": "caf\ud800e"}"#.to_string();
+    std::fs::write(&sur, lines.join("\n") + "\n").unwrap();
+    let out = eval_jsonl(&sur);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "line 3: invalid JSON: column 21: the escape \\ud800 is half of a UTF-16 \
+                      surrogate pair without its other half"
+        ),
+        "{err}"
+    );
+}
+
+/// Plain text keeps a byte order mark, as sacrebleu does (`open(..., encoding='utf-8')`): the
+/// first line starts with U+FEFF, so its first BLEU token differs from the reference's.
+#[test]
+fn plain_text_keeps_a_byte_order_mark_like_sacrebleu() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &["a b c d e f".to_string()]);
+    let h = dir.path().join("bom.txt");
+    std::fs::write(&h, "\u{feff}a b c d e f\n").unwrap();
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r.as_os_str(),
+        h.as_os_str(),
+        os("--metrics"),
+        os("bleu"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = String::from_utf8(out.stdout).unwrap();
+    // sacrebleu 2.6.0 prints 5/6 unigrams matched: 83.3/80.0/75.0/66.7
+    assert!(s.contains("= 75.98 83.3/80.0/75.0/66.7"), "{s}");
+}
+
+/// Default-tokenized ROUGE on mostly non-ASCII letters gets a hint on stderr; stdout is
+/// unchanged, and nothing is printed with `--rouge-tokenize unicode` or on English.
+#[test]
+fn cli_rouge_default_tokenizer_hint_on_non_latin_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.ar", &text("AR_REF"));
+    let h = write_lines(dir.path(), "hyp.ar", &text("AR_SYS_A"));
+    let run = |tok: &str, r: &Path, h: &Path| {
+        tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            h.as_os_str(),
+            os("--metrics"),
+            os("rouge"),
+            os("--rouge-tokenize"),
+            os(tok),
+        ])
+    };
+    let out = run("default", &r, &h);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("hint: ") && err.contains("--rouge-tokenize unicode"),
+        "{err}"
+    );
+    assert!(run("unicode", &r, &h).stderr.is_empty());
+    let re = write_lines(dir.path(), "ref.en", &text("EN_REF1"));
+    let he = write_lines(dir.path(), "hyp.en", &text("EN_SYS_A"));
+    assert!(run("default", &re, &he).stderr.is_empty());
 }

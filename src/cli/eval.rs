@@ -5,14 +5,20 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 
-use crate::eval::input::{check_line_counts, read_segments, InputFormat, Segments};
+use crate::eval::input::{
+    check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
+};
 use crate::eval::{
     self, BleuConfig, BootstrapSettings, EvalSettings, MetricComparison, MetricKind, RougeConfig,
-    ScoreDetail, ScoreLine,
+    RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
+
+/// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
+const MAX_WIDTH: u64 = 20;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,17 +54,23 @@ pub struct MetricArgs {
     #[arg(long)]
     pub stem: bool,
     /// ROUGE tokenizer: rouge-score's `default` (ASCII letters and digits only; non-Latin text
-    /// scores 0) or `unicode` (Unicode letters, marks and digits; for Arabic).
+    /// scores near 0) or `unicode` (Unicode letters, marks and numbers; for Arabic).
     #[arg(long = "rouge-tokenize", value_parser = ["default", "unicode"], default_value = "default")]
     pub rouge_tokenize: String,
-    /// Read hypotheses (system outputs) from this string field of JSON Lines files.
+    /// Read every hypothesis / system file as JSON Lines, taking this string field.
     #[arg(long = "jsonl-field", value_name = "FIELD")]
     pub jsonl_field: Option<String>,
-    /// Read references from this string field of JSON Lines files.
+    /// Read every --ref file as JSON Lines, taking this string field.
     #[arg(long = "ref-jsonl-field", value_name = "FIELD")]
     pub ref_jsonl_field: Option<String>,
-    /// Decimals printed for scores (sacrebleu's --width; its command line defaults to 1).
-    #[arg(short = 'w', long, default_value_t = 2)]
+    /// Decimals printed for scores, 0 to 20 (sacrebleu's --width; its command line defaults
+    /// to 1).
+    #[arg(
+        short = 'w',
+        long,
+        default_value_t = 2,
+        value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_WIDTH)
+    )]
     pub width: usize,
 }
 
@@ -68,7 +80,7 @@ pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
     pub refs: Vec<PathBuf>,
-    /// Hypothesis file (system output), one segment per line.
+    /// Hypothesis file (system output), one segment per line; `-` reads standard input.
     pub hyp: PathBuf,
     /// Print a score for every line instead of corpus scores.
     #[arg(long)]
@@ -83,11 +95,16 @@ pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
     pub refs: Vec<PathBuf>,
-    /// System output files; the first is the baseline.
+    /// System output files; the first is the baseline. One of them may be `-` (standard
+    /// input).
     #[arg(required = true, num_args = 2..)]
     pub systems: Vec<PathBuf>,
-    /// Number of bootstrap resamples (sacrebleu's default).
-    #[arg(long, default_value_t = eval::DEFAULT_RESAMPLES)]
+    /// Number of bootstrap resamples, 1 to 1,000,000 (default: sacrebleu's).
+    #[arg(
+        long,
+        default_value_t = eval::DEFAULT_RESAMPLES,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
+    )]
     pub resamples: usize,
     /// Seed of the resampling (sacrebleu's default SACREBLEU_SEED).
     #[arg(long, default_value_t = eval::DEFAULT_SEED)]
@@ -133,10 +150,60 @@ fn read_refs(paths: &[PathBuf], args: &MetricArgs) -> anyhow::Result<Vec<Segment
         .collect::<crate::Result<Vec<_>>>()?)
 }
 
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// How a hypothesis or system is named in reports: its path, or `<stdin>` for `-`.
+fn input_name(path: &Path) -> String {
+    if is_stdin(path) {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn read_system(path: &Path, refs: &[Segments], args: &MetricArgs) -> anyhow::Result<Vec<String>> {
-    let hyp = read_segments(path, &format_of(&args.jsonl_field))?;
+    let fmt = format_of(&args.jsonl_field);
+    let hyp = if is_stdin(path) {
+        read_stdin_segments(&fmt)?
+    } else {
+        read_segments(path, &fmt)?
+    };
     check_line_counts(&hyp, refs)?;
     Ok(hyp.lines)
+}
+
+/// Checks where `-` (standard input) appears: at most once, and never as a reference. On a
+/// misuse, prints the one-line error and gives the usage exit code (2), as clap does.
+fn check_stdin_use(refs: &[PathBuf], inputs: &[PathBuf]) -> Option<i32> {
+    let msg = if refs.iter().any(|p| is_stdin(p)) {
+        "--ref -: references must be files; only the hypothesis (or one compared system) can \
+         be read from standard input"
+    } else if inputs.iter().filter(|p| is_stdin(p)).count() > 1 {
+        "standard input (-) can be given only once"
+    } else {
+        return None;
+    };
+    eprintln!("error: {msg}");
+    Some(2)
+}
+
+/// On stderr: a hint when default-tokenized ROUGE meets text whose letters are mostly not
+/// ASCII, which rouge-score's tokenizer drops (the scores are near 0).
+fn rouge_hint(settings: &EvalSettings, systems: &[Vec<String>], refs: &[Vec<String>]) {
+    if !settings.metrics.contains(&MetricKind::Rouge)
+        || settings.rouge.tokenizer != RougeTokenizer::Default
+    {
+        return;
+    }
+    let texts = systems.iter().chain(refs).flatten().map(String::as_str);
+    if eval::rouge::mostly_non_ascii_letters(texts) {
+        eprintln!(
+            "hint: most letters in these inputs are not ASCII; the default ROUGE tokenizer \
+             (rouge-score's) drops them, so ROUGE is near 0: use --rouge-tokenize unicode"
+        );
+    }
 }
 
 /// A score rounded to the printed precision, as a JSON number (sacrebleu's JSON does this).
@@ -205,11 +272,15 @@ fn json_text(v: &Value) -> anyhow::Result<String> {
 
 /// `tarjama eval`.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
+    if let Some(code) = check_stdin_use(&args.refs, std::slice::from_ref(&args.hyp)) {
+        return Ok(code);
+    }
     let m = &args.metric;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
     let hyps = read_system(&args.hyp, &refs, m)?;
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
+    rouge_hint(&settings, std::slice::from_ref(&hyps), &ref_lines);
     let w = m.width;
     let mut out = String::new();
     if args.sentence {
@@ -360,6 +431,9 @@ fn compare_text(
 
 /// `tarjama compare`.
 pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
+    if let Some(code) = check_stdin_use(&args.refs, &args.systems) {
+        return Ok(code);
+    }
     let m = &args.metric;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
@@ -369,16 +443,13 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         .map(|p| read_system(p, &refs, m))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
+    rouge_hint(&settings, &systems, &ref_lines);
     let bs = BootstrapSettings {
         resamples: args.resamples,
         seed: args.seed,
     };
     let cmp = eval::compare(&settings, &systems, &ref_lines, &bs)?;
-    let names: Vec<String> = args
-        .systems
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
     let w = m.width;
     match m.format {
         OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,

@@ -176,10 +176,101 @@ impl Pcg64 {
     }
 }
 
+/// The most resamples [`Resamples::new`] accepts. Resampled scores take about 40 bytes per
+/// resample and system (indices are not stored beyond [`CACHED_INDICES`]), and each resample
+/// sums the statistics of every segment once per system and metric, so this keeps a run
+/// within a few hundred MB and minutes; sacrebleu's default is 1000.
+pub const MAX_RESAMPLES: usize = 1_000_000;
+
+/// Resampling plans with at most this many indices (32 MB) are drawn once and kept; larger
+/// ones are drawn again, row by row, on every pass, so memory never grows with
+/// `resamples × segments`.
+pub const CACHED_INDICES: usize = 1 << 22;
+
 /// `np.random.default_rng(seed).choice(n, size=(rows, n), replace=True)`, row-major.
 pub fn resample_indices(seed: u64, rows: usize, n: usize) -> Vec<usize> {
     let mut g = Pcg64::from_seed(seed);
     (0..rows * n).map(|_| g.below(n as u64) as usize).collect()
+}
+
+/// The resamples of a paired bootstrap test: `rows` rows of `n` segment indices, the rows of
+/// `np.random.default_rng(seed).choice(n, size=(rows, n))` (see [`resample_indices`]).
+/// Small plans are kept in memory; larger ones are regenerated from the seed on each pass
+/// ([`Resamples::for_each_row`]), which yields the same rows.
+#[derive(Clone, Debug)]
+pub struct Resamples {
+    seed: u64,
+    rows: usize,
+    n: usize,
+    cached: Option<Vec<usize>>,
+}
+
+impl Resamples {
+    /// `rows` resamples of `n` segments from `seed`. Errors when `rows` is 0 or above
+    /// [`MAX_RESAMPLES`], or `n` is 0.
+    pub fn new(seed: u64, rows: usize, n: usize) -> Result<Self, String> {
+        Self::with_cache_limit(seed, rows, n, CACHED_INDICES)
+    }
+
+    /// [`Resamples::new`], keeping the indices in memory only when there are at most `limit`
+    /// of them (0: always regenerate them). The rows are the same either way.
+    pub fn with_cache_limit(
+        seed: u64,
+        rows: usize,
+        n: usize,
+        limit: usize,
+    ) -> Result<Self, String> {
+        if rows == 0 {
+            return Err("the number of resamples must be positive".into());
+        }
+        if rows > MAX_RESAMPLES {
+            return Err(format!(
+                "{rows} resamples is more than the {MAX_RESAMPLES} allowed (their scores alone \
+                 would take about {} MB per system)",
+                rows.saturating_mul(40) / 1_000_000
+            ));
+        }
+        if n == 0 {
+            return Err("there are no segments to resample".into());
+        }
+        let cached = rows
+            .checked_mul(n)
+            .filter(|&k| k <= limit)
+            .map(|_| resample_indices(seed, rows, n));
+        Ok(Resamples {
+            seed,
+            rows,
+            n,
+            cached,
+        })
+    }
+
+    /// Number of resamples.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of segments in each resample.
+    pub fn segments(&self) -> usize {
+        self.n
+    }
+
+    /// Calls `f` with every resample's segment indices, in order.
+    pub fn for_each_row(&self, mut f: impl FnMut(&[usize])) {
+        match &self.cached {
+            Some(idxs) => idxs.chunks(self.n).for_each(f),
+            None => {
+                let mut g = Pcg64::from_seed(self.seed);
+                let mut row = vec![0usize; self.n];
+                for _ in 0..self.rows {
+                    for x in row.iter_mut() {
+                        *x = g.below(self.n as u64) as usize;
+                    }
+                    f(&row);
+                }
+            }
+        }
+    }
 }
 
 /// A numpy array of scores: `float32` when every score is a `float32`, else `float64`.
@@ -289,42 +380,50 @@ pub struct BootstrapResult {
     pub p_value: Option<f64>,
 }
 
-/// Resampled scores: for each resample, the metric on the sum (in `float32`, row by row as
-/// numpy's `sum(0)` does) of the chosen segments' statistics.
+/// Resampled scores of every system: for each resample, the metric on the sum (in `float32`,
+/// row by row as numpy's `sum(0)` does) of the chosen segments' statistics.
 fn resampled_scores<M: CorpusMetric + ?Sized>(
     metric: &M,
-    stats: &[Vec<f64>],
-    idxs: &[usize],
-) -> Vec<Num> {
-    let n = stats.len();
-    let k = stats.first().map_or(0, Vec::len);
-    let stats32: Vec<Vec<f32>> = stats
+    systems: &[Vec<Vec<f64>>],
+    resamples: &Resamples,
+) -> Vec<Vec<Num>> {
+    let stats32: Vec<Vec<Vec<f32>>> = systems
         .iter()
-        .map(|s| s.iter().map(|&x| x as f32).collect())
+        .map(|stats| {
+            stats
+                .iter()
+                .map(|s| s.iter().map(|&x| x as f32).collect())
+                .collect()
+        })
         .collect();
-    idxs.chunks(n)
-        .map(|row| {
+    let mut out: Vec<Vec<Num>> = systems
+        .iter()
+        .map(|_| Vec::with_capacity(resamples.rows()))
+        .collect();
+    resamples.for_each_row(|row| {
+        for (stats, scores) in stats32.iter().zip(out.iter_mut()) {
+            let k = stats.first().map_or(0, Vec::len);
             let mut acc = vec![0f32; k];
             for &i in row {
-                for (a, &x) in acc.iter_mut().zip(&stats32[i]) {
+                for (a, &x) in acc.iter_mut().zip(&stats[i]) {
                     *a += x;
                 }
             }
             let nums: Vec<Num> = acc.into_iter().map(Num::F32).collect();
-            metric.score_from_stats(&nums)
-        })
-        .collect()
+            scores.push(metric.score_from_stats(&nums));
+        }
+    });
+    out
 }
 
 /// Paired bootstrap test of `systems[1..]` against the baseline `systems[0]` for one metric
 /// (`significance.PairedTest` with `test_type='bs'`, i.e. `_bootstrap_resample` for the
 /// baseline and `_paired_bs_test` for the others). `systems[s]` holds the segment statistics
-/// of system `s` (from [`CorpusMetric::segment_stats`]); `idxs` comes from
-/// [`resample_indices`].
+/// of system `s` (from [`CorpusMetric::segment_stats`]).
 pub fn paired_bootstrap<M: CorpusMetric + ?Sized>(
     metric: &M,
     systems: &[Vec<Vec<f64>>],
-    idxs: &[usize],
+    resamples: &Resamples,
 ) -> Vec<BootstrapResult> {
     let actual: Vec<f64> = systems
         .iter()
@@ -333,9 +432,9 @@ pub fn paired_bootstrap<M: CorpusMetric + ?Sized>(
             metric.score_from_stats(&sums).value()
         })
         .collect();
-    let arrays: Vec<ScoreArray> = systems
+    let arrays: Vec<ScoreArray> = resampled_scores(metric, systems, resamples)
         .iter()
-        .map(|s| ScoreArray::from_nums(&resampled_scores(metric, s, idxs)))
+        .map(|scores| ScoreArray::from_nums(scores))
         .collect();
     let mut out = Vec::with_capacity(systems.len());
     for (s, arr) in arrays.iter().enumerate() {
@@ -360,22 +459,22 @@ pub fn paired_bootstrap<M: CorpusMetric + ?Sized>(
 /// same resamples and the same statistics as [`paired_bootstrap`], in `float64`. sacrebleu has
 /// no ROUGE, so this is tarjama's extension of its procedure. Means are summed in document
 /// order, as [`super::rouge::mean_scores`] does.
-pub fn paired_bootstrap_means(systems: &[Vec<f64>], idxs: &[usize]) -> Vec<BootstrapResult> {
+pub fn paired_bootstrap_means(systems: &[Vec<f64>], resamples: &Resamples) -> Vec<BootstrapResult> {
     let n = systems.first().map_or(0, Vec::len);
     let actual: Vec<f64> = systems
         .iter()
         .map(|v| v.iter().fold(0.0, |a, &x| a + x) / n as f64)
         .collect();
-    let arrays: Vec<ScoreArray> = systems
+    let mut means: Vec<Vec<f64>> = systems
         .iter()
-        .map(|v| {
-            ScoreArray::F64(
-                idxs.chunks(n)
-                    .map(|row| row.iter().fold(0.0, |a, &i| a + v[i]) / n as f64)
-                    .collect(),
-            )
-        })
+        .map(|_| Vec::with_capacity(resamples.rows()))
         .collect();
+    resamples.for_each_row(|row| {
+        for (v, m) in systems.iter().zip(means.iter_mut()) {
+            m.push(row.iter().fold(0.0, |a, &i| a + v[i]) / n as f64);
+        }
+    });
+    let arrays: Vec<ScoreArray> = means.into_iter().map(ScoreArray::F64).collect();
     let mut out = Vec::with_capacity(systems.len());
     for (s, arr) in arrays.iter().enumerate() {
         let (mean, ci) = arr.estimate_ci();
@@ -421,6 +520,35 @@ mod tests {
         assert_eq!(g.next_u64(), 0x3a32b18db2ffc19d);
         assert_eq!(g.next_u64(), 0x51171315c9e4c4de);
         assert_eq!(g.next_u64(), 0xcc2024823444efd9);
+    }
+
+    /// Plans too large to keep are regenerated row by row: the same rows as the kept ones.
+    #[test]
+    fn streamed_rows_equal_kept_rows() {
+        let kept = Resamples::new(12345, 7, 13).unwrap();
+        assert!(kept.cached.is_some());
+        let streamed = Resamples::with_cache_limit(12345, 7, 13, 0).unwrap();
+        assert!(streamed.cached.is_none());
+        let collect = |r: &Resamples| {
+            let mut v = Vec::new();
+            r.for_each_row(|row| v.extend_from_slice(row));
+            v
+        };
+        assert_eq!(collect(&streamed), resample_indices(12345, 7, 13));
+        assert_eq!(collect(&kept), collect(&streamed));
+        // a plan over the cache limit is not stored
+        let big = Resamples::new(1, 1000, CACHED_INDICES / 1000 + 1).unwrap();
+        assert!(big.cached.is_none());
+        assert_eq!(big.rows(), 1000);
+    }
+
+    #[test]
+    fn resample_counts_are_bounded() {
+        assert!(Resamples::new(1, 0, 5).is_err());
+        assert!(Resamples::new(1, 5, 0).is_err());
+        assert!(Resamples::new(1, MAX_RESAMPLES, 3).is_ok());
+        let e = Resamples::new(1, 100_000_000, 500).unwrap_err();
+        assert!(e.contains("100000000") && e.contains("1000000"), "{e}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod tokenizers;
 use std::str::FromStr;
 
 pub use bleu::{Bleu, BleuConfig, BleuScore};
-pub use bootstrap::{BootstrapResult, DEFAULT_RESAMPLES, DEFAULT_SEED};
+pub use bootstrap::{BootstrapResult, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES};
 pub use chrf::{Chrf, ChrfConfig};
 pub use py::Num;
 pub use rouge::{RougeConfig, RougeScore, RougeTokenizer, RougeType};
@@ -363,7 +363,7 @@ pub struct MetricComparison {
 /// Settings of the paired bootstrap test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootstrapSettings {
-    /// Number of resamples (sacrebleu: 1000).
+    /// Number of resamples (sacrebleu: 1000; 1 to [`MAX_RESAMPLES`]).
     pub resamples: usize,
     /// Seed of numpy's `default_rng` (sacrebleu: 12345, from `SACREBLEU_SEED`).
     pub seed: u64,
@@ -403,24 +403,19 @@ pub fn compare(
             "compare needs at least two systems (the first is the baseline)".into(),
         ));
     }
-    if bs.resamples == 0 {
-        return Err(Error::Config(
-            "the number of resamples must be positive".into(),
-        ));
-    }
     for s in systems {
         check_shapes(s, refs)?;
     }
     let nrefs = refs.len();
     let n = systems[0].len();
-    let idxs = bootstrap::resample_indices(bs.seed, bs.resamples, n);
+    let resamples = bootstrap::Resamples::new(bs.seed, bs.resamples, n).map_err(Error::Config)?;
     let mut out = Vec::new();
     let run = |m: &dyn CorpusMetric| {
         let stats: Vec<Vec<Vec<f64>>> = systems.iter().map(|s| m.segment_stats(s, refs)).collect();
         MetricComparison {
             name: m.name(),
             signature: paired_signature(&m.signature(nrefs), bs),
-            results: bootstrap::paired_bootstrap(m, &stats, &idxs),
+            results: bootstrap::paired_bootstrap(m, &stats, &resamples),
         }
     };
     for kind in &settings.metrics {
@@ -441,7 +436,7 @@ pub fn compare(
                         .iter()
                         .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
                         .collect();
-                    let results = bootstrap::paired_bootstrap_means(&f, &idxs)
+                    let results = bootstrap::paired_bootstrap_means(&f, &resamples)
                         .into_iter()
                         .map(|r| BootstrapResult {
                             score: 100.0 * r.score,

@@ -18,10 +18,10 @@ pub enum RougeTokenizer {
     /// becomes a space. Non-Latin text has no tokens and scores 0.
     #[default]
     Default,
-    /// Lowercase, every character that is not a Unicode letter, combining mark or number
-    /// becomes a space (the approach of the multilingual ROUGE used for XL-Sum), so Arabic
-    /// and other scripts are scored. Combining marks are kept so that vowelled Arabic words
-    /// stay whole.
+    /// Lowercase, every character that is not a Unicode letter (`L*`), mark (`M*`) or number
+    /// (`Nd`, `Nl`, `No`) becomes a space, so Arabic and other scripts are scored. Similar to,
+    /// not the same as, the multilingual ROUGE used for XL-Sum. Marks are kept so that
+    /// vowelled Arabic words stay whole.
     Unicode,
 }
 
@@ -138,6 +138,23 @@ fn is_unicode_word_char(c: char) -> bool {
             | Gc::LetterNumber
             | Gc::OtherNumber
     )
+}
+
+/// Whether most letters of `texts` are not ASCII (Arabic, Cyrillic, Chinese, ...). rouge-score's
+/// default tokenizer keeps none of them, so its ROUGE on such text is near 0 and
+/// [`RougeTokenizer::Unicode`] is the one to use. One pass over the characters.
+pub fn mostly_non_ascii_letters<'a>(texts: impl IntoIterator<Item = &'a str>) -> bool {
+    let (mut ascii, mut other) = (0usize, 0usize);
+    for t in texts {
+        for c in t.chars() {
+            if c.is_ascii_alphabetic() {
+                ascii += 1;
+            } else if c.is_alphabetic() {
+                other += 1;
+            }
+        }
+    }
+    other > ascii
 }
 
 /// Tokenizes text for ROUGE (`rouge_score.tokenize.tokenize`, or its Unicode variant).
@@ -397,6 +414,23 @@ mod tests {
             ["the", "cat", "s", "2", "hats", "caf"]
         );
         assert!(tokenize("ذهب الولد", &c).is_empty());
+    }
+
+    #[test]
+    fn non_ascii_letter_detection() {
+        assert!(mostly_non_ascii_letters([
+            "ذهب الولد إلى المدرسة",
+            "the boy"
+        ]));
+        assert!(mostly_non_ascii_letters(["Москва 2024"]));
+        assert!(!mostly_non_ascii_letters([
+            "Le prix est de 12,50 € (TVA incluse)."
+        ]));
+        assert!(!mostly_non_ascii_letters([
+            "İstanbul'da 3 gün kaldık",
+            "١٢٣ 456"
+        ]));
+        assert!(!mostly_non_ascii_letters(["", "123 !?"]));
     }
 
     #[test]
