@@ -168,3 +168,67 @@ fn existing_output_needs_force() {
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
 }
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_file(dir.path());
+    for bad in [
+        ["--normalize", "bogus"],
+        ["--device", "gpu"],
+        ["--dtype", "f8"],
+        ["--quantize", "q9"],
+        ["--early-stopping", "maybe"],
+        ["--beams", "0"],
+        ["--threads", "0"],
+        ["--batch-size", "0"],
+        ["--length-penalty", "nan"],
+    ] {
+        let mut args = vec!["translate", input.as_str(), "--model"];
+        let m = fixture_model();
+        args.push(&m);
+        args.extend(bad);
+        let o = tarjama(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(bad[0]), "{bad:?}: {}", stderr(&o));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_get_ordinary_permissions_and_keep_a_replaced_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_file(dir.path());
+    let out = dir.path().join("out.txt");
+    let m = fixture_model();
+    let o = tarjama(&[
+        "translate",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--model",
+        &m,
+        "--beams",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    // 0666 less the umask: group/other read at least (tempfile's own default would be 0600).
+    assert_ne!(mode & 0o044, 0, "mode {mode:o}");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = tarjama(&[
+        "translate",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--force",
+        "--model",
+        &m,
+        "--beams",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}

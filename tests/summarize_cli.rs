@@ -263,3 +263,18 @@ fn t5_summarizer_uses_its_task_prefix() {
     assert_eq!(settings.generation.no_repeat_ngram_size, 3);
     assert_eq!(settings.generation.length_penalty, 2.0);
 }
+
+#[test]
+fn a_final_newline_does_not_change_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "The ministry said the new budget would focus on schools and hospitals. \
+                Officials expect the talks to resume next week in the capital.";
+    let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&a, text).unwrap();
+    std::fs::write(&b, format!("\n{text}\n\n")).unwrap();
+    let model = fixture("bart-tiny");
+    let sa = tarjama(&["summarize", a.to_str().unwrap(), "--model", &model]);
+    let sb = tarjama(&["summarize", b.to_str().unwrap(), "--model", &model]);
+    assert!(sa.status.success() && sb.status.success());
+    assert_eq!(sa.stdout, sb.stdout);
+}

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::common::{print_stats, DecodeArgs, LanguageArgs, ModelArgs};
+use super::common::{
+    min_input_tokens, positive, print_stats, valid, DecodeArgs, LanguageArgs, ModelArgs,
+};
 use super::summarize::{load_summarizer, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
 use crate::pipeline::batch::{
@@ -17,6 +19,7 @@ use crate::pipeline::batch::{
     Totals,
 };
 use crate::pipeline::stats::Stats;
+use crate::pipeline::summarize::Strategy;
 use crate::pipeline::translate::TranslateSettings;
 use crate::pipeline::Seq2SeqPipeline;
 use crate::text::Normalization;
@@ -83,11 +86,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     /// Segments per model batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
     /// Files whose segments are batched together before their outputs and manifest records are
     /// written (larger: better batches; smaller: progress and manifest advance more often).
-    #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP)]
+    #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP, value_parser = positive)]
     pub files_per_group: usize,
     /// Output layout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
@@ -116,19 +119,19 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub languages: LanguageArgs,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
     pub normalize: String,
-    /// With --task summarize: language of the texts.
-    #[arg(long, value_enum, default_value_t = Lang::En)]
-    pub lang: Lang,
+    /// With --task summarize: language of the texts (default: the preset's, else en).
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
     /// A prompt template file with a {text} placeholder for the summarizer.
     #[arg(long)]
     pub prompt: Option<PathBuf>,
     /// Summarizer strategy for long texts: map-reduce or truncate.
-    #[arg(long, default_value = "map-reduce")]
+    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
     pub strategy: String,
     /// Summarizer input limit in tokens (default: the model's).
-    #[arg(long)]
+    #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
     #[command(flatten)]
     pub decode: DecodeArgs,
@@ -187,7 +190,7 @@ impl BatchArgs {
             }
             _ => {}
         }
-        if self.lang != Lang::En && self.task != TaskArg::Summarize {
+        if self.lang.is_some() && self.task != TaskArg::Summarize {
             anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
         }
         Ok(())
@@ -269,7 +272,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 &args.decode,
                 args.prompt.as_deref(),
                 &args.strategy,
-                Lang::En,
+                Some(Lang::En),
             )?;
             ssettings.max_input_tokens = args.max_input_tokens;
             stats.load_seconds += translator.load_seconds + summarizer.load_seconds;

@@ -22,17 +22,17 @@ pub struct ModelArgs {
     #[arg(long)]
     pub revision: Option<String>,
     /// cpu, cuda[:N], metal or auto.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = valid::<DeviceChoice>)]
     pub device: String,
     /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = dtype_value)]
     pub dtype: String,
     /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
     /// Quantize the projection weights: q8_0 (smallest drift), q6k, q4k, q4_0 (CPU int8/int4
     /// kernels; outputs drift slightly from float32).
-    #[arg(long)]
+    #[arg(long, value_parser = valid::<crate::model::linear::Quantization>)]
     pub quantize: Option<String>,
 }
 
@@ -106,7 +106,7 @@ impl LanguageArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct DecodeArgs {
     /// Beam width (num_beams); 1 is greedy search.
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub beams: Option<usize>,
     /// Longest output in tokens, counting the decoder start token (max_length).
     #[arg(long)]
@@ -122,16 +122,16 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub min_new_tokens: Option<usize>,
     /// Beam score = log-probability / length^P (length_penalty).
-    #[arg(long)]
+    #[arg(long, value_parser = finite, allow_hyphen_values = true)]
     pub length_penalty: Option<f32>,
     /// Forbid repeating any n-gram of this size (no_repeat_ngram_size).
     #[arg(long)]
     pub no_repeat_ngram_size: Option<usize>,
     /// Penalize tokens already generated (repetition_penalty; 1.0 = off).
-    #[arg(long)]
+    #[arg(long, value_parser = finite, allow_hyphen_values = true)]
     pub repetition_penalty: Option<f32>,
     /// Beam-search stopping rule: true, false or never (early_stopping).
-    #[arg(long)]
+    #[arg(long, value_parser = valid::<EarlyStopping>)]
     pub early_stopping: Option<String>,
 }
 
@@ -237,9 +237,11 @@ impl Output {
         match self {
             Output::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(content.as_bytes())?;
-                out.flush()?;
-                Ok(())
+                match out.write_all(content.as_bytes()).and_then(|_| out.flush()) {
+                    // The reader went away (`tarjama ... | head`): nothing more to do.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                    other => Ok(other?),
+                }
             }
             Output::File(path) => write_atomic(path, content.as_bytes()),
         }
@@ -253,8 +255,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    if !dir.is_dir() {
+        anyhow::bail!("{}: no such directory", dir.display());
+    }
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A replaced file keeps its mode; a new one gets 0666 less the umask, like any
+        // file a program creates (tempfile's own default would be 0600).
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o666);
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let mut tmp = builder
+        .prefix(".tarjama-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot create a file in this directory", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("{}: write failed", path.display()))?;
     tmp.as_file()
@@ -285,5 +303,51 @@ pub fn print_stats(stats: &mut crate::pipeline::stats::Stats) {
     stats.finish();
     if let Ok(line) = serde_json::to_string(stats) {
         eprintln!("{line}");
+    }
+}
+
+/// Clap value parser for a flag whose value the library parses later: checks it now, so a bad
+/// value is a usage error (exit 2) before any work.
+pub fn valid<T>(s: &str) -> Result<String, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>()
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Clap value parser for a count that must be at least 1.
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Clap value parser for a finite number (no NaN or infinity).
+pub fn finite(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err("must be a finite number".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--dtype` values.
+pub fn dtype_value(s: &str) -> Result<String, String> {
+    crate::pipeline::parse_dtype(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Clap value parser for `--max-input-tokens`: room for at least one text token and `</s>`.
+pub fn min_input_tokens(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n < 2 => Err("must be at least 2".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -44,6 +44,7 @@ enum Command {
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    default_threads();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Translate(args) => translate::run(args),
@@ -72,4 +73,15 @@ fn one_line(err: &anyhow::Error) -> String {
         }
     }
     parts.join(": ").replace('\n', " ")
+}
+
+/// Without `--threads` or `RAYON_NUM_THREADS`, candle sizes its thread pool from the CPU list it
+/// reads from the system, which in containers can be the host's, far above the CPUs this
+/// process may use. Use the CPUs actually available (affinity and cgroup quota) instead.
+fn default_threads() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        if let Ok(n) = std::thread::available_parallelism() {
+            std::env::set_var("RAYON_NUM_THREADS", n.get().to_string());
+        }
+    }
 }

@@ -6,11 +6,14 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
+use super::common::{
+    dtype_value, positive, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
+};
 use super::summarize::{load_summarizer, notice, Lang};
-use crate::hub::DEFAULT_TRANSLATOR;
+use crate::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_TRANSLATOR};
 use crate::pipeline::stats::Stats;
 use crate::pipeline::summarize::summarize;
+use crate::pipeline::summarize::Strategy;
 use crate::pipeline::translate::{
     translate_documents, translate_documents_with_stats, TranslateSettings,
 };
@@ -42,7 +45,7 @@ pub struct RunArgs {
     /// Translation model (preset, Hub repo id or local directory).
     #[arg(long, default_value = DEFAULT_TRANSLATOR)]
     pub translator: String,
-    /// Summarization model (default: distilbart-cnn-12-6).
+    /// Summarization model (default: distilbart-cnn-12-6; mt5-xlsum with --summarize-first).
     #[arg(long)]
     pub summarizer: Option<String>,
     /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
@@ -50,28 +53,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub summarize_first: bool,
     /// cpu, cuda[:N], metal or auto.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = valid::<crate::pipeline::DeviceChoice>)]
     pub device: String,
     /// f32, f16 or bf16.
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = dtype_value)]
     pub dtype: String,
     /// CPU threads for the models (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
     /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
-    #[arg(long)]
+    #[arg(long, value_parser = valid::<crate::model::linear::Quantization>)]
     pub quantize: Option<String>,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]
     pub stats: bool,
     /// Segments per translation batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
     pub normalize: String,
     /// Long-input strategy of the summarizer (map-reduce or truncate).
-    #[arg(long, default_value = "map-reduce")]
+    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
     pub strategy: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -108,12 +111,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         Lang::En
     };
+    // Summarizing the Arabic first needs an Arabic summarizer.
+    let summarizer_name = args.summarizer.clone().or_else(|| {
+        args.summarize_first
+            .then(|| DEFAULT_ARABIC_SUMMARIZER.to_string())
+    });
     let (summarizer, ssettings) = load_summarizer(
-        &model_args(args.summarizer.clone()),
+        &model_args(summarizer_name),
         &DecodeArgs::default(),
         None,
         &args.strategy,
-        lang,
+        Some(lang),
     )?;
 
     let mut stats = Stats {
@@ -146,7 +154,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     stats.segments += 1;
     stats.source_tokens += summary.input_tokens;
     stats.target_tokens += summary.summary_tokens;
-    notice(&summary);
+    notice(&summary, ssettings.strategy);
 
     let out = match args.format {
         Format::Text => format!("{summary_en}\n\n{}", ensure_newline(&translation.text)),

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{print_stats, read_text_input, DecodeArgs, ModelArgs, Output};
+use super::common::{
+    min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
+};
 use crate::hub::DEFAULT_SUMMARIZER;
 use crate::pipeline::prompt::Prompt;
 use crate::pipeline::stats::Stats;
@@ -42,18 +44,18 @@ pub struct SummarizeArgs {
     pub force: bool,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Language of the input text.
-    #[arg(long, value_enum, default_value_t = Lang::En)]
-    pub lang: Lang,
+    /// Language of the input text (default: the preset's source language, else en).
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
     /// A prompt template file with a {text} placeholder (overrides the model's).
     #[arg(long)]
     pub prompt: Option<PathBuf>,
     /// For texts longer than the model's input limit: map-reduce (summarize chunks, then the
     /// joined chunk summaries) or truncate (cut at the limit, with a notice on stderr).
-    #[arg(long, default_value = "map-reduce")]
+    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
     pub strategy: String,
     /// Input limit in tokens (default: the model's).
-    #[arg(long)]
+    #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -72,11 +74,29 @@ pub(crate) fn load_summarizer(
     decode: &DecodeArgs,
     prompt: Option<&std::path::Path>,
     strategy: &str,
-    lang: Lang,
+    lang: Option<Lang>,
 ) -> anyhow::Result<(crate::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let strategy: Strategy = strategy.parse()?;
     let overrides = decode.overrides()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
+    // The input language: as asked, else the preset's source language, else English.
+    let preset_lang = pipe.files.preset.as_ref().map(|p| p.source_lang.clone());
+    let lang = lang.unwrap_or(match preset_lang.as_deref() {
+        Some("ar") => Lang::Ar,
+        _ => Lang::En,
+    });
+    if let (Some(preset), Some(src)) = (&pipe.files.preset, preset_lang.as_deref()) {
+        let asked = match lang {
+            Lang::Ar => "ar",
+            Lang::En => "en",
+        };
+        if src != asked {
+            eprintln!(
+                "note: the summarizer {} reads {src} text, but it is given {asked} text",
+                preset.name
+            );
+        }
+    }
     let mut settings = SummarizeSettings::for_model(&pipe)?;
     overrides.apply(&mut settings.generation);
     settings.strategy = strategy;
@@ -90,11 +110,14 @@ pub(crate) fn load_summarizer(
 }
 
 /// Prints the truncation notice a summary carries, if any.
-pub(crate) fn notice(summary: &crate::pipeline::summarize::Summary) {
+pub(crate) fn notice(summary: &crate::pipeline::summarize::Summary, strategy: Strategy) {
     if let Some((tokens, limit)) = summary.truncated {
+        let hint = match strategy {
+            Strategy::Truncate => " (use --strategy map-reduce to summarize all of it)",
+            Strategy::MapReduce => " (the chunk summaries did not get shorter than the limit)",
+        };
         eprintln!(
-            "note: the input has {tokens} tokens; it was cut to the summarizer's limit of {limit} \
-             (use --strategy map-reduce to summarize all of it)"
+            "note: the input has {tokens} tokens; it was cut to the summarizer's limit of {limit}{hint}"
         );
     }
 }
@@ -117,7 +140,7 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     )?;
     settings.max_input_tokens = args.max_input_tokens;
     let summary = summarize(&pipe, &text, &settings)?;
-    notice(&summary);
+    notice(&summary, settings.strategy);
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
         Format::Json => {

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
-use super::common::{print_stats, read_text_input, DecodeArgs, LanguageArgs, ModelArgs, Output};
+use super::common::{
+    positive, print_stats, read_text_input, valid, DecodeArgs, LanguageArgs, ModelArgs, Output,
+};
 use crate::hub::DEFAULT_TRANSLATOR;
 use crate::pipeline::stats::Stats;
 use crate::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
@@ -36,7 +38,7 @@ pub struct TranslateArgs {
     #[command(flatten)]
     pub languages: LanguageArgs,
     /// Segments per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -44,7 +46,7 @@ pub struct TranslateArgs {
     /// Text normalization before tokenization: default (NFC, tatweel removed), none (text goes
     /// to the tokenizer unchanged, as transformers would), strip-diacritics (default plus
     /// Arabic diacritics removed).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
     pub normalize: String,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]

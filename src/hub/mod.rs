@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 pub use layout::{TokenizerFiles, Weights};
 pub use preset::{
-    preset, preset_names, presets, Preset, DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR, GENERATION_KEYS,
+    preset, preset_names, presets, Preset, DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER,
+    DEFAULT_TRANSLATOR, GENERATION_KEYS,
 };
 pub use remote::{HubOptions, DEFAULT_ENDPOINT};
 

@@ -13,6 +13,9 @@ pub const DEFAULT_TRANSLATOR: &str = "opus-mt-tc-big-ar-en";
 /// The preset used by `tarjama summarize` and `tarjama run` when no summarizer is given.
 pub const DEFAULT_SUMMARIZER: &str = "distilbart-cnn-12-6";
 
+/// The summarizer `tarjama run --summarize-first` uses when none is given (Arabic in, Arabic out).
+pub const DEFAULT_ARABIC_SUMMARIZER: &str = "mt5-xlsum";
+
 /// The embedded preset files: (name, TOML text). The name is the file stem.
 const EMBEDDED: &[(&str, &str)] = &[
     (

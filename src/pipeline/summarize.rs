@@ -189,15 +189,23 @@ pub fn summarize(
     settings: &SummarizeSettings,
 ) -> Result<Summary> {
     let t0 = Instant::now();
-    if text.trim().is_empty() {
+    // Leading and trailing whitespace (a file's final newline) would reach byte-level BPE
+    // tokenizers as tokens of their own; the text proper starts and ends at its first and last
+    // visible character.
+    let text = text.trim();
+    if text.is_empty() {
         return Err(Error::Config(
             "nothing to summarize: the text is empty".into(),
         ));
     }
-    let limit = settings
-        .max_input_tokens
-        .unwrap_or_else(|| pipe.model.max_input_tokens())
-        .max(2);
+    let model_limit = pipe.model.max_input_tokens();
+    let limit = settings.max_input_tokens.unwrap_or(model_limit);
+    if limit > model_limit {
+        return Err(Error::Config(format!(
+            "the input limit of {limit} tokens exceeds the summarizer's {model_limit} positions"
+        )));
+    }
+    let limit = limit.max(2);
     let run = Run {
         pipe,
         settings,
