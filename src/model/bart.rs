@@ -695,7 +695,6 @@ impl Seq2Seq for BartModel {
         encoder: &EncoderOutput,
         expand: usize,
     ) -> Result<Box<dyn StepDecoder + 'a>> {
-        let (_, s, _) = encoder.hidden.dims3()?;
         let cache = KvCache::new(
             &self.decoder_layers,
             encoder,
@@ -707,7 +706,6 @@ impl Seq2Seq for BartModel {
             model: self,
             cache,
             pos: 0,
-            src_len: s,
         }))
     }
 
@@ -746,8 +744,6 @@ struct BartDecoder<'a> {
     model: &'a BartModel,
     cache: KvCache,
     pos: usize,
-    #[allow(dead_code)]
-    src_len: usize,
 }
 
 impl StepDecoder for BartDecoder<'_> {
