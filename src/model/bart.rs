@@ -23,6 +23,7 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use super::linear::{Linear, Quantization};
 use serde::Deserialize;
 
+use super::attention::attention;
 use super::cache::KvCache;
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
@@ -263,13 +264,7 @@ impl Attention {
         // The scaling is applied to the queries, as fairseq and the Marian C++ code do; it is
         // mathematically the same as transformers' scaling of the scores.
         let q = self.split_heads(&(self.q_proj.forward(x)? * self.scaling)?)?;
-        let scores = q.matmul(&k.t()?)?; // (b, h, t, s)
-        let scores = match mask {
-            Some(m) => scores.broadcast_add(m)?,
-            None => scores,
-        };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs.matmul(v)?; // (b, h, t, head_dim)
+        let out = attention(&q, k, v, mask, false)?; // (b, h, t, head_dim)
         let out = out.transpose(1, 2)?.reshape((b, t, d))?;
         self.out_proj.forward(&out)
     }

@@ -10,6 +10,7 @@
 //! [`crate::decoding::StepDecoder`]: models know nothing about beams, decoding nothing about
 //! Marian.
 
+mod attention;
 pub mod bart;
 mod cache;
 pub mod linear;

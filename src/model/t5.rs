@@ -27,6 +27,7 @@ use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use serde::Deserialize;
 
+use super::attention::attention;
 use super::cache::KvCache;
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
@@ -314,10 +315,7 @@ impl Attention {
     ) -> candle_core::Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let q = self.heads_of(&self.q, x)?;
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?; // (b, h, t, s)
-        let probs =
-            candle_nn::ops::softmax_last_dim(&scores.to_dtype(DType::F32)?)?.to_dtype(x.dtype())?;
-        let out = probs.matmul(v)?; // (b, h, t, d_kv)
+        let out = attention(&q, k, v, Some(bias), true)?; // (b, h, t, d_kv)
         let out = out
             .transpose(1, 2)?
             .reshape((b, t, self.heads * self.d_kv))?;
