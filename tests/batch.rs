@@ -654,3 +654,158 @@ fn summarize_task_with_jsonl_writes_one_record_per_input() {
         3
     );
 }
+
+/// Runs `tarjama batch` over `input` into `out` with the fixture translator and `extra` flags.
+fn batch(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let model = marian();
+    let mut args = translate_args(s(input), s(out), &model);
+    args.extend(extra);
+    tarjama(&args)
+}
+
+/// Asserts a refused run: exit 1, one message naming `file` and `--overwrite`, and `out`
+/// exactly as it was.
+fn assert_refused(o: &Output, file: &str, out: &Path, before: &BTreeMap<String, Vec<u8>>) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(file), "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert!(stderr.contains("--overwrite"), "{stderr}");
+    assert!(
+        !stderr.contains("files to process"),
+        "work started: {stderr}"
+    );
+    assert_eq!(&tree(out), before, "OUT_DIR changed");
+}
+
+#[test]
+fn resume_replaces_only_what_the_manifest_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = small(dir.path());
+    let notes = b"MY NOTES\n".to_vec();
+
+    // No manifest: a user's file where an output would go is refused, as without --resume.
+    let out = dir.path().join("no-manifest");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("one.en.txt"), &notes).unwrap();
+    let before = tree(&out);
+    let o = batch(&input, &out, &["--resume"]);
+    assert_refused(&o, "one.en.txt", &out, &before);
+    assert_eq!(std::fs::read(out.join("one.en.txt")).unwrap(), notes);
+
+    // The same for the JSONL results file, and for a manifest that is not tarjama's.
+    for (name, extra) in [
+        ("results.jsonl", &["--resume", "--format", "jsonl"][..]),
+        ("manifest.jsonl", &["--resume"][..]),
+    ] {
+        let out = dir.path().join(format!("user-{name}"));
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join(name), &notes).unwrap();
+        let before = tree(&out);
+        let o = batch(&input, &out, extra);
+        assert_refused(&o, name, &out, &before);
+        assert_eq!(std::fs::read(out.join(name)).unwrap(), notes);
+    }
+
+    // A manifest that does not record the output (here: an earlier run over one input only).
+    let out = dir.path().join("partial");
+    assert_eq!(
+        batch(&input, &out, &["--glob", "one.txt"]).status.code(),
+        Some(0)
+    );
+    std::fs::create_dir(out.join("a")).unwrap();
+    std::fs::write(out.join("a/two.en.txt"), &notes).unwrap();
+    let before = tree(&out);
+    let o = batch(&input, &out, &["--resume"]);
+    assert_refused(&o, "two.en.txt", &out, &before);
+    // Nor does a record that says the input failed or was skipped: a/english.txt was skipped
+    // (no output), and a file put in its output's place is the user's.
+    std::fs::remove_file(out.join("a/two.en.txt")).unwrap();
+    assert_eq!(batch(&input, &out, &["--resume"]).status.code(), Some(0));
+    std::fs::write(out.join("a/english.en.txt"), &notes).unwrap();
+    let before = tree(&out);
+    let o = batch(&input, &out, &["--resume"]);
+    assert_refused(&o, "english.en.txt", &out, &before);
+    // What the manifest records is still replaced: a changed input is redone.
+    std::fs::remove_file(out.join("a/english.en.txt")).unwrap();
+    std::fs::write(input.join("one.txt"), article(9)).unwrap();
+    let o = batch(&input, &out, &["--resume"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 ok, 0 failed, 1 skipped, 2 already done"),
+        "{stderr}"
+    );
+    // --overwrite still replaces anything.
+    std::fs::write(out.join("a/english.en.txt"), &notes).unwrap();
+    assert_eq!(batch(&input, &out, &["--overwrite"]).status.code(), Some(0));
+    assert!(!out.join("a/english.en.txt").exists());
+
+    // --resume on an empty or a missing OUT_DIR is a fresh run.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for out in [empty, dir.path().join("missing")] {
+        let o = batch(&input, &out, &["--resume"]);
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        assert!(out.join("one.en.txt").is_file());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn outputs_and_manifest_get_ordinary_permissions_and_keep_a_replaced_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = small(dir.path());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    // What any new file gets here: 0666 less the umask (which the child inherits).
+    let probe = dir.path().join("probe");
+    std::fs::File::create(&probe).unwrap();
+    let ordinary = mode(&probe);
+    assert_ne!(
+        ordinary & 0o044,
+        0,
+        "umask hides group/other read: {ordinary:o}"
+    );
+
+    let out = dir.path().join("out");
+    assert_eq!(batch(&input, &out, &[]).status.code(), Some(0));
+    let files = [
+        "one.en.txt",
+        "a/two.en.txt",
+        "a/b/three.en.txt",
+        "manifest.jsonl",
+    ];
+    for f in files {
+        assert_eq!(mode(&out.join(f)), ordinary, "{f}");
+    }
+    // Replaced files keep their mode (--overwrite rewrites the manifest too).
+    for f in ["one.en.txt", "manifest.jsonl"] {
+        std::fs::set_permissions(out.join(f), std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
+    assert_eq!(batch(&input, &out, &["--overwrite"]).status.code(), Some(0));
+    for f in files {
+        let want = if f == "one.en.txt" || f == "manifest.jsonl" {
+            0o640
+        } else {
+            ordinary
+        };
+        assert_eq!(mode(&out.join(f)), want, "{f}");
+    }
+
+    // JSONL: the results file, also when --resume rewrites it.
+    let out = dir.path().join("jsonl");
+    assert_eq!(
+        batch(&input, &out, &["--format", "jsonl"]).status.code(),
+        Some(0)
+    );
+    for f in ["results.jsonl", "manifest.jsonl"] {
+        assert_eq!(mode(&out.join(f)), ordinary, "{f}");
+    }
+    let o = batch(&input, &out, &["--format", "jsonl", "--resume"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3 already done"));
+    for f in ["results.jsonl", "manifest.jsonl"] {
+        assert_eq!(mode(&out.join(f)), ordinary, "{f}");
+    }
+}

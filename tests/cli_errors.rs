@@ -232,3 +232,320 @@ fn outputs_get_ordinary_permissions_and_keep_a_replaced_files_mode() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
 }
+
+fn tarjama_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tarjama"));
+    cmd.args(args).env("HF_HUB_OFFLINE", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run tarjama")
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a fixture model in `dir`, to be altered.
+fn copy_fixture(name: &str, dir: &Path) -> std::path::PathBuf {
+    let to = dir.join(name);
+    std::fs::create_dir(&to).unwrap();
+    for entry in std::fs::read_dir(fixture(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    to
+}
+
+/// Exit 2 with the flag named on the first line of stderr.
+fn assert_usage_error(o: &Output, flag: &str, what: &str) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{what}: {e}");
+    let first = e.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("error: ") && first.contains(flag),
+        "{what}: {e}"
+    );
+    assert!(!e.contains("panicked"), "{what}: {e}");
+}
+
+#[test]
+fn bad_length_and_penalty_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_file(dir.path());
+    let m = fixture_model();
+    for bad in [
+        ["--max-length", "0"],
+        ["--max-length", "1"],
+        ["--max-new-tokens", "0"],
+        ["--repetition-penalty", "0"],
+        ["--repetition-penalty", "-1"],
+        ["--repetition-penalty", "inf"],
+        ["--revision", "a b"],
+        ["--model", ""],
+    ] {
+        let mut args = vec!["translate", input.as_str(), "--model", m.as_str()];
+        args.extend(bad);
+        assert_usage_error(&tarjama(&args), bad[0], &format!("{bad:?}"));
+    }
+    // The same flags reach summarize and batch through the same parsers.
+    let o = tarjama(&["summarize", &input, "--max-new-tokens", "0"]);
+    assert_usage_error(&o, "--max-new-tokens", "summarize --max-new-tokens 0");
+    // Values at the edge are fine: --max-length 2 leaves room for one new token.
+    let o = tarjama(&[
+        "translate",
+        &input,
+        "--model",
+        &m,
+        "--max-length",
+        "2",
+        "--repetition-penalty",
+        "0.5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn min_length_above_max_length_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_file(dir.path());
+    let m = fixture_model();
+    for (flags, min_flag, max_flag) in [
+        (
+            ["--min-length", "10", "--max-length", "5"],
+            "--min-length",
+            "--max-length",
+        ),
+        (
+            ["--min-new-tokens", "5", "--max-new-tokens", "4"],
+            "--min-new-tokens",
+            "--max-new-tokens",
+        ),
+        // --min-new-tokens 5 is 6 tokens with the decoder start token.
+        (
+            ["--min-new-tokens", "5", "--max-length", "5"],
+            "--min-new-tokens",
+            "--max-length",
+        ),
+    ] {
+        let mut args = vec!["translate", input.as_str(), "--model", m.as_str()];
+        args.extend(flags);
+        let o = tarjama(&args);
+        assert_usage_error(&o, min_flag, &format!("{flags:?}"));
+        let first = stderr(&o).lines().next().unwrap_or("").to_string();
+        assert!(first.contains(max_flag), "{flags:?}: {first}");
+    }
+    // Checked before any input is read.
+    let o = tarjama(&[
+        "summarize",
+        "/nonexistent/article.txt",
+        "--min-length",
+        "10",
+        "--max-length",
+        "5",
+    ]);
+    assert_usage_error(&o, "--min-length", "summarize");
+    // Equal limits can be met.
+    let o = tarjama(&[
+        "translate",
+        &input,
+        "--model",
+        &m,
+        "--min-length",
+        "5",
+        "--max-length",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_batch_flag_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    input_file(&input);
+    let out = dir.path().join("out");
+    let m = fixture_model();
+    for bad in [
+        ["--shard", "0/3"],
+        ["--shard", "4/3"],
+        ["--shard", "a/b"],
+        ["--shard", "1/0"],
+        ["--min-arabic", "1.5"],
+        ["--min-arabic", "2"],
+        ["--max-length", "1"],
+        ["--repetition-penalty", "0"],
+    ] {
+        let mut args = vec![
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--model",
+            m.as_str(),
+            "--quiet",
+        ];
+        args.extend(bad);
+        assert_usage_error(&tarjama(&args), bad[0], &format!("batch {bad:?}"));
+    }
+    // Nothing was written.
+    assert!(!out.exists());
+}
+
+#[test]
+fn shape_mismatch_names_the_weights_file_and_both_shapes_without_a_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = copy_fixture("marian-tiny", dir.path());
+    let config = model.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("\"d_model\": 32"));
+    std::fs::write(&config, text.replace("\"d_model\": 32", "\"d_model\": 48")).unwrap();
+    let input = input_file(dir.path());
+    let o = tarjama_env(
+        &["translate", &input, "--model", model.to_str().unwrap()],
+        &[("RUST_BACKTRACE", "1")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let weights = model.join("model.safetensors");
+    assert!(
+        e.starts_with(&format!("error: {}: ", weights.display())),
+        "{e}"
+    );
+    assert!(
+        e.contains("tensor model.shared.weight has shape [650, 32], config.json expects [650, 48]"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("candle_core") && !e.contains("backtrace"),
+        "{e}"
+    );
+    assert!(e.len() < 300, "{e}");
+}
+
+#[test]
+fn malformed_generation_config_value_is_an_error_naming_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = copy_fixture("marian-tiny", dir.path());
+    let gen = model.join("generation_config.json");
+    let input = input_file(dir.path());
+    let m = model.to_str().unwrap();
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gen).unwrap()).unwrap();
+
+    for (key, value) in [
+        ("num_beams", serde_json::json!("four")),
+        ("max_length", serde_json::json!(-3)),
+        ("length_penalty", serde_json::json!("long")),
+        ("early_stopping", serde_json::json!("sometimes")),
+        ("bad_words_ids", serde_json::json!([649])),
+        ("eos_token_id", serde_json::json!("</s>")),
+    ] {
+        let mut cfg = original.clone();
+        cfg[key] = value;
+        std::fs::write(&gen, cfg.to_string()).unwrap();
+        let o = tarjama(&["translate", &input, "--model", m]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{key}: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "{key}: {e}");
+        assert!(
+            e.contains(&format!("{}: {key} must be", gen.display())),
+            "{key}: {e}"
+        );
+    }
+
+    // Unknown fields (newer transformers versions add some) and nulls are fine.
+    let mut cfg = original.clone();
+    cfg["some_future_setting"] = serde_json::json!({"nested": [1, "x"]});
+    cfg["cache_implementation"] = serde_json::json!("static");
+    cfg["max_new_tokens"] = serde_json::Value::Null;
+    std::fs::write(&gen, cfg.to_string()).unwrap();
+    let o = tarjama(&["translate", &input, "--model", m]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn offline_hub_errors_name_the_flag_the_model_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let env = [("HF_HUB_CACHE", cache.to_str().unwrap())];
+    let input = input_file(dir.path());
+    let m = fixture_model();
+    let bart = fixture("bart-tiny");
+    for (args, flag) in [
+        (
+            vec!["translate", &input, "--model", "someone/not-cached"],
+            "--model",
+        ),
+        (
+            vec!["run", &input, "--translator", "someone/not-cached"],
+            "--translator",
+        ),
+        (
+            vec![
+                "run",
+                &input,
+                "--translator",
+                &m,
+                "--summarizer",
+                "someone/not-cached",
+            ],
+            "--summarizer",
+        ),
+        (
+            vec![
+                "run",
+                &input,
+                "--translator",
+                &m,
+                "--summarizer",
+                "nonpreset",
+            ],
+            "--summarizer",
+        ),
+        (
+            vec!["run", &input, "--translator", &bart, "--summarizer", ""],
+            "--summarizer",
+        ),
+    ] {
+        let o = tarjama_env(&args, &env);
+        let e = stderr(&o);
+        assert!(
+            o.status.code() == Some(1) || o.status.code() == Some(2),
+            "{args:?}: {e}"
+        );
+        assert!(e.contains(flag), "{args:?}: {e}");
+        if flag != "--model" {
+            assert!(!e.contains("--model"), "{args:?}: {e}");
+        }
+        if o.status.code() == Some(1) {
+            assert_eq!(e.trim().lines().count(), 1, "{args:?}: {e}");
+            assert!(e.contains(&format!("{flag} /path/to/dir")), "{args:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn quantize_on_an_unsupported_family_names_the_value_as_typed_and_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("en.txt");
+    std::fs::write(&p, "The cat sat on the mat. It was a sunny day.\n").unwrap();
+    let t5 = fixture("t5-tiny");
+    let o = tarjama(&[
+        "summarize",
+        p.to_str().unwrap(),
+        "--model",
+        &t5,
+        "--quantize",
+        "q8_0",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(e.contains("--quantize q8_0 is not supported"), "{e}");
+    assert!(!e.contains("Q8_0"), "{e}");
+    assert!(e.contains(&t5) && e.contains("t5"), "{e}");
+}

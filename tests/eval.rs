@@ -1491,3 +1491,118 @@ fn cli_rouge_default_tokenizer_hint_on_non_latin_text() {
     let he = write_lines(dir.path(), "hyp.en", &text("EN_SYS_A"));
     assert!(run("default", &re, &he).stderr.is_empty());
 }
+
+/// `--jsonl-join FIELD` joins consecutive records with the same FIELD (and `file`) into one
+/// segment, for `eval` and `compare` alike; it needs `--jsonl-field`, and a record without
+/// FIELD is an error naming the file and the line.
+#[test]
+fn cli_jsonl_join_groups_consecutive_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = text("EN_REF1");
+    let sys_a = text("EN_SYS_A");
+    let r = write_lines(dir.path(), "ref.txt", &refs);
+    let plain = write_lines(dir.path(), "sys.txt", &sys_a);
+    // Each system line split at its first space into two records of the same `line`, a third
+    // empty record for every other line; `file` as tarjama translate writes it.
+    let mut records = Vec::new();
+    for (i, l) in sys_a.iter().enumerate() {
+        let (a, b) = l.split_once(' ').unwrap_or((l, ""));
+        for t in [a, b] {
+            records.push(serde_json::json!({"file": "x.ar", "line": i, "translation": t}));
+        }
+        if i % 2 == 0 {
+            records.push(serde_json::json!({"file": "x.ar", "line": i, "translation": " "}));
+        }
+    }
+    let lines: Vec<String> = records.iter().map(|v| v.to_string()).collect();
+    let joined = write_lines(dir.path(), "sys.jsonl", &lines);
+    let join = [
+        os("--jsonl-field"),
+        os("translation"),
+        os("--jsonl-join"),
+        os("line"),
+    ];
+    let run_ok = |args: &[&std::ffi::OsStr]| -> String {
+        let out = tarjama(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let want = run_ok(&[os("eval"), os("--ref"), r.as_os_str(), plain.as_os_str()]);
+    let mut args = vec![os("eval"), os("--ref"), r.as_os_str(), joined.as_os_str()];
+    args.extend(join);
+    assert_eq!(run_ok(&args), want);
+
+    // compare: the joined JSONL system against the same text system scores the same.
+    let cmp_want = run_ok(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        plain.as_os_str(),
+        plain.as_os_str(),
+        os("--metrics"),
+        os("bleu,chrf"),
+        os("--resamples"),
+        os("50"),
+    ]);
+    let mut args = vec![
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        joined.as_os_str(),
+        joined.as_os_str(),
+        os("--metrics"),
+        os("bleu,chrf"),
+        os("--resamples"),
+        os("50"),
+    ];
+    args.extend(join);
+    let got = run_ok(&args);
+    // The system names differ in length (and so the padding): compare the table's numbers.
+    let cells = |s: &str| -> Vec<Vec<String>> {
+        s.lines()
+            .filter(|l| l.starts_with("BLEU ") || l.starts_with("chrF2 "))
+            .map(|l| l.split_whitespace().map(str::to_string).skip(2).collect())
+            .collect()
+    };
+    assert_eq!(cells(&got), cells(&cmp_want));
+    assert_eq!(cells(&got).len(), 4);
+
+    // Without --jsonl-field: a usage error.
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r.as_os_str(),
+        joined.as_os_str(),
+        os("--jsonl-join"),
+        os("line"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("--jsonl-field"),
+        "{err}"
+    );
+
+    // A record without the join field: the file and its line.
+    let mut broken = lines.clone();
+    broken[4] = serde_json::json!({"file": "x.ar", "translation": "x"}).to_string();
+    let bad = write_lines(dir.path(), "bad.jsonl", &broken);
+    let mut args = vec![os("eval"), os("--ref"), r.as_os_str(), bad.as_os_str()];
+    args.extend(join);
+    let out = tarjama(&args);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("bad.jsonl: line 5: no field \"line\"")
+            && err.contains("--jsonl-join"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

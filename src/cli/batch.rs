@@ -10,7 +10,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{
-    min_input_tokens, positive, print_stats, valid, DecodeArgs, LanguageArgs, ModelArgs,
+    fraction, load_pipeline, min_input_tokens, positive, print_stats, shard_value, valid,
+    DecodeArgs, LanguageArgs, ModelArgs,
 };
 use super::summarize::{load_summarizer, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
@@ -30,10 +31,11 @@ pub const EXIT_SOME_FAILED: i32 = 3;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  every input was processed or deliberately skipped (empty, too large, not Arabic, ...)
-  1  fatal error: nothing or only part was done (bad flags, unreadable INPUT_DIR, outputs of an
-     earlier run without --resume/--overwrite, a model that fails to load, a full disk);
-     what was recorded in the manifest stays valid, so --resume continues from there
-  2  bad usage (unknown flag, missing argument)
+  1  fatal error: nothing or only part was done (model flags that do not fit --task,
+     unreadable INPUT_DIR, outputs of an earlier run without --resume/--overwrite, a model that
+     fails to load, a full disk); what was recorded in the manifest stays valid, so --resume
+     continues from there
+  2  bad usage (unknown flag, missing argument, bad flag value such as --shard 4/3)
   3  the run finished but some inputs failed (unreadable, binary, invalid UTF-8, model error):
      see the records with \"status\":\"failed\" in the manifest";
 
@@ -75,7 +77,8 @@ pub struct BatchArgs {
     #[arg(long, value_name = "PATTERN")]
     pub glob: Option<String>,
     /// Continue an earlier run: skip inputs whose manifest record is ok with the same content
-    /// hash, settings and model revisions, and redo the rest.
+    /// hash, settings and model revisions, and redo the rest. Replaces only outputs the manifest
+    /// records; refuses, like a run without it, when another file is in an output's place.
     #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
     /// Redo every input, replacing the outputs of an earlier run.
@@ -83,7 +86,7 @@ pub struct BatchArgs {
     pub overwrite: bool,
     /// Only the inputs of shard K of N (1-based), chosen by a hash of each relative path, so N
     /// processes given 1/N .. N/N cover the folder exactly once.
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", value_parser = shard_value)]
     pub shard: Option<String>,
     /// Segments per model batch.
     #[arg(long, default_value_t = 8, value_parser = positive)]
@@ -103,7 +106,7 @@ pub struct BatchArgs {
     pub max_bytes: u64,
     /// For translate and run: skip inputs in which less than this share (0 to 1) of the letters
     /// are Arabic script (digits, punctuation and spaces do not count).
-    #[arg(long, default_value_t = batch::DEFAULT_MIN_ARABIC)]
+    #[arg(long, default_value_t = batch::DEFAULT_MIN_ARABIC, value_parser = fraction)]
     pub min_arabic: f64,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]
@@ -232,8 +235,12 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 .or_else(|| args.translator.clone())
                 .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
             let (device, dtype) = args.model.device_and_dtype()?;
+            let flag = match (&args.model.model, &args.translator) {
+                (None, Some(_)) => "--translator",
+                _ => "--model",
+            };
             let mut pipe =
-                Seq2SeqPipeline::load(&name, args.model.revision.as_deref(), &device, dtype)?;
+                load_pipeline(&name, flag, args.model.revision.as_deref(), &device, dtype)?;
             stats.load_seconds += pipe.load_seconds;
             let tsettings = args.translate_settings(&mut pipe)?;
             let models = Models::Translate {
@@ -244,8 +251,15 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
         }
         Task::Summarize => {
             let name = args.model.model.clone().or_else(|| args.summarizer.clone());
+            let flag = match (&args.model.model, &args.summarizer) {
+                (None, Some(_)) => "--summarizer",
+                _ => "--model",
+            };
             let (pipe, mut ssettings) = load_summarizer(
-                &model_args(name),
+                &ModelArgs {
+                    flag: Some(flag),
+                    ..model_args(name)
+                },
                 &args.decode,
                 args.prompt.as_deref(),
                 &args.strategy,
@@ -265,10 +279,13 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
             let (device, dtype) = args.model.device_and_dtype()?;
-            let mut translator = Seq2SeqPipeline::load(&name, None, &device, dtype)?;
+            let mut translator = load_pipeline(&name, "--translator", None, &device, dtype)?;
             let tsettings = args.translate_settings(&mut translator)?;
             let (summarizer, mut ssettings) = load_summarizer(
-                &model_args(args.summarizer.clone()),
+                &ModelArgs {
+                    flag: Some("--summarizer"),
+                    ..model_args(args.summarizer.clone())
+                },
                 &args.decode,
                 args.prompt.as_deref(),
                 &args.strategy,

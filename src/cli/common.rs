@@ -16,10 +16,10 @@ use crate::Error;
 pub struct ModelArgs {
     /// Model: a preset name (see models/), a Hugging Face Hub repo id (owner/name), or a local
     /// directory in the Hub's layout.
-    #[arg(long, short = 'm')]
+    #[arg(long, short = 'm', value_parser = model_name)]
     pub model: Option<String>,
     /// Hub revision (branch, tag or commit) for a repo id.
-    #[arg(long)]
+    #[arg(long, value_parser = revision_value)]
     pub revision: Option<String>,
     /// cpu, cuda[:N], metal or auto.
     #[arg(long, default_value = "cpu", value_parser = valid::<DeviceChoice>)]
@@ -34,6 +34,10 @@ pub struct ModelArgs {
     /// kernels; outputs drift slightly from float32).
     #[arg(long, value_parser = valid::<crate::model::linear::Quantization>)]
     pub quantize: Option<String>,
+    /// The flag that names the model, for messages (`--model` when `None`; `tarjama run` sets
+    /// `--translator` or `--summarizer`).
+    #[arg(skip)]
+    pub flag: Option<&'static str>,
 }
 
 impl ModelArgs {
@@ -47,10 +51,12 @@ impl ModelArgs {
             .transpose()?;
         let (device, dtype) = self.device_and_dtype()?;
         let name = self.model.as_deref().unwrap_or(default);
-        let mut pipe =
-            crate::pipeline::Seq2SeqPipeline::load(name, self.revision.as_deref(), &device, dtype)?;
-        if let Some(q) = quantize {
-            pipe.model.quantize(q)?;
+        let flag = self.flag.unwrap_or("--model");
+        let mut pipe = load_pipeline(name, flag, self.revision.as_deref(), &device, dtype)?;
+        if let (Some(q), Some(typed)) = (quantize, self.quantize.as_deref()) {
+            pipe.model
+                .quantize(q)
+                .map_err(|e| quantize_error(e, typed, &pipe))?;
         }
         Ok(pipe)
     }
@@ -62,6 +68,105 @@ impl ModelArgs {
         }
         let device = self.device.parse::<DeviceChoice>()?.open()?;
         Ok((device, parse_dtype(&self.dtype)?))
+    }
+}
+
+/// Loads the model `name` (see [`Seq2SeqPipeline::load`]), which the user gave with `flag`
+/// (`--model`, `--translator` or `--summarizer`). Errors that suggest passing a local directory
+/// name that flag, and weight errors (a tensor whose shape does not fit `config.json`, an
+/// unreadable tensor) name the weights file, or the model's directory.
+pub fn load_pipeline(
+    name: &str,
+    flag: &str,
+    revision: Option<&str>,
+    device: &candle_core::Device,
+    dtype: candle_core::DType,
+) -> crate::Result<Seq2SeqPipeline> {
+    Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
+        Error::Tensor { context, source } => weights_error(name, revision, context, source),
+        e => e.for_flag(flag),
+    })
+}
+
+/// A candle error from loading the weights of `name`, located: the model's files are looked up
+/// again from what is already on disk (the cache alone, so no network), and the message names
+/// the weights file (or the directory) and, for a shape mismatch, both shapes.
+fn weights_error(
+    name: &str,
+    revision: Option<&str>,
+    context: String,
+    source: candle_core::Error,
+) -> Error {
+    let mut opts = crate::hub::HubOptions::from_env();
+    opts.offline = true;
+    let Ok(files) = crate::hub::resolve_with(name, revision, &opts) else {
+        return Error::Tensor { context, source };
+    };
+    if let candle_core::Error::UnexpectedShape { msg, expected, got } =
+        crate::error::candle_root(&source)
+    {
+        if let Some(tensor) = msg.strip_prefix("shape mismatch for ") {
+            let config = files.config.file_name().map_or_else(
+                || files.config.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+            return Error::Model(format!(
+                "{}: tensor {tensor} has shape {got:?}, {config} expects {expected:?}",
+                weights_file(&files, tensor).display()
+            ));
+        }
+    }
+    let place = match &files.weights {
+        crate::hub::Weights::Safetensors(f) if f.len() == 1 => f[0].clone(),
+        crate::hub::Weights::PytorchBin(p) => p.clone(),
+        crate::hub::Weights::Safetensors(_) => files.dir.clone(),
+    };
+    Error::Model(format!(
+        "{}: {context}: {}",
+        place.display(),
+        crate::error::candle_message(&source)
+    ))
+}
+
+/// The weights file holding `tensor`: the only one, or the shard that
+/// `model.safetensors.index.json` maps it to, else the model's directory.
+fn weights_file(files: &crate::hub::ModelFiles, tensor: &str) -> PathBuf {
+    match &files.weights {
+        crate::hub::Weights::PytorchBin(p) => p.clone(),
+        crate::hub::Weights::Safetensors(f) if f.len() == 1 => f[0].clone(),
+        crate::hub::Weights::Safetensors(_) => {
+            let index = files.dir.join("model.safetensors.index.json");
+            std::fs::read_to_string(&index)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| {
+                    v.get("weight_map")?
+                        .get(tensor)?
+                        .as_str()
+                        .map(|f| files.dir.join(f))
+                })
+                .unwrap_or_else(|| files.dir.clone())
+        }
+    }
+}
+
+/// A `--quantize` error, with the value as the user typed it and the model named.
+fn quantize_error(err: Error, typed: &str, pipe: &Seq2SeqPipeline) -> Error {
+    match err {
+        // The model families' common refusal (it prints the value's Rust name, e.g. `Q8_0`).
+        Error::Model(msg) if msg.contains("is not supported for this model family") => {
+            let family = std::fs::read_to_string(&pipe.files.config)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v.get("model_type")?.as_str().map(str::to_string));
+            let family = family.map_or_else(String::new, |f| format!(" (model_type {f})"));
+            Error::Model(format!(
+                "--quantize {typed} is not supported for {}{family} yet; run it without \
+                 --quantize",
+                pipe.info.name
+            ))
+        }
+        e => Error::Model(format!("{}: --quantize {typed}: {e}", pipe.info.name)),
     }
 }
 
@@ -108,12 +213,12 @@ pub struct DecodeArgs {
     /// Beam width (num_beams); 1 is greedy search.
     #[arg(long, value_parser = positive)]
     pub beams: Option<usize>,
-    /// Longest output in tokens, counting the decoder start token (max_length).
-    #[arg(long)]
+    /// Longest output in tokens, counting the decoder start token (max_length; at least 2).
+    #[arg(long, value_parser = max_length_value)]
     pub max_length: Option<usize>,
     /// Most new tokens, not counting the decoder start token (max_new_tokens; wins over
     /// --max-length).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub max_new_tokens: Option<usize>,
     /// Shortest output in tokens, counting the decoder start token (min_length).
     #[arg(long)]
@@ -127,8 +232,8 @@ pub struct DecodeArgs {
     /// Forbid repeating any n-gram of this size (no_repeat_ngram_size).
     #[arg(long)]
     pub no_repeat_ngram_size: Option<usize>,
-    /// Penalize tokens already generated (repetition_penalty; 1.0 = off).
-    #[arg(long, value_parser = finite, allow_hyphen_values = true)]
+    /// Penalize tokens already generated (repetition_penalty, above 0; 1.0 = off).
+    #[arg(long, value_parser = positive_finite, allow_hyphen_values = true)]
     pub repetition_penalty: Option<f32>,
     /// Beam-search stopping rule: true, false or never (early_stopping).
     #[arg(long, value_parser = valid::<EarlyStopping>)]
@@ -136,6 +241,46 @@ pub struct DecodeArgs {
 }
 
 impl DecodeArgs {
+    /// Checks what no single flag's value parser can see: a minimum length above the maximum
+    /// length. transformers only warns and stops at the maximum; here it is a usage error, since
+    /// the minimum can never be met. Both limits count the decoder start token, except
+    /// `--min-new-tokens`/`--max-new-tokens`, which win over the other two when given.
+    ///
+    /// Errors: a message naming both flags.
+    pub fn check(&self) -> Result<(), String> {
+        let min = match (self.min_new_tokens, self.min_length) {
+            (Some(n), _) => Some(("--min-new-tokens", n, n.saturating_add(1))),
+            (None, Some(n)) => Some(("--min-length", n, n)),
+            (None, None) => None,
+        };
+        let max = match (self.max_new_tokens, self.max_length) {
+            (Some(n), _) => Some(("--max-new-tokens", n, n.saturating_add(1))),
+            (None, Some(n)) => Some(("--max-length", n, n)),
+            (None, None) => None,
+        };
+        let (Some((min_flag, min, min_total)), Some((max_flag, max, max_total))) = (min, max)
+        else {
+            return Ok(());
+        };
+        if min_total <= max_total {
+            return Ok(());
+        }
+        // Mixing the two kinds: say what the new-token count comes to.
+        let mixed = min_flag.ends_with("new-tokens") != max_flag.ends_with("new-tokens");
+        let describe = |flag: &str, n: usize, total: usize| {
+            if mixed && flag.ends_with("new-tokens") {
+                format!("{flag} {n} ({total} tokens with the decoder start token)")
+            } else {
+                format!("{flag} {n}")
+            }
+        };
+        Err(format!(
+            "{} is above {}: no output can satisfy both",
+            describe(min_flag, min, min_total),
+            describe(max_flag, max, max_total)
+        ))
+    }
+
     /// The overrides these flags ask for.
     pub fn overrides(&self) -> crate::Result<GenerationOverrides> {
         Ok(GenerationOverrides {
@@ -259,15 +404,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         anyhow::bail!("{}: no such directory", dir.display());
     }
     let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // A replaced file keeps its mode; a new one gets 0666 less the umask, like any
-        // file a program creates (tempfile's own default would be 0600).
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o666);
-        builder.permissions(std::fs::Permissions::from_mode(mode));
+    // A replaced file keeps its mode; a new one gets 0666 less the umask (the rule `batch`
+    // follows too).
+    if let Some(permissions) = crate::pipeline::batch::output_permissions(path) {
+        builder.permissions(permissions);
     }
     let mut tmp = builder
         .prefix(".tarjama-")
@@ -325,6 +465,59 @@ pub fn positive(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Clap value parser for `--max-length`, which counts the decoder start token: at least 2
+/// leaves room for one new token.
+pub fn max_length_value(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n < 2 => Err(
+            "must be at least 2 (it counts the decoder start token; --max-new-tokens does not)"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Clap value parser for a finite number above 0.
+pub fn positive_finite(s: &str) -> Result<f32, String> {
+    match finite(s)? {
+        x if x > 0.0 => Ok(x),
+        _ => Err("must be a number above 0".into()),
+    }
+}
+
+/// Clap value parser for a share between 0 and 1 (`--min-arabic`).
+pub fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        Ok(_) => Err("must be between 0 and 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Clap value parser for `--shard K/N`.
+pub fn shard_value(s: &str) -> Result<String, String> {
+    s.parse::<crate::pipeline::batch::Shard>()
+        .map(|_| s.to_string())
+        .map_err(|_| "expected K/N with 1 <= K <= N (e.g. 2/8)".into())
+}
+
+/// Clap value parser for a model name (`--model`, `--translator`, `--summarizer`): not empty.
+pub fn model_name(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("must name a preset, a Hub repo id or a model directory".into());
+    }
+    Ok(s.to_string())
+}
+
+/// Clap value parser for `--revision`: a branch, tag, `refs/pr/N` or commit.
+pub fn revision_value(s: &str) -> Result<String, String> {
+    if !crate::hub::is_revision(s) {
+        return Err("not a valid revision (a branch, tag, refs/pr/N or commit)".into());
+    }
+    Ok(s.to_string())
 }
 
 /// Clap value parser for a finite number (no NaN or infinity).

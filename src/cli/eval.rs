@@ -60,6 +60,11 @@ pub struct MetricArgs {
     /// Read every hypothesis / system file as JSON Lines, taking this string field.
     #[arg(long = "jsonl-field", value_name = "FIELD")]
     pub jsonl_field: Option<String>,
+    /// With --jsonl-field: join consecutive records with the same value of this field (and
+    /// the same `file`, when records have one) into one segment, their texts joined with a
+    /// space; `--jsonl-join line` scores tarjama translate's JSONL per input line.
+    #[arg(long = "jsonl-join", value_name = "FIELD", requires = "jsonl_field")]
+    pub jsonl_join: Option<String>,
     /// Read every --ref file as JSON Lines, taking this string field.
     #[arg(long = "ref-jsonl-field", value_name = "FIELD")]
     pub ref_jsonl_field: Option<String>,
@@ -135,15 +140,19 @@ fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
     })
 }
 
-fn format_of(field: &Option<String>) -> InputFormat {
-    match field {
-        Some(f) => InputFormat::JsonlField(f.clone()),
-        None => InputFormat::Lines,
+fn format_of(field: &Option<String>, join: &Option<String>) -> InputFormat {
+    match (field, join) {
+        (Some(f), Some(j)) => InputFormat::JsonlJoined {
+            field: f.clone(),
+            join: j.clone(),
+        },
+        (Some(f), None) => InputFormat::JsonlField(f.clone()),
+        (None, _) => InputFormat::Lines,
     }
 }
 
 fn read_refs(paths: &[PathBuf], args: &MetricArgs) -> anyhow::Result<Vec<Segments>> {
-    let fmt = format_of(&args.ref_jsonl_field);
+    let fmt = format_of(&args.ref_jsonl_field, &None);
     Ok(paths
         .iter()
         .map(|p| read_segments(p, &fmt))
@@ -164,13 +173,23 @@ fn input_name(path: &Path) -> String {
 }
 
 fn read_system(path: &Path, refs: &[Segments], args: &MetricArgs) -> anyhow::Result<Vec<String>> {
-    let fmt = format_of(&args.jsonl_field);
+    let fmt = format_of(&args.jsonl_field, &args.jsonl_join);
     let hyp = if is_stdin(path) {
         read_stdin_segments(&fmt)?
     } else {
         read_segments(path, &fmt)?
     };
-    check_line_counts(&hyp, refs)?;
+    if let Err(e) = check_line_counts(&hyp, refs) {
+        if matches!(fmt, InputFormat::JsonlField(_))
+            && refs.iter().any(|r| r.lines.len() < hyp.lines.len())
+        {
+            anyhow::bail!(
+                "{e} (tarjama translate's JSONL has one record per sentence: add \
+                 --jsonl-join line to score one segment per input line)"
+            );
+        }
+        return Err(e.into());
+    }
     Ok(hyp.lines)
 }
 

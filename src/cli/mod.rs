@@ -2,10 +2,12 @@
 //! settings structs, and results printed. No model, decoding or metric logic lives here.
 //!
 //! Exit codes: 0 success, 1 error (one line on stderr naming the file and the problem),
-//! 2 bad usage (from clap).
+//! 2 bad usage, always reported by clap: an unknown flag or a bad flag value (each flag's
+//! value parser checks it), or flags that contradict each other ([`Command::check`], run
+//! right after parsing, before any work).
 //! `batch` also exits 3 when the run finished but some inputs failed (see its manifest).
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod batch;
 mod common;
@@ -41,9 +43,45 @@ enum Command {
     Batch(batch::BatchArgs),
 }
 
+impl Command {
+    /// Checks the flags that no single value parser can judge alone: flags that contradict
+    /// each other. Errors: a message naming the flags.
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Command::Translate(a) => a.decode.check(),
+            Command::Summarize(a) => a.decode.check(),
+            Command::Batch(a) => a.decode.check(),
+            Command::Run(_) | Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),
+        }
+    }
+
+    /// The subcommand's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Translate(_) => "translate",
+            Command::Summarize(_) => "summarize",
+            Command::Eval(_) => "eval",
+            Command::Models(_) => "models",
+            Command::Compare(_) => "compare",
+            Command::Batch(_) => "batch",
+        }
+    }
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Err(msg) = cli.command.check() {
+        // Reported as clap reports bad flag values: exit 2, with the subcommand's usage.
+        let mut cmd = Cli::command();
+        cmd.build();
+        let sub = cmd
+            .find_subcommand_mut(cli.command.name())
+            .expect("every subcommand is defined");
+        sub.error(clap::error::ErrorKind::ArgumentConflict, msg)
+            .exit();
+    }
     default_threads();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
@@ -67,7 +105,11 @@ pub fn main() -> i32 {
 fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let s = cause.to_string();
+        // candle's errors carry a multi-line backtrace when RUST_BACKTRACE is set: leave it out.
+        let s = match cause.downcast_ref::<candle_core::Error>() {
+            Some(c) => crate::error::candle_message(c),
+            None => cause.to_string(),
+        };
         if !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }

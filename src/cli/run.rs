@@ -7,7 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    dtype_value, positive, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
+    dtype_value, model_name, positive, print_stats, read_text_input, valid, DecodeArgs, ModelArgs,
+    Output,
 };
 use super::summarize::{load_summarizer, notice, Lang};
 use crate::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_TRANSLATOR};
@@ -43,10 +44,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
     /// Translation model (preset, Hub repo id or local directory).
-    #[arg(long, default_value = DEFAULT_TRANSLATOR)]
+    #[arg(long, default_value = DEFAULT_TRANSLATOR, value_parser = model_name)]
     pub translator: String,
     /// Summarization model (default: distilbart-cnn-12-6; mt5-xlsum with --summarize-first).
-    #[arg(long)]
+    #[arg(long, value_parser = model_name)]
     pub summarizer: Option<String>,
     /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
     /// translate the summary; the full translation is still produced.
@@ -91,15 +92,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     )?;
     let text = read_text_input(&args.input)?;
     let normalization: Normalization = args.normalize.parse()?;
-    let model_args = |name: Option<String>| ModelArgs {
+    let model_args = |name: Option<String>, flag: &'static str| ModelArgs {
         model: name,
         revision: None,
         device: args.device.clone(),
         dtype: args.dtype.clone(),
         threads: args.threads,
         quantize: args.quantize.clone(),
+        flag: Some(flag),
     };
-    let translator_args = model_args(Some(args.translator.clone()));
+    let translator_args = model_args(Some(args.translator.clone()), "--translator");
     let translator = translator_args.load(DEFAULT_TRANSLATOR)?;
     let tsettings = TranslateSettings {
         normalization,
@@ -117,7 +119,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             .then(|| DEFAULT_ARABIC_SUMMARIZER.to_string())
     });
     let (summarizer, ssettings) = load_summarizer(
-        &model_args(summarizer_name),
+        &model_args(summarizer_name, "--summarizer"),
         &DecodeArgs::default(),
         None,
         &args.strategy,

@@ -119,6 +119,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
                         "file": path.display().to_string(),
                         "segment": si,
                         "paragraph": seg.paragraph,
+                        "line": seg.line,
                         "source": seg.source,
                         "translation": seg.translation,
                         "source_tokens": seg.source_tokens,

@@ -148,6 +148,67 @@ fn apply_config_class_defaults(model: &mut Value) {
     }
 }
 
+/// Checks the type of every generation key a JSON object has (`null` means unset), so a
+/// malformed value such as `"num_beams": "four"` is an error rather than silently ignored.
+/// Other keys are not looked at.
+///
+/// Errors: a message naming the key, its value and what it should be.
+fn check_json(v: &Value) -> std::result::Result<(), String> {
+    const COUNTS: &[&str] = &[
+        "max_length",
+        "max_new_tokens",
+        "min_length",
+        "min_new_tokens",
+        "num_beams",
+        "num_return_sequences",
+        "no_repeat_ngram_size",
+    ];
+    const NUMBERS: &[&str] = &["length_penalty", "repetition_penalty"];
+    const FLAGS: &[&str] = &["renormalize_logits"];
+    // Token ids: an integer, or (as transformers allows) a list of them.
+    const IDS: &[&str] = &[
+        "eos_token_id",
+        "pad_token_id",
+        "bos_token_id",
+        "decoder_start_token_id",
+        "forced_bos_token_id",
+        "forced_eos_token_id",
+    ];
+    let Some(obj) = v.as_object() else {
+        return Err("expected a JSON object".into());
+    };
+    let is_count = |x: &Value| x.as_u64().is_some();
+    let is_ids = |x: &Value| ids(x).is_some_and(|l| !l.is_empty());
+    for (key, x) in obj {
+        if x.is_null() {
+            continue;
+        }
+        let k = key.as_str();
+        let expected = if COUNTS.contains(&k) {
+            (!is_count(x)).then_some("a non-negative integer")
+        } else if NUMBERS.contains(&k) {
+            (!x.is_number()).then_some("a number")
+        } else if FLAGS.contains(&k) {
+            (!x.is_boolean()).then_some("true or false")
+        } else if IDS.contains(&k) {
+            (!is_ids(x)).then_some("a token id (a non-negative integer) or a list of them")
+        } else if k == "early_stopping" {
+            (!(x.is_boolean() || x.as_str() == Some("never"))).then_some("true, false or \"never\"")
+        } else if k == "bad_words_ids" {
+            let ok = x
+                .as_array()
+                .is_some_and(|a| a.iter().all(|s| s.as_array().is_some_and(|_| is_ids(s))));
+            (!ok).then_some("a list of lists of token ids")
+        } else {
+            None
+        };
+        if let Some(expected) = expected {
+            return Err(format!("{key} must be {expected}, not {x}"));
+        }
+    }
+    Ok(())
+}
+
 fn ids(v: &Value) -> Option<Vec<u32>> {
     match v {
         Value::Number(n) => n.as_u64().map(|x| vec![x as u32]),
@@ -165,10 +226,11 @@ impl GenerationConfig {
     pub fn from_files(config_json: &Path, generation_config_json: Option<&Path>) -> Result<Self> {
         let mut model = read_json(config_json)?;
         apply_config_class_defaults(&mut model);
-        let gen = match generation_config_json {
-            Some(p) => read_json(p)?,
-            None => model.clone(),
+        let (gen, gen_path) = match generation_config_json {
+            Some(p) => (read_json(p)?, p),
+            None => (model.clone(), config_json),
         };
+        check_json(&gen).map_err(|msg| Error::input(gen_path, msg))?;
         let mut cfg = GenerationConfig::default();
         cfg.apply_json(&gen);
         let get = |k: &str| {
@@ -384,6 +446,72 @@ mod tests {
         let p = dir.path().join("config.json");
         std::fs::write(&p, json).unwrap();
         GenerationConfig::from_files(&p, None).unwrap()
+    }
+
+    #[test]
+    fn generation_values_of_the_wrong_type_are_errors_and_other_keys_are_not_checked() {
+        // Real-world shapes: distilbart-cnn's config.json (no generation_config.json), with
+        // nulls, floats, a boolean early_stopping and keys tarjama does not know.
+        let ok = serde_json::json!({
+            "model_type": "bart", "eos_token_id": 2, "pad_token_id": 1, "bos_token_id": 0,
+            "decoder_start_token_id": 2, "forced_bos_token_id": null, "forced_eos_token_id": [2],
+            "early_stopping": true, "length_penalty": 2.0, "repetition_penalty": 1,
+            "max_length": 142, "min_length": 56, "no_repeat_ngram_size": 3, "num_beams": 4,
+            "max_new_tokens": null, "bad_words_ids": [[58100], [1, 2]],
+            "renormalize_logits": false, "transformers_version": "4.57.6",
+            "task_specific_params": {"summarization": {"num_beams": "x"}},
+            "id2label": {"0": "LABEL_0"}, "cache_implementation": "static"
+        });
+        assert_eq!(check_json(&ok), Ok(()));
+        assert_eq!(
+            check_json(&serde_json::json!({"early_stopping": "never"})),
+            Ok(())
+        );
+        for (bad, key) in [
+            (serde_json::json!({"num_beams": "four"}), "num_beams"),
+            (serde_json::json!({"num_beams": 4.5}), "num_beams"),
+            (serde_json::json!({"max_new_tokens": -1}), "max_new_tokens"),
+            (serde_json::json!({"length_penalty": "2"}), "length_penalty"),
+            (
+                serde_json::json!({"early_stopping": "yes"}),
+                "early_stopping",
+            ),
+            (
+                serde_json::json!({"renormalize_logits": 1}),
+                "renormalize_logits",
+            ),
+            (
+                serde_json::json!({"bad_words_ids": [1, 2]}),
+                "bad_words_ids",
+            ),
+            (
+                serde_json::json!({"eos_token_id": [1, "x"]}),
+                "eos_token_id",
+            ),
+        ] {
+            let msg = check_json(&bad).unwrap_err();
+            assert!(msg.starts_with(&format!("{key} must be ")), "{msg}");
+        }
+        assert!(check_json(&serde_json::json!([1])).is_err());
+    }
+
+    #[test]
+    fn malformed_generation_config_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        std::fs::write(&config, r#"{"eos_token_id":0,"decoder_start_token_id":1}"#).unwrap();
+        let gen = dir.path().join("generation_config.json");
+        std::fs::write(&gen, r#"{"num_beams":"four"}"#).unwrap();
+        let msg = GenerationConfig::from_files(&config, Some(&gen))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            format!(
+                "{}: num_beams must be a non-negative integer, not \"four\"",
+                gen.display()
+            )
+        );
     }
 
     #[test]

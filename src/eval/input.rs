@@ -6,7 +6,9 @@
 //! `open(..., encoding='utf-8')` keeps it). JSON Lines files give one segment per line from a
 //! named string field; that field may hold several sentences separated by `\n`, which
 //! ROUGE-Lsum uses. There a leading byte order mark is skipped and blank lines at the end of the
-//! file are ignored.
+//! file are ignored. [`InputFormat::JsonlJoined`] joins consecutive records that share the value
+//! of a key field (tarjama translate's `line`) into one segment, so per-sentence records can be
+//! scored against a reference with one line per input line.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -27,7 +29,19 @@ pub enum InputFormat {
     Lines,
     /// JSON Lines: one object per line, the segment is the named string field.
     JsonlField(String),
+    /// JSON Lines, one segment per run of consecutive objects with the same value of `join`
+    /// (and the same `file` value, when they have one): the `field` strings of the run, each
+    /// trimmed, joined with a single space, empty ones skipped (see [`parse_jsonl_joined`]).
+    JsonlJoined {
+        /// The string field holding each record's text.
+        field: String,
+        /// The field whose value groups consecutive records (`line` for tarjama's output).
+        join: String,
+    },
 }
+
+/// The field that, when records have it, must also agree for records to be joined.
+pub const JOIN_FILE_FIELD: &str = "file";
 
 /// The segments of one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,10 +122,10 @@ fn json_error(line: &str, e: &serde_json::Error) -> String {
     format!("column {}: {msg}", e.column())
 }
 
-/// Parses JSON Lines text and takes `field` from every object. A leading UTF-8 byte order
+/// The objects of JSON Lines text with their line numbers (from 1). A leading UTF-8 byte order
 /// mark is skipped and blank (or whitespace-only) lines at the end are ignored; a blank line
 /// before the last object is an error.
-pub fn parse_jsonl(path: &Path, text: &str, field: &str) -> Result<Vec<String>> {
+fn parse_jsonl_values(path: &Path, text: &str) -> Result<Vec<(usize, serde_json::Value)>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines: Vec<&str> = text.split('\n').collect();
     while lines.last().is_some_and(|l| l.trim().is_empty()) {
@@ -123,7 +137,7 @@ pub fn parse_jsonl(path: &Path, text: &str, field: &str) -> Result<Vec<String>> 
             "no JSON objects: the JSON Lines file holds only blank lines",
         ));
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.into_iter().enumerate() {
         let lineno = i + 1;
         let line = line.trim_end_matches('\r');
@@ -139,22 +153,78 @@ pub fn parse_jsonl(path: &Path, text: &str, field: &str) -> Result<Vec<String>> 
                 format!("line {lineno}: invalid JSON: {}", json_error(line, &e)),
             )
         })?;
-        let text = match value.get(field) {
-            Some(serde_json::Value::String(s)) => s,
-            Some(_) => {
-                return Err(Error::input(
-                    path,
-                    format!("line {lineno}: field {field:?} is not a string"),
-                ))
-            }
-            None => {
-                return Err(Error::input(
-                    path,
-                    format!("line {lineno}: no field {field:?}"),
-                ))
-            }
+        out.push((lineno, value));
+    }
+    Ok(out)
+}
+
+/// The string `field` of the object on line `lineno`.
+fn string_field<'a>(
+    path: &Path,
+    lineno: usize,
+    value: &'a serde_json::Value,
+    field: &str,
+) -> Result<&'a str> {
+    match value.get(field) {
+        Some(serde_json::Value::String(s)) => Ok(s),
+        Some(_) => Err(Error::input(
+            path,
+            format!("line {lineno}: field {field:?} is not a string"),
+        )),
+        None => Err(Error::input(
+            path,
+            format!("line {lineno}: no field {field:?}"),
+        )),
+    }
+}
+
+/// Parses JSON Lines text and takes `field` from every object. A leading UTF-8 byte order
+/// mark is skipped and blank (or whitespace-only) lines at the end are ignored; a blank line
+/// before the last object is an error.
+pub fn parse_jsonl(path: &Path, text: &str, field: &str) -> Result<Vec<String>> {
+    parse_jsonl_values(path, text)?
+        .iter()
+        .map(
+            |(lineno, value)| Ok(py_rstrip(string_field(path, *lineno, value, field)?).to_string()),
+        )
+        .collect()
+}
+
+/// Parses JSON Lines text as [`parse_jsonl`] does, then joins each run of consecutive objects
+/// whose `join` values are equal (any JSON value, compared exactly), and whose
+/// [`JOIN_FILE_FIELD`] values are equal too (or absent from both), into one segment: the
+/// objects' `field` strings, each trimmed of surrounding whitespace, the empty ones skipped,
+/// joined with a single space in order, as `tarjama translate --format text` joins the segments
+/// of one input line. An object without `join` is an error naming its line.
+pub fn parse_jsonl_joined(path: &Path, text: &str, field: &str, join: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current: Option<(Option<&serde_json::Value>, &serde_json::Value)> = None;
+    let values = parse_jsonl_values(path, text)?;
+    for (lineno, value) in &values {
+        let text = string_field(path, *lineno, value, field)?;
+        let Some(key) = value.get(join) else {
+            return Err(Error::input(
+                path,
+                format!("line {lineno}: no field {join:?} to join records on (--jsonl-join)"),
+            ));
         };
-        out.push(py_rstrip(text).to_string());
+        let id = (value.get(JOIN_FILE_FIELD), key);
+        if current != Some(id) {
+            out.push(String::new());
+            current = Some(id);
+        }
+        let seg = out.last_mut().expect("a segment was started");
+        let piece = text.trim();
+        if !piece.is_empty() {
+            if !seg.is_empty() {
+                seg.push(' ');
+            }
+            seg.push_str(piece);
+        }
+    }
+    for seg in &mut out {
+        let end = py_rstrip(seg).len();
+        seg.truncate(end);
     }
     Ok(out)
 }
@@ -169,6 +239,7 @@ pub fn segments_from_bytes(path: &Path, bytes: Vec<u8>, format: &InputFormat) ->
     let lines = match format {
         InputFormat::Lines => split_lines(&text),
         InputFormat::JsonlField(field) => parse_jsonl(path, &text, field)?,
+        InputFormat::JsonlJoined { field, join } => parse_jsonl_joined(path, &text, field, join)?,
     };
     Ok(Segments {
         path: path.to_path_buf(),
@@ -305,5 +376,56 @@ mod tests {
             ["Hello.\nBye.", "x"]
         );
         assert!(parse_jsonl(Path::new("o.jsonl"), "{\"a\": 1}", "translation").is_err());
+    }
+
+    #[test]
+    fn jsonl_joined_runs_of_the_same_key() {
+        let p = Path::new("s.jsonl");
+        let t = concat!(
+            "{\"file\": \"a\", \"line\": 0, \"t\": \"One.\"}\n",
+            "{\"file\": \"a\", \"line\": 0, \"t\": \" Two. \"}\n",
+            "{\"file\": \"a\", \"line\": 2, \"t\": \"\"}\n",
+            "{\"file\": \"a\", \"line\": 2, \"t\": \"Three.\"}\n",
+            "{\"file\": \"a\", \"line\": 3, \"t\": \"  \"}\n",
+            // another file, same line value: a new segment
+            "{\"file\": \"b\", \"line\": 3, \"t\": \"Four.\"}\n",
+            "{\"file\": \"b\", \"line\": 0, \"t\": \"Five.\"}\n",
+            // not consecutive with the earlier line 0 of b: a segment of its own
+            "{\"file\": \"b\", \"line\": 3, \"t\": \"Six.\"}\n",
+        );
+        assert_eq!(
+            parse_jsonl_joined(p, t, "t", "line").unwrap(),
+            ["One. Two.", "Three.", "", "Four.", "Five.", "Six."]
+        );
+        // Without a `file` field, only the key counts; any JSON value can be the key.
+        let t = "{\"k\": \"x\", \"t\": \"a\"}\n{\"k\": \"x\", \"t\": \"b\"}\n{\"k\": [1], \"t\": \"c\"}\n";
+        assert_eq!(parse_jsonl_joined(p, t, "t", "k").unwrap(), ["a b", "c"]);
+        let s = segments_from_bytes(
+            p,
+            t.as_bytes().to_vec(),
+            &InputFormat::JsonlJoined {
+                field: "t".into(),
+                join: "k".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(s.lines, ["a b", "c"]);
+    }
+
+    #[test]
+    fn jsonl_joined_errors_name_the_line() {
+        let p = Path::new("s.jsonl");
+        let t = "{\"line\": 0, \"t\": \"a\"}\n{\"t\": \"b\"}\n";
+        let e = parse_jsonl_joined(p, t, "t", "line").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s.jsonl: line 2: no field \"line\" to join records on (--jsonl-join)"
+        );
+        let t = "{\"line\": 0, \"t\": \"a\"}\n{\"line\": 0}\n";
+        let e = parse_jsonl_joined(p, t, "t", "line").unwrap_err();
+        assert_eq!(e.to_string(), "s.jsonl: line 2: no field \"t\"");
+        let e =
+            parse_jsonl_joined(p, "{\"line\": 0, \"t\": \"a\"}\n\n{}\n", "t", "line").unwrap_err();
+        assert!(e.to_string().contains("line 2: empty line"), "{e}");
     }
 }

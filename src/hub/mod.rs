@@ -27,6 +27,7 @@ pub use preset::{
 };
 pub use remote::{HubOptions, DEFAULT_ENDPOINT};
 
+use crate::error::FLAG;
 use crate::{Error, Result};
 
 /// What a `--model` string names, before anything is read or downloaded.
@@ -56,7 +57,7 @@ impl ModelSpec {
     /// `revision` given with a local directory, are errors naming the string.
     pub fn parse(model: &str, revision: Option<&str>) -> Result<ModelSpec> {
         if model.trim().is_empty() {
-            return Err(Error::Config("--model is empty".into()));
+            return Err(Error::resolve(format!("{FLAG} is empty")));
         }
         if let Some(rev) = revision {
             if !is_revision(rev) {
@@ -68,19 +69,19 @@ impl ModelSpec {
         let path = Path::new(model);
         if path.is_dir() {
             if let Some(rev) = revision {
-                return Err(Error::Config(format!(
-                    "--revision {rev} applies to Hub repos, but --model {model} is a local \
+                return Err(Error::resolve(format!(
+                    "--revision {rev} applies to Hub repos, but {FLAG} {model} is a local \
                      directory"
                 )));
             }
             return Ok(ModelSpec::Local(path.to_path_buf()));
         }
         if path.exists() {
-            return Err(Error::input(
-                path,
-                "not a directory: --model takes a model directory (config.json, weights, \
+            return Err(Error::resolve(format!(
+                "{}: not a directory: {FLAG} takes a model directory (config.json, weights, \
                  tokenizer files), a preset name or a Hub repo id",
-            ));
+                path.display()
+            )));
         }
         if let Some(preset) = preset(model) {
             let revision = revision.map_or_else(|| preset.revision.clone(), str::to_string);
@@ -102,8 +103,8 @@ impl ModelSpec {
                 revision: revision.unwrap_or("main").to_string(),
             });
         }
-        Err(Error::Config(format!(
-            "--model {model:?} is not a local directory, a preset ({}) or a Hub repo id \
+        Err(Error::resolve(format!(
+            "{FLAG} {model:?} is not a local directory, a preset ({}) or a Hub repo id \
              (owner/name)",
             preset_names().join(", ")
         )))
@@ -214,13 +215,22 @@ pub fn resolve_with(model: &str, revision: Option<&str>, opts: &HubOptions) -> R
             from_hub(&repo, &revision, Some(*preset), opts)
         }
         ModelSpec::Hub { repo, revision } => {
-            from_hub(&repo, &revision, None, opts).map_err(|e| match e {
+            from_hub(&repo, &revision, None, opts).map_err(|e| {
                 // A single name is more often a mistyped preset than a legacy Hub repo.
-                Error::Model(msg) if !repo.contains('/') => Error::Model(format!(
-                    "{msg} (it is not a preset either: presets are {})",
-                    preset_names().join(", ")
-                )),
-                e => e,
+                let hint = || {
+                    format!(
+                        " (it is not a preset either: presets are {})",
+                        preset_names().join(", ")
+                    )
+                };
+                match e {
+                    Error::Model(msg) if !repo.contains('/') => Error::Model(msg + &hint()),
+                    Error::Resolve { msg, flag } if !repo.contains('/') => Error::Resolve {
+                        msg: msg + &hint(),
+                        flag,
+                    },
+                    e => e,
+                }
             })
         }
     }

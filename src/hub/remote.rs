@@ -13,6 +13,7 @@ use hf_hub::api::sync::{ApiBuilder, ApiError, ApiRepo};
 use hf_hub::{Cache, Repo, RepoType};
 
 use super::layout::{self, DirSource, FileSource, Layout};
+use crate::error::FLAG;
 use crate::{Error, Result};
 
 /// The public Hugging Face Hub.
@@ -126,9 +127,9 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
     if opts.offline {
         return match from_cache(repo, revision, opts)? {
             Some(model) => Ok(model),
-            None => Err(Error::Model(format!(
+            None => Err(Error::resolve(format!(
                 "HF_HUB_OFFLINE is set and {name} is not in the Hugging Face cache ({}); \
-                 download it with the network on, or pass --model /path/to/dir",
+                 download it with the network on, or pass {FLAG} /path/to/dir",
                 opts.cache_dir.display()
             ))),
         };
@@ -153,10 +154,10 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
             return match e {
                 Failure::Unreachable(reason) => match from_cache(repo, revision, opts)? {
                     Some(model) => Ok(model),
-                    None => Err(Error::Model(format!(
+                    None => Err(Error::resolve(format!(
                         "cannot reach the Hugging Face Hub ({reason}) to fetch {name} and it is \
                          not in the cache ({}); download it elsewhere and pass \
-                         --model /path/to/dir, or set HF_HUB_OFFLINE=1 with a filled cache",
+                         {FLAG} /path/to/dir, or set HF_HUB_OFFLINE=1 with a filled cache",
                         opts.cache_dir.display()
                     ))),
                 },
@@ -225,9 +226,9 @@ fn from_cache(repo: &str, revision: &str, opts: &HubOptions) -> Result<Option<Hu
     }
     let name = display_name(repo, revision);
     let missing = |what: &str| {
-        Error::Model(format!(
+        Error::resolve(format!(
             "{name} is only partly in the Hugging Face cache ({}): {what}; fetch it with the \
-             network on, or pass --model /path/to/dir",
+             network on, or pass {FLAG} /path/to/dir",
             snapshot.display()
         ))
     };

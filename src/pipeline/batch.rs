@@ -4,7 +4,8 @@
 //! record every input in a crash-safe manifest so that an interrupted run can resume.
 //!
 //! The stages are small functions a test can call alone: [`plan`] (walk, shard, name outputs,
-//! refuse to overwrite; reads nothing but directory entries and writes nothing), [`classify`]
+//! refuse to overwrite; reads nothing but directory entries, and with `--resume` the manifest
+//! and journal of OUT_DIR, and writes nothing), [`classify`]
 //! (is this input usable?), [`read_manifest`] (tolerant of a torn last line), and [`run`]
 //! (the work). Nothing here prints: progress goes to a [`Progress`] the caller implements.
 //!
@@ -23,10 +24,16 @@
 //!
 //! Outputs go to a temporary file in their own directory, are synced, then renamed into place;
 //! a killed run leaves either the old file, the new file, or no file, never a partial one.
-//! Per group, outputs are written first, then the group's manifest records are appended and
-//! synced. A kill between the two only makes `--resume` redo that group. A kill during an append
-//! leaves a torn last line, which [`read_manifest`] ignores; resuming rewrites the manifest
-//! (atomically) without it before appending.
+//! Per group, the outputs about to be written are first appended to a journal
+//! (`.tarjama-pending-all.jsonl` or `-K-of-N`, synced), then the outputs are written, then the
+//! group's manifest records are appended and synced. A kill between the two only makes `--resume`
+//! redo that group; the journal tells it that the outputs already there are its own to replace
+//! (`--resume` replaces no other existing file). A kill during an append leaves a torn last
+//! line, which [`read_manifest`] ignores; resuming rewrites the manifest (atomically) without it
+//! before appending. A run that finishes removes the journal.
+//!
+//! Every file is created with the mode any program's new file gets (0666 less the umask), and a
+//! replaced file keeps its mode: see [`output_permissions`].
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -115,7 +122,8 @@ pub enum Mode {
     /// Refuse (before any work) when the manifest or any output already exists.
     Fresh,
     /// Skip inputs whose manifest record is `ok` with the same content hash, settings and models
-    /// and whose outputs exist; redo the rest.
+    /// and whose outputs exist; redo the rest. Refuse (before any work) when an existing output
+    /// is not one the manifest records for its input (see [`plan`]).
     Resume,
     /// Redo every input, replacing outputs and starting a new manifest.
     Overwrite,
@@ -474,6 +482,69 @@ impl Plan {
     fn temp_prefix(&self) -> String {
         format!(".tarjama-tmp-{}-", self.tag())
     }
+
+    /// The journal of outputs about to be written (`--format text`): before a group's outputs
+    /// are renamed into place, one line per input names them, so that a run killed before the
+    /// group's manifest records are appended still knows, on `--resume`, that it wrote them.
+    /// Removed when a run finishes.
+    fn pending(&self) -> PathBuf {
+        self.output_root
+            .join(format!(".tarjama-pending-{}.jsonl", self.tag()))
+    }
+}
+
+/// One line of the journal of pending outputs (see [`Plan::pending`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    path: String,
+    outputs: Vec<String>,
+}
+
+/// The outputs an earlier run in OUT_DIR wrote or was about to write, by input: those of each
+/// input's latest manifest record, and those of the journal of pending outputs.
+fn earlier_outputs(plan: &Plan) -> Result<HashMap<String, HashSet<String>>> {
+    let mut ours: HashMap<String, HashSet<String>> = HashMap::new();
+    let manifest = read_manifest(&plan.manifest)?;
+    for (path, e) in manifest.latest() {
+        ours.entry(path.to_string())
+            .or_default()
+            .extend(e.outputs.iter().cloned());
+    }
+    let pending = plan.pending();
+    let bytes = match fs::read(&pending) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io(&pending, e)),
+    };
+    for line in String::from_utf8_lossy(&bytes).split('\n') {
+        if let Ok(p) = serde_json::from_str::<Pending>(line) {
+            ours.entry(p.path).or_default().extend(p.outputs);
+        }
+    }
+    Ok(ours)
+}
+
+/// Whether the JSONL file at `path` reads as one tarjama wrote (a manifest when `T` is
+/// [`ManifestEntry`], a results file otherwise): every complete line is a record, and an
+/// unfinished last line is at most a record torn by a kill. An empty file qualifies.
+fn reads_as_ours<T: serde::de::DeserializeOwned>(path: &Path) -> Result<bool> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let (complete, tail) = match text.rfind('\n') {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => ("", &text[..]),
+    };
+    let mut records = 0;
+    for line in complete.split('\n').filter(|l| !l.trim().is_empty()) {
+        if serde_json::from_str::<T>(line).is_err() {
+            return Ok(false);
+        }
+        records += 1;
+    }
+    Ok(tail.trim().is_empty()
+        || serde_json::from_str::<T>(tail).is_ok()
+        || records > 0
+        || tail.starts_with('{'))
 }
 
 /// `path` made absolute and canonical as far as it exists (a missing tail is appended as is).
@@ -602,12 +673,19 @@ fn walk(dir: &Path, rel: &str, root: &Path, out: &Path, found: &mut Vec<Input>) 
     Ok(())
 }
 
-/// Finds this shard's inputs and names their outputs, and, for a fresh run, refuses when the
-/// manifest or any output already exists. Writes nothing.
+/// Finds this shard's inputs and names their outputs, and refuses when the run would replace a
+/// file that is not its to replace. Writes nothing.
+///
+/// - [`Mode::Fresh`]: refuses when the manifest, the results file or any output already exists.
+/// - [`Mode::Resume`]: refuses when an output exists that the latest manifest record of its
+///   input does not list (nor the journal of pending outputs a killed run leaves,
+///   `.tarjama-pending-….jsonl`), or when the existing manifest or results file does not read as one
+///   tarjama wrote. With no manifest, that is every existing output, as in a fresh run.
+/// - [`Mode::Overwrite`]: refuses nothing.
 ///
 /// Errors: INPUT_DIR missing or not a folder; OUT_DIR equal to INPUT_DIR or containing it; a
-/// bad `--glob`; a folder that cannot be listed; outputs of an earlier run (fresh mode: the
-/// message names one and says to pass `--resume` or `--overwrite`).
+/// bad `--glob`; a folder that cannot be listed; a file the run may not replace (the message
+/// names one and says to pass `--overwrite`, and, for a fresh run, `--resume`).
 pub fn plan(settings: &BatchSettings) -> Result<Plan> {
     let input_root =
         fs::canonicalize(&settings.input_dir).map_err(|e| Error::io(&settings.input_dir, e))?;
@@ -678,38 +756,69 @@ pub fn plan(settings: &BatchSettings) -> Result<Plan> {
         inputs,
         found,
     };
-    if settings.mode == Mode::Fresh {
-        let mut existing: Vec<PathBuf> = Vec::new();
-        for p in [Some(&plan.manifest), plan.results.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            if fs::symlink_metadata(p).is_ok() {
-                existing.push(p.clone());
+    // What a run may replace: with --overwrite everything; with --resume only what the earlier
+    // run in OUT_DIR recorded as its own; otherwise nothing.
+    let ours = match settings.mode {
+        Mode::Overwrite => return Ok(plan),
+        Mode::Fresh => None,
+        Mode::Resume => Some(earlier_outputs(&plan)?),
+    };
+    let mut existing: Vec<PathBuf> = Vec::new();
+    let replaceable = |p: &Path, results: bool| -> Result<bool> {
+        Ok(ours.is_some()
+            && p.is_file()
+            && if results {
+                reads_as_ours::<ResultRecord>(p)?
+            } else {
+                reads_as_ours::<ManifestEntry>(p)?
+            })
+    };
+    for (p, results) in [(Some(&plan.manifest), false), (plan.results.as_ref(), true)] {
+        let Some(p) = p else { continue };
+        if fs::symlink_metadata(p).is_ok() && !replaceable(p, results)? {
+            existing.push(p.clone());
+        }
+    }
+    for input in &plan.inputs {
+        let recorded = ours.as_ref().and_then(|m| m.get(&input.rel));
+        for o in &input.outputs {
+            let p = plan.output_root.join(o);
+            if fs::symlink_metadata(&p).is_ok() && !recorded.is_some_and(|r| r.contains(o)) {
+                existing.push(p);
             }
         }
-        for input in &plan.inputs {
-            for o in &input.outputs {
-                let p = plan.output_root.join(o);
-                if fs::symlink_metadata(&p).is_ok() {
-                    existing.push(p);
-                }
-            }
-        }
-        if let Some(first) = existing.first() {
-            let more = match existing.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            return Err(Error::input(
-                first,
+    }
+    if let Some(first) = existing.first() {
+        let more = match existing.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        let hint = if ours.is_some() {
+            let why = if Some(first) == plan.results.as_ref() || first == &plan.manifest {
+                "it does not read as a file tarjama wrote".to_string()
+            } else if plan.manifest.exists() {
                 format!(
-                    "already exists{more}: an earlier run wrote to {}; pass --resume to finish \
-                     it or --overwrite to redo everything",
-                    plan.output_root.display()
-                ),
-            ));
-        }
+                    "{} does not record it as written by tarjama",
+                    plan.manifest.display()
+                )
+            } else {
+                format!(
+                    "there is no manifest ({}) recording it as written by tarjama",
+                    plan.manifest.display()
+                )
+            };
+            format!(
+                "{why}, and --resume replaces only what an earlier run recorded; move it away, \
+                 or pass --overwrite to redo everything"
+            )
+        } else {
+            format!(
+                "an earlier run wrote to {}; pass --resume to finish it or --overwrite to redo \
+                 everything",
+                plan.output_root.display()
+            )
+        };
+        return Err(Error::input(first, format!("already exists{more}: {hint}")));
     }
     Ok(plan)
 }
@@ -907,12 +1016,36 @@ fn now_unix() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The permissions to give the temporary file that will replace `path` (unix): a replaced
+/// file keeps its mode; a new one gets 0666 less the umask, like any file a program creates
+/// (tempfile's own default would be 0600). `None` elsewhere. Shared by every atomic write
+/// (`batch` outputs and manifest, `translate -o`, ...).
+pub fn output_permissions(path: &Path) -> Option<fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o666);
+        Some(fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 /// Writes `bytes` to `path` through a synced temporary file (named `prefix…`) in the same
 /// folder and a rename, creating the folder if needed.
 fn write_atomic(path: &Path, bytes: &[u8], prefix: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
+    let mut builder = tempfile::Builder::new();
+    if let Some(permissions) = output_permissions(path) {
+        builder.permissions(permissions);
+    }
+    let mut tmp = builder
         .prefix(prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
@@ -921,6 +1054,14 @@ fn write_atomic(path: &Path, bytes: &[u8], prefix: &str) -> Result<()> {
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Removes the file at `path` if there is one.
+fn remove_file_if_there(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// Syncs a folder so renames in it survive a power loss (best effort: not every file system
@@ -1031,6 +1172,8 @@ struct Runner<'a, 'p> {
     models_json: serde_json::Value,
     settings_sha256: String,
     manifest: Appender,
+    /// The journal of pending outputs, opened for the first group that writes any.
+    pending: Option<Appender>,
     results: Option<Appender>,
     totals: Totals,
     t0: Instant,
@@ -1065,6 +1208,9 @@ pub fn run(
     // The earlier run: what it finished, with the manifest and results cleaned of torn lines.
     let mut dropped = 0;
     let mut done: HashSet<String> = HashSet::new();
+    if s.mode != Mode::Resume {
+        remove_file_if_there(&plan.pending())?;
+    }
     match s.mode {
         Mode::Fresh => {}
         Mode::Overwrite => {
@@ -1139,6 +1285,7 @@ pub fn run(
         models_json,
         settings_sha256,
         manifest: Appender::open(&plan.manifest)?,
+        pending: None,
         results: match &plan.results {
             Some(r) => Some(Appender::open(r)?),
             None => None,
@@ -1154,6 +1301,9 @@ pub fn run(
     for group in todo.chunks(s.files_per_group) {
         runner.group(group)?;
     }
+    // Every output written is now in the manifest.
+    drop(runner.pending.take());
+    remove_file_if_there(&plan.pending())?;
     runner.totals.elapsed_seconds = runner.t0.elapsed().as_secs_f64();
     Ok(BatchReport {
         totals: runner.totals,
@@ -1218,7 +1368,29 @@ impl Runner<'_, '_> {
             })
             .collect();
 
-        // Outputs first, then the manifest.
+        // The journal of the outputs about to be written, then the outputs, then the manifest.
+        let pending: Vec<String> = loaded
+            .iter()
+            .zip(&results)
+            .filter_map(|(l, r)| {
+                let input = &self.plan.inputs[l.index];
+                (r.is_ok() && !input.outputs.is_empty()).then(|| Pending {
+                    path: input.rel.clone(),
+                    outputs: input.outputs.clone(),
+                })
+            })
+            .map(|p| serde_json::to_string(&p).map_err(|e| Error::Config(format!("journal: {e}"))))
+            .collect::<Result<_>>()?;
+        if !pending.is_empty() {
+            let journal = match &mut self.pending {
+                Some(j) => j,
+                None => self.pending.insert(Appender::open(&self.plan.pending())?),
+            };
+            for line in &pending {
+                journal.append(line)?;
+            }
+            journal.sync()?;
+        }
         let mut entries = Vec::with_capacity(loaded.len());
         let mut dirs: HashSet<PathBuf> = HashSet::new();
         for (l, result) in loaded.iter().zip(results) {

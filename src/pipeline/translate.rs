@@ -35,6 +35,9 @@ pub struct SegmentTranslation {
     pub target_tokens: usize,
     /// 0-based paragraph index in the document.
     pub paragraph: usize,
+    /// 0-based index of the input line the segment came from, counting every line of the
+    /// document, blank ones included (a line's segments share it; blank lines have none).
+    pub line: usize,
     /// How the segment was cut: `sentence`, or a length fallback (`clause`, `word`, `char`).
     pub split: &'static str,
     /// Beam score (length-penalized log-probability) for beam search.
@@ -83,14 +86,19 @@ pub fn translate_documents_with_stats(
 
     // Flatten every segment of every document, keeping where it came from.
     let mut inputs: Vec<Vec<u32>> = Vec::new();
-    let mut meta: Vec<(usize, String, usize, &'static str)> = Vec::new();
+    let mut meta: Vec<(usize, String, usize, usize, &'static str)> = Vec::new();
     for (di, doc) in docs.iter().enumerate() {
+        // The input line index: a paragraph's `blank_lines_before` counts the blank lines
+        // between it and the previous paragraph (before the first: at the start of the input).
+        let mut li = 0;
         for (pi, para) in doc.paragraphs.iter().enumerate() {
+            li += para.blank_lines_before;
             for line in &para.lines {
                 for seg in &line.segments {
                     inputs.push(tok.encode(&norm.normalize(&seg.text))?);
-                    meta.push((di, seg.text.clone(), pi, seg.split.as_str()));
+                    meta.push((di, seg.text.clone(), pi, li, seg.split.as_str()));
                 }
+                li += 1;
             }
         }
     }
@@ -101,7 +109,7 @@ pub fn translate_documents_with_stats(
     let t_detok = Instant::now();
 
     let mut per_doc: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
-    for ((input, (di, source, paragraph, split)), (hyp, seconds)) in
+    for ((input, (di, source, paragraph, line, split)), (hyp, seconds)) in
         inputs.iter().zip(meta).zip(hyps)
     {
         let best = hyp
@@ -117,6 +125,7 @@ pub fn translate_documents_with_stats(
             source_tokens: input.len(),
             target_tokens: best.tokens.len().saturating_sub(1),
             paragraph,
+            line,
             split,
             score: best.score,
             seconds,
