@@ -809,3 +809,46 @@ fn outputs_and_manifest_get_ordinary_permissions_and_keep_a_replaced_files_mode(
         assert_eq!(mode(&out.join(f)), ordinary, "{f}");
     }
 }
+
+/// `--quantize` reaches batch's translator: its outputs equal `translate --quantize` on the same
+/// file, and (on this deliberately sensitive fixture) differ from float32's.
+#[test]
+fn quantize_applies_to_the_batch_translator() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let text: String = SENTENCES[..12].join(" ") + "\n";
+    std::fs::write(input.join("a.txt"), &text).unwrap();
+    let model = marian();
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = translate_args(s(&input), s(&out), &model);
+        args.extend_from_slice(extra);
+        let o = tarjama(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(out.join("a.en.txt")).unwrap()
+    };
+    let quantized = run("q", &["--quantize", "q8_0"]);
+    let float = run("f", &[]);
+    let single = tarjama(&[
+        "translate",
+        s(&input.join("a.txt")),
+        "--model",
+        &model,
+        "--beams",
+        "1",
+        "--quantize",
+        "q8_0",
+    ]);
+    assert_eq!(single.status.code(), Some(0));
+    assert_eq!(quantized, String::from_utf8(single.stdout).unwrap());
+    assert_ne!(
+        quantized, float,
+        "q8_0 should drift from float32 on the tiny model"
+    );
+}

@@ -10,8 +10,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::{
-    fraction, load_pipeline, min_input_tokens, positive, print_stats, shard_value, valid,
-    DecodeArgs, LanguageArgs, ModelArgs,
+    fraction, min_input_tokens, positive, print_stats, shard_value, valid, DecodeArgs,
+    LanguageArgs, ModelArgs,
 };
 use super::summarize::{load_summarizer, Lang};
 use crate::hub::DEFAULT_TRANSLATOR;
@@ -234,13 +234,15 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 .clone()
                 .or_else(|| args.translator.clone())
                 .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
-            let (device, dtype) = args.model.device_and_dtype()?;
             let flag = match (&args.model.model, &args.translator) {
                 (None, Some(_)) => "--translator",
                 _ => "--model",
             };
-            let mut pipe =
-                load_pipeline(&name, flag, args.model.revision.as_deref(), &device, dtype)?;
+            let mut pipe = ModelArgs {
+                flag: Some(flag),
+                ..model_args(Some(name))
+            }
+            .load(DEFAULT_TRANSLATOR)?;
             stats.load_seconds += pipe.load_seconds;
             let tsettings = args.translate_settings(&mut pipe)?;
             let models = Models::Translate {
@@ -278,8 +280,12 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 .translator
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TRANSLATOR.to_string());
-            let (device, dtype) = args.model.device_and_dtype()?;
-            let mut translator = load_pipeline(&name, "--translator", None, &device, dtype)?;
+            let mut translator = ModelArgs {
+                flag: Some("--translator"),
+                revision: None,
+                ..model_args(Some(name))
+            }
+            .load(DEFAULT_TRANSLATOR)?;
             let tsettings = args.translate_settings(&mut translator)?;
             let (summarizer, mut ssettings) = load_summarizer(
                 &ModelArgs {

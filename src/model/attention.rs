@@ -11,6 +11,8 @@
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;
 
+use super::kernels::dot;
+
 /// Attends from queries `q` `(b, h, t, head_dim)` to keys and values `(b, h, s, head_dim)`
 /// (views with a row stride of `head_dim` in their last two dimensions are fine, as the KV
 /// cache hands out). `bias` is additive, broadcastable to `(b, h, t, s)` (the padding mask,
@@ -138,24 +140,6 @@ fn single_query(
     Tensor::from_vec(out, (b, h, 1, dh), q.device())
 }
 
-/// Dot product with eight running sums, so the compiler keeps it in vector registers.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,13 +168,5 @@ mod tests {
             .to_scalar::<f32>()?;
         assert!(diff < 1e-5, "max difference {diff}");
         Ok(())
-    }
-
-    #[test]
-    fn dot_handles_tails() {
-        let a: Vec<f32> = (0..13).map(|i| i as f32).collect();
-        let b: Vec<f32> = (0..13).map(|i| (i % 3) as f32).collect();
-        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert_eq!(dot(&a, &b), want);
     }
 }

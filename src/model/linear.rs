@@ -125,7 +125,10 @@ impl Linear {
         // One 2-D product for all rows (a broadcast batched product is much slower on CPU).
         let x2 = x.reshape((rows, in_dim))?;
         let y = match &self.weight {
-            Weight::Dense(w) => x2.matmul(&w.t()?)?,
+            Weight::Dense(w) => match super::kernels::matmul_t_skinny(&x2, w)? {
+                Some(y) => y,
+                None => x2.matmul(&w.t()?)?,
+            },
             Weight::Quantized(w) => w.forward(&x2)?,
         };
         let y = match &self.bias {

@@ -13,6 +13,7 @@
 mod attention;
 pub mod bart;
 mod cache;
+mod kernels;
 pub mod linear;
 pub mod t5;
 pub mod weights;

@@ -24,11 +24,12 @@
 //! `decoder.block.1.layer.2.DenseReluDense.wo.weight`, `lm_head.weight`, ...).
 
 use candle_core::{DType, Device, IndexOp, Module, Tensor, D};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_nn::{Embedding, VarBuilder};
 use serde::Deserialize;
 
 use super::attention::attention;
 use super::cache::KvCache;
+use super::linear::Linear;
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
@@ -177,8 +178,7 @@ impl Activation {
 }
 
 fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, name: &str) -> Result<Linear> {
-    candle_nn::linear_no_bias(in_dim, out_dim, vb.pp(name))
-        .ctx(format!("loading {}.{name}", vb.prefix()))
+    Linear::load(&vb.pp(name), in_dim, out_dim, false)
 }
 
 /// transformers' `_relative_position_bucket`: the bucket of `relative_position = key - query`.
@@ -476,7 +476,7 @@ pub struct T5Model {
     decoder_blocks: Vec<DecoderBlock>,
     decoder_final_norm: RmsNorm,
     /// `(vocab, d_model)`: `lm_head.weight`, or the shared embeddings when tied.
-    lm_head: Tensor,
+    lm_head: Linear,
     /// `d_model**-0.5` when tied, else 1.
     output_scale: f64,
     special: SpecialTokens,
@@ -569,7 +569,7 @@ impl T5Model {
             decoder_bias: bias("decoder", false)?,
             decoder_blocks,
             decoder_final_norm: RmsNorm::new(&vb.pp("decoder"), d, eps, "final_layer_norm")?,
-            lm_head,
+            lm_head: Linear::new(lm_head, None),
             output_scale,
             special,
             vocab_size: cfg.vocab_size,
@@ -706,7 +706,7 @@ impl StepDecoder for T5Decoder<'_> {
         } else {
             x
         };
-        let logits = x.matmul(&m.lm_head.t()?).ctx("output projection")?; // (rows, vocab)
+        let logits = m.lm_head.forward(&x).ctx("output projection")?; // (rows, vocab)
         Ok(logits.to_dtype(DType::F32)?)
     }
 
