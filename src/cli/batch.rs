@@ -148,12 +148,6 @@ impl BatchArgs {
             TaskArg::Summarize => Task::Summarize,
             TaskArg::Run => Task::Run,
         };
-        if !(0.0..=1.0).contains(&self.min_arabic) {
-            anyhow::bail!("--min-arabic must be between 0 and 1");
-        }
-        if self.batch_size == 0 {
-            anyhow::bail!("--batch-size must be at least 1");
-        }
         let mut s = BatchSettings::new(&self.input_dir, &self.output_dir, task);
         s.glob = self.glob.clone();
         s.mode = if self.resume {

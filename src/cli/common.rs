@@ -153,8 +153,8 @@ fn weights_file(files: &crate::hub::ModelFiles, tensor: &str) -> PathBuf {
 /// A `--quantize` error, with the value as the user typed it and the model named.
 fn quantize_error(err: Error, typed: &str, pipe: &Seq2SeqPipeline) -> Error {
     match err {
-        // The model families' common refusal (it prints the value's Rust name, e.g. `Q8_0`).
-        Error::Model(msg) if msg.contains("is not supported for this model family") => {
+        // A family without quantized projections (T5 for now).
+        Error::Unsupported(_) => {
             let family = std::fs::read_to_string(&pipe.files.config)
                 .ok()
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -42,6 +42,18 @@ impl Quantization {
     }
 }
 
+/// The `--quantize` spelling (`q8_0`, `q4_0`, `q6k`, `q4k`).
+impl std::fmt::Display for Quantization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Quantization::Q8_0 => "q8_0",
+            Quantization::Q4_0 => "q4_0",
+            Quantization::Q6K => "q6k",
+            Quantization::Q4K => "q4k",
+        })
+    }
+}
+
 impl FromStr for Quantization {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

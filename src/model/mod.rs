@@ -51,8 +51,8 @@ pub trait Seq2Seq: Send + Sync {
     /// Quantizes the weights of every projection (attention, feed-forward, output) to `q`;
     /// embeddings and layer norms stay as they are. Errors where the family does not support it.
     fn quantize(&mut self, q: linear::Quantization) -> Result<()> {
-        Err(Error::Model(format!(
-            "--quantize {q:?} is not supported for this model family yet"
+        Err(Error::Unsupported(format!(
+            "--quantize {q} is not supported for this model family yet"
         )))
     }
 
