@@ -851,4 +851,15 @@ fn quantize_applies_to_the_batch_translator() {
         quantized, float,
         "q8_0 should drift from float32 on the tiny model"
     );
+    // The manifest records the quantization: --resume with it redoes the float32 output.
+    let resumed = run("f", &["--quantize", "q8_0", "--resume"]);
+    assert_eq!(resumed, quantized);
+    let manifest = read_manifest(&dir.path().join("f").join("manifest.jsonl")).unwrap();
+    let last = manifest.entries.last().unwrap();
+    assert_eq!(
+        last.models["translator"]["quantization"], "q8_0",
+        "{:?}",
+        last.models
+    );
+    assert_eq!(last.models["translator"]["dtype"], "f32");
 }

@@ -74,7 +74,7 @@ pub struct BatchArgs {
     pub task: TaskArg,
     /// Only files matching this glob: without '/', matched against the file name ('*.txt'),
     /// with '/', against the path relative to INPUT_DIR ('2024/**/*.txt'). Default: every file.
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", value_parser = glob_value)]
     pub glob: Option<String>,
     /// Continue an earlier run: skip inputs whose manifest record is ok with the same content
     /// hash, settings and model revisions, and redo the rest. Replaces only outputs the manifest
@@ -469,4 +469,11 @@ impl Progress for Reporter {
             }
         }
     }
+}
+
+/// Clap value parser for `--glob`: a pattern globset compiles.
+fn glob_value(s: &str) -> Result<String, String> {
+    crate::pipeline::batch::check_glob(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
 }

@@ -54,8 +54,7 @@ impl ModelArgs {
         let flag = self.flag.unwrap_or("--model");
         let mut pipe = load_pipeline(name, flag, self.revision.as_deref(), &device, dtype)?;
         if let (Some(q), Some(typed)) = (quantize, self.quantize.as_deref()) {
-            pipe.model
-                .quantize(q)
+            pipe.quantize(q)
                 .map_err(|e| quantize_error(e, typed, &pipe))?;
         }
         Ok(pipe)

@@ -576,6 +576,11 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Checks that `pattern` is a valid `--glob` (the CLI rejects a bad one as a usage error).
+pub fn check_glob(pattern: &str) -> Result<()> {
+    Filter::new(Some(pattern)).map(|_| ())
+}
+
 /// A compiled `--glob`.
 struct Filter {
     matcher: Option<globset::GlobMatcher>,
@@ -811,10 +816,16 @@ pub fn plan(settings: &BatchSettings) -> Result<Plan> {
                 "{why}, and --resume replaces only what an earlier run recorded; move it away, \
                  or pass --overwrite to redo everything"
             )
-        } else {
+        } else if plan.manifest.exists() {
             format!(
                 "an earlier run wrote to {}; pass --resume to finish it or --overwrite to redo \
                  everything",
+                plan.output_root.display()
+            )
+        } else {
+            format!(
+                "no tarjama manifest in {} records it; move it away, choose another output \
+                 folder, or pass --overwrite to replace it",
                 plan.output_root.display()
             )
         };
@@ -857,6 +868,8 @@ fn model_json(pipe: &Seq2SeqPipeline) -> serde_json::Value {
         "name": pipe.info.name,
         "repo": pipe.info.repo,
         "revision": pipe.info.revision,
+        "dtype": pipe.info.dtype,
+        "quantization": pipe.info.quantization,
     })
 }
 

@@ -117,6 +117,10 @@ pub struct ModelInfo {
     pub revision: Option<String>,
     /// The local directory the files were read from.
     pub dir: String,
+    /// The dtype the weights were loaded in (`f32`, `f16`, `bf16`).
+    pub dtype: String,
+    /// The block format of quantized projections (`--quantize`), if any.
+    pub quantization: Option<String>,
 }
 
 /// A loaded encoder-decoder with its tokenizer and generation defaults.
@@ -208,6 +212,13 @@ impl Seq2SeqPipeline {
             },
             revision: files.revision.clone(),
             dir: files.dir.display().to_string(),
+            dtype: match dtype {
+                DType::F16 => "f16",
+                DType::BF16 => "bf16",
+                _ => "f32",
+            }
+            .to_string(),
+            quantization: None,
         };
         let mut pipe = Self {
             model: net,
@@ -219,6 +230,14 @@ impl Seq2SeqPipeline {
         };
         pipe.default_languages()?;
         Ok(pipe)
+    }
+
+    /// Quantizes the model's projections to `q` (see [`Seq2Seq::quantize`]) and records it in
+    /// [`ModelInfo::quantization`]. Errors where the family does not support it.
+    pub fn quantize(&mut self, q: crate::model::linear::Quantization) -> Result<()> {
+        self.model.quantize(q)?;
+        self.info.quantization = Some(q.to_string());
+        Ok(())
     }
 
     /// Multilingual models (NLLB, M2M100) start out translating the preset's `source_lang` to
