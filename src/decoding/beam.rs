@@ -7,6 +7,8 @@
 //! Each input is searched independently (transformers' batched loop freezes an input once it is
 //! done, which gives the same result), all inputs' beams share one decoder batch.
 
+use rayon::prelude::*;
+
 use super::processors::{log_softmax_in_place, Processors};
 use super::{EarlyStopping, GenerationConfig, Hypothesis, StepDecoder};
 use crate::error::Result;
@@ -41,18 +43,70 @@ struct InputBeams {
     can_improve: bool,
 }
 
-/// Keeps the `k` best candidates, ordered by score descending (lower index first on ties).
-fn top_k(scores: &[f32], k: usize) -> Vec<(f32, usize)> {
-    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
-    for (i, &s) in scores.iter().enumerate() {
-        if best.len() == k && s.partial_cmp(&best[k - 1].0) != Some(std::cmp::Ordering::Greater) {
-            continue;
+/// The `k` best `(score, index)` pairs seen so far, ordered by score descending, the lower
+/// index first on ties (as `torch.topk` over a row in index order).
+struct TopK {
+    k: usize,
+    best: Vec<(f32, usize)>,
+}
+
+impl TopK {
+    fn new(k: usize) -> Self {
+        Self {
+            k,
+            best: Vec::with_capacity(k + 1),
         }
-        let pos = best.partition_point(|&(b, _)| b >= s);
-        best.insert(pos, (s, i));
-        best.truncate(k);
     }
-    best
+
+    /// Whether `s` would enter (NaN never does).
+    fn admits(&self, s: f32) -> bool {
+        self.best.len() < self.k
+            || s.partial_cmp(&self.best[self.k - 1].0) == Some(std::cmp::Ordering::Greater)
+    }
+
+    /// Offers `s` at index `i`; indices must come in increasing order.
+    fn push(&mut self, s: f32, i: usize) {
+        if self.admits(s) {
+            let pos = self.best.partition_point(|&(b, _)| b >= s);
+            self.best.insert(pos, (s, i));
+            self.best.truncate(self.k);
+        }
+    }
+}
+
+/// Keeps the `k` best candidates, ordered by score descending (lower index first on ties).
+fn top_k(scores: impl IntoIterator<Item = f32>, k: usize) -> Vec<(f32, usize)> {
+    let mut top = TopK::new(k);
+    for (i, s) in scores.into_iter().enumerate() {
+        top.push(s, i);
+    }
+    top.best
+}
+
+/// [`top_k`] of `rows[r][i] + base[r]` over the rows laid end to end (index `r * len + i`),
+/// without materializing the sums: a block of values whose maximum plus the base cannot enter
+/// is skipped whole (float addition is monotonic, so nothing in it could).
+fn top_k_rows<'a>(
+    rows: impl Iterator<Item = &'a [f32]>,
+    base: &[f32],
+    k: usize,
+) -> Vec<(f32, usize)> {
+    const BLOCK: usize = 64;
+    let mut top = TopK::new(k);
+    let mut offset = 0;
+    for (row, &b) in rows.zip(base) {
+        for (c, block) in row.chunks(BLOCK).enumerate() {
+            let max = block.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            if !top.admits(max + b) {
+                continue;
+            }
+            for (j, &v) in block.iter().enumerate() {
+                top.push(v + b, offset + c * BLOCK + j);
+            }
+        }
+        offset += row.len();
+    }
+    top.best
 }
 
 pub(crate) fn search(
@@ -88,29 +142,35 @@ pub(crate) fn search(
 
     loop {
         let logits = decoder.step(&last)?;
-        let rows: Vec<Vec<f32>> = logits.to_vec2()?;
-        let vocab = rows[0].len();
+        let vocab = logits.dim(1)?;
+        let mut scores: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+        // a/b. log-probs and processors, rows in parallel.
+        scores
+            .par_chunks_mut(vocab)
+            .enumerate()
+            .for_each(|(r, row)| {
+                log_softmax_in_place(row);
+                processors.apply(&inputs[r / nb].running[r % nb], row);
+            });
+        // b/c. plus running scores, then the top-K continuations over (beam, vocab)
+        // flattened; inputs in parallel.
+        let cands: Vec<Vec<Candidate>> = scores
+            .par_chunks(nb * vocab)
+            .zip(&inputs)
+            .map(|(beams, input)| {
+                top_k_rows(beams.chunks(vocab), &input.running_scores, keep)
+                    .into_iter()
+                    .map(|(score, i)| Candidate {
+                        score,
+                        beam: i / vocab,
+                        token: (i % vocab) as u32,
+                    })
+                    .collect()
+            })
+            .collect();
         let mut reorder: Vec<u32> = Vec::with_capacity(batch * nb);
         let mut all_hit = true;
-        for (b, input) in inputs.iter_mut().enumerate() {
-            // a/b. log-probs, processors, plus running scores, flattened over (beam, vocab).
-            let mut flat = Vec::with_capacity(nb * vocab);
-            for (beam, seq) in input.running.iter().enumerate() {
-                let mut row = rows[b * nb + beam].clone();
-                log_softmax_in_place(&mut row);
-                processors.apply(seq, &mut row);
-                let base = input.running_scores[beam];
-                flat.extend(row.iter().map(|v| v + base));
-            }
-            // c. top-K continuations.
-            let cands: Vec<Candidate> = top_k(&flat, keep)
-                .into_iter()
-                .map(|(score, i)| Candidate {
-                    score,
-                    beam: i / vocab,
-                    token: (i % vocab) as u32,
-                })
-                .collect();
+        for ((b, input), cands) in inputs.iter_mut().enumerate().zip(cands) {
             // d. which continuations end here (EOS or the length limit).
             let hits: Vec<bool> = cands
                 .iter()
@@ -128,7 +188,7 @@ pub(crate) fn search(
                 .zip(&hits)
                 .map(|(c, &h)| if h { c.score + NEG } else { c.score })
                 .collect();
-            let next: Vec<(f32, usize)> = top_k(&penalized, nb);
+            let next: Vec<(f32, usize)> = top_k(penalized, nb);
             // f. finished slots: only the top num_beams candidates may finish.
             let full = input.finished.iter().all(|f| f.is_finished)
                 && cfg.early_stopping == EarlyStopping::True;
@@ -153,7 +213,7 @@ pub(crate) fn search(
                 });
             }
             let merged_scores: Vec<f32> = merged.iter().map(|f| f.score).collect();
-            input.finished = top_k(&merged_scores, nb)
+            input.finished = top_k(merged_scores, nb)
                 .into_iter()
                 .map(|(_, i)| merged[i].clone())
                 .collect();
@@ -238,7 +298,34 @@ mod tests {
 
     #[test]
     fn top_k_orders_by_score_then_index() {
-        let got = top_k(&[0.1, 0.5, 0.5, -1.0, 0.7], 3);
+        let got = top_k([0.1, 0.5, 0.5, -1.0, 0.7], 3);
         assert_eq!(got, vec![(0.7, 4), (0.5, 1), (0.5, 2)]);
+    }
+
+    /// The blocked top-K over rows plus bases equals the plain top-K of the materialized sums,
+    /// ties and -inf included, with rows longer than a block and a k above one row's count.
+    #[test]
+    fn blocked_top_k_equals_plain_top_k() {
+        let len = 150;
+        let rows: Vec<Vec<f32>> = (0..3)
+            .map(|r| {
+                (0..len)
+                    .map(|i| match (i * 37 + r * 11) % 23 {
+                        0 => f32::NEG_INFINITY,
+                        v => -(v as f32) * 0.25,
+                    })
+                    .collect()
+            })
+            .collect();
+        let base = [-0.5f32, 0.0, -1.0e9];
+        for k in [1, 8, 200] {
+            let flat: Vec<f32> = rows
+                .iter()
+                .zip(&base)
+                .flat_map(|(row, b)| row.iter().map(move |v| v + b))
+                .collect();
+            let got = top_k_rows(rows.iter().map(|r| r.as_slice()), &base, k);
+            assert_eq!(got, top_k(flat, k), "k {k}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Greedy search, as transformers' `GenerationMixin._sample` with `do_sample=False`.
 
+use rayon::prelude::*;
+
 use super::processors::Processors;
 use super::{GenerationConfig, Hypothesis, StepDecoder};
 use crate::error::Result;
@@ -21,13 +23,20 @@ pub(crate) fn search(
     while seqs[0].len() < max_length && done.iter().any(|d| !d) {
         let logits = decoder.step(&last)?;
         let mut rows: Vec<Vec<f32>> = logits.to_vec2()?;
-        for (r, scores) in rows.iter_mut().enumerate() {
-            let next = if done[r] {
-                cfg.pad_token_id
-            } else {
-                processors.apply(&seqs[r], scores);
-                argmax(scores)
-            };
+        // Processors and argmax per row, rows in parallel.
+        let picks: Vec<u32> = rows
+            .par_iter_mut()
+            .enumerate()
+            .map(|(r, scores)| {
+                if done[r] {
+                    cfg.pad_token_id
+                } else {
+                    processors.apply(&seqs[r], scores);
+                    argmax(scores)
+                }
+            })
+            .collect();
+        for (r, next) in picks.into_iter().enumerate() {
             seqs[r].push(next);
             last[r] = next;
             if cfg.eos_token_ids.contains(&next) {

@@ -18,9 +18,9 @@
 //! Weight names are the Hub's (`model.encoder.layers.0.self_attn.q_proj.weight`, ...).
 
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 
-use super::linear::{Linear, Quantization};
+use super::linear::{Linear, Quantization, TokenTable};
 use serde::Deserialize;
 
 use super::attention::attention;
@@ -369,7 +369,7 @@ impl DecoderLayer {
 /// Token embeddings plus positions (and `layernorm_embedding` where the model has one).
 #[derive(Debug, Clone)]
 struct Embeddings {
-    tokens: Embedding,
+    tokens: TokenTable,
     /// `(max_positions, d_model)`; row `p` is added at position `p` (offset already applied).
     /// With `padding_idx` (M2M100/NLLB): the whole fairseq table, `(max_positions +
     /// padding_idx + 1, d_model)`, indexed as [`Positions::SinusoidalPadded`] describes.
@@ -534,18 +534,23 @@ impl BartModel {
             "lm_head.weight",
         ];
         let enc_tokens = if shared {
-            first_tensor(&vb, (cfg.vocab_size, d), &TIED)?
+            TokenTable::new(first_tensor(&vb, (cfg.vocab_size, d), &TIED)?)?
         } else {
-            first_tensor(
+            TokenTable::new(first_tensor(
                 &vb,
                 (cfg.vocab_size, d),
                 &["model.encoder.embed_tokens.weight", "model.shared.weight"],
-            )?
+            )?)?
         };
+        // Shared: the same table, one copy in memory.
         let dec_tokens = if shared {
-            first_tensor(&vb, (dec_vocab, d), &TIED)?
+            enc_tokens.clone()
         } else {
-            first_tensor(&vb, (dec_vocab, d), &["model.decoder.embed_tokens.weight"])?
+            TokenTable::new(first_tensor(
+                &vb,
+                (dec_vocab, d),
+                &["model.decoder.embed_tokens.weight"],
+            )?)?
         };
         let positions = |side: &str| -> Result<Tensor> {
             match arch.positions {
@@ -597,14 +602,14 @@ impl BartModel {
             }
         };
         let encoder_embed = Embeddings {
-            tokens: Embedding::new(enc_tokens, d),
+            tokens: enc_tokens,
             positions: positions("encoder")?,
             layernorm: ln_emb("encoder")?,
             scale,
             padding_idx,
         };
         let decoder_embed = Embeddings {
-            tokens: Embedding::new(dec_tokens.clone(), d),
+            tokens: dec_tokens.clone(),
             positions: positions("decoder")?,
             layernorm: ln_emb("decoder")?,
             scale,
@@ -617,10 +622,12 @@ impl BartModel {
             .map(|i| DecoderLayer::new(cfg, act, eps, vb.pp(format!("model.decoder.layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
         let lm_head = if vb.contains_tensor("lm_head.weight") {
-            vb.get((dec_vocab, d), "lm_head.weight")
-                .ctx("loading lm_head.weight")?
+            let w = vb
+                .get((dec_vocab, d), "lm_head.weight")
+                .ctx("loading lm_head.weight")?;
+            Linear::new(w, None)?
         } else {
-            dec_tokens
+            dec_tokens.tied_projection()
         };
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
             vb.get((1, dec_vocab), "final_logits_bias")
@@ -646,7 +653,7 @@ impl BartModel {
             decoder_embed,
             decoder_layers,
             decoder_final_norm: final_norm("decoder")?,
-            lm_head: Linear::new(lm_head, None),
+            lm_head,
             final_logits_bias,
             special,
             vocab_size: dec_vocab,
@@ -773,9 +780,9 @@ impl StepDecoder for BartDecoder<'_> {
         }
         self.pos += 1;
         let x = x.i((.., 0, ..))?; // (rows, d)
-        let logits = m.lm_head.forward(&x).ctx("output projection")?;
-        let logits = logits.to_dtype(DType::F32)?;
-        Ok(logits.broadcast_add(&m.final_logits_bias)?)
+        m.lm_head
+            .forward_f32_bias(&x, &m.final_logits_bias)
+            .ctx("output projection")
     }
 
     fn reorder(&mut self, indices: &[u32]) -> Result<()> {

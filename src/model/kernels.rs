@@ -1,20 +1,13 @@
 //! CPU float32 kernels for the shapes of incremental decoding, where candle's general kernels
 //! lose time (measured in `BENCHMARKS.md`):
 //! - [`dot`]: the inner product, with AVX2+FMA when the CPU has it (detected at run time);
-//! - [`matmul_t_skinny`]: `x Wᵀ` for a handful of rows. candle hands a one-row product to the
-//!   `gemm` crate's matrix-vector path, which runs on one thread: at batch 1 every projection
-//!   of a decoder step, the output projection to the whole vocabulary included, used one core.
+//! - [`PackedWeight`]: `x Wᵀ` against a weight repacked once at load time, with register-tiled
+//!   AVX-512 or AVX2+FMA kernels chosen at run time. candle hands these products to the `gemm`
+//!   crate, which packs the weight again at every call, runs a one-row product on one thread,
+//!   and has no AVX-512 kernels on stable Rust.
 
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;
-
-/// Products with at most this many rows go through [`matmul_t_skinny`] (batch 1, greedy or
-/// 4 beams). At 32 rows (8 inputs × 4 beams) `gemm`'s blocked kernel is faster: 14 s against
-/// 16 s on 10 seed sentences with the full-size opus-mt-ar-en shape.
-pub(crate) const SKINNY_ROWS: usize = 4;
-
-/// Output columns per parallel task in [`matmul_t_skinny`].
-const COLUMNS_PER_TASK: usize = 128;
 
 /// `Σ a[i] b[i]` over the common length.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -65,52 +58,401 @@ fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// `x` `(rows, in)` times `wᵀ`, `w` `(out, in)` as stored on the Hub → `(rows, out)`, for
-/// float32 on the CPU with `rows ≤` [`SKINNY_ROWS`] and a contiguous `w`: each weight row is
-/// read once for all rows of `x`, blocks of output columns in parallel. `None` where it does
-/// not apply (the caller then uses candle's matmul).
-pub(crate) fn matmul_t_skinny(x: &Tensor, w: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    if !matches!(x.device(), Device::Cpu) || x.dtype() != DType::F32 || w.dtype() != DType::F32 {
-        return Ok(None);
-    }
-    let (rows, k) = x.dims2()?;
-    let (n, wk) = w.dims2()?;
-    if rows == 0 || rows > SKINNY_ROWS || wk != k || !w.is_contiguous() {
-        return Ok(None);
-    }
-    let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
-    let (storage, layout) = w.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else {
-        return Ok(None);
-    };
-    let start = layout.start_offset();
-    let ws = &cpu.as_slice::<f32>()?[start..start + n * k];
-    // `(out, rows)` while computing, so each task writes one contiguous block.
-    let mut out_t = vec![0f32; n * rows];
-    out_t
-        .par_chunks_mut(COLUMNS_PER_TASK * rows)
-        .enumerate()
-        .for_each(|(task, block)| {
-            let first = task * COLUMNS_PER_TASK;
-            for (j, outs) in block.chunks_exact_mut(rows).enumerate() {
-                let wj = &ws[(first + j) * k..(first + j + 1) * k];
-                for (r, o) in outs.iter_mut().enumerate() {
-                    *o = dot(&xs[r * k..(r + 1) * k], wj);
-                }
+/// Output columns per packed panel: two AVX-512 registers, or four AVX2 registers, of floats.
+const NR: usize = 32;
+/// Inner-dimension block: a panel's block (`KC × NR` floats, 16 KiB) stays in the L1 cache
+/// while every row tile of the input passes over it.
+const KC: usize = 128;
+
+/// The register-tile kernel this CPU runs, detected once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    /// 8 rows × 32 columns: 16 of the 32 AVX-512 registers accumulate.
+    Avx512,
+    /// 6 rows × 16 columns, twice per panel: 12 of the 16 AVX registers accumulate.
+    Avx2Fma,
+    /// Plain loops the compiler vectorizes for the baseline target, 4 rows × 32 columns.
+    Portable,
+}
+
+impl Isa {
+    /// The best kernel this CPU supports, or the one named by the environment variable
+    /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2` or `portable`; one the CPU lacks is ignored), which
+    /// lets the parity tests run every kernel on one machine.
+    fn detect() -> Isa {
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            let supported = Isa::supported();
+            let wanted = match std::env::var("TARJAMA_CPU_KERNEL").as_deref() {
+                Ok("avx512") => Some(Isa::Avx512),
+                Ok("avx2") => Some(Isa::Avx2Fma),
+                Ok("portable") => Some(Isa::Portable),
+                _ => None,
+            };
+            match wanted {
+                Some(isa) if supported.contains(&isa) => isa,
+                _ => *supported.last().unwrap_or(&Isa::Portable),
             }
-        });
-    let out = if rows == 1 {
-        out_t
-    } else {
-        let mut out = vec![0f32; rows * n];
-        for (j, outs) in out_t.chunks_exact(rows).enumerate() {
-            for (r, &v) in outs.iter().enumerate() {
-                out[r * n + j] = v;
+        })
+    }
+
+    /// The kernels this CPU can run, best last.
+    fn supported() -> Vec<Isa> {
+        #[allow(unused_mut)]
+        let mut isas = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if has_fma() {
+                isas.push(Isa::Avx2Fma);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
             }
         }
-        out
+        isas
+    }
+
+    /// Rows per register tile.
+    fn tile_rows(self) -> usize {
+        match self {
+            Isa::Avx512 => 8,
+            Isa::Avx2Fma => 6,
+            Isa::Portable => 4,
+        }
+    }
+}
+
+/// A float32 weight `(out, in)` repacked for `x Wᵀ` on the CPU: panels of [`NR`] output
+/// columns, each stored `in`-major (`panel[k * NR + c] = W[p * NR + c, k]`, the last panel
+/// zero-padded). This is the packed `B` of Goto & van de Geijn ("Anatomy of high-performance
+/// matrix multiplication", 2008), made once at load time: a product then streams each weight
+/// once, at any row count, through a register-tiled FMA kernel.
+///
+/// It replaces candle's `gemm` call for dense float32 projections on the CPU (see the module
+/// documentation for why).
+#[derive(Debug)]
+pub(crate) struct PackedWeight {
+    out_dim: usize,
+    in_dim: usize,
+    data: Vec<f32>,
+}
+
+impl PackedWeight {
+    /// Packs `w` `(out, in)`, float32 on the CPU. `None` for any other dtype or device.
+    pub(crate) fn pack(w: &Tensor) -> candle_core::Result<Option<Self>> {
+        if !matches!(w.device(), Device::Cpu) || w.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let (n, k) = w.dims2()?;
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0f32; panels * k * NR];
+        let w = w.contiguous()?;
+        with_f32(&w, |ws| {
+            if k == 0 {
+                return Ok(());
+            }
+            data.par_chunks_mut(k * NR)
+                .enumerate()
+                .for_each(|(p, panel)| {
+                    for c in 0..NR.min(n - p * NR) {
+                        let row = &ws[(p * NR + c) * k..(p * NR + c + 1) * k];
+                        for (kk, &v) in row.iter().enumerate() {
+                            panel[kk * NR + c] = v;
+                        }
+                    }
+                });
+            Ok(())
+        })?;
+        Ok(Some(Self {
+            out_dim: n,
+            in_dim: k,
+            data,
+        }))
+    }
+
+    /// Rows `ids` of `W` → `(ids.len(), in)`: the embedding lookup of a table that is also an
+    /// output projection (tied embeddings), without keeping a second copy of the table.
+    /// Errors on an id outside the table.
+    pub(crate) fn rows(&self, ids: &[u32]) -> candle_core::Result<Tensor> {
+        let k = self.in_dim;
+        let mut out = vec![0f32; ids.len() * k];
+        for (i, &id) in ids.iter().enumerate() {
+            let (o, id) = (&mut out[i * k..(i + 1) * k], id as usize);
+            if id >= self.out_dim {
+                candle_core::bail!("token id {id} is outside the table of {}", self.out_dim)
+            }
+            let panel = &self.data[(id / NR) * k * NR..][..k * NR];
+            for (kk, v) in o.iter_mut().enumerate() {
+                *v = panel[kk * NR + id % NR];
+            }
+        }
+        Tensor::from_vec(out, (ids.len(), k), &Device::Cpu)
+    }
+
+    /// The weight as an `(out, in)` tensor again (for quantizing it).
+    pub(crate) fn unpack(&self) -> candle_core::Result<Tensor> {
+        let ids: Vec<u32> = (0..self.out_dim as u32).collect();
+        self.rows(&ids)
+    }
+
+    /// `x` `(rows, in)` float32 on the CPU times `Wᵀ`, plus `bias` `(out,)` when given (added
+    /// after the product, as `torch.addmm` does) → `(rows, out)`. Panels are shared out among
+    /// rayon's threads; each computes its columns for all rows. Errors on a wrong input size.
+    pub(crate) fn matmul_t(&self, x: &Tensor, bias: Option<&[f32]>) -> candle_core::Result<Tensor> {
+        self.matmul_t_with(Isa::detect(), x, bias)
+    }
+
+    fn matmul_t_with(
+        &self,
+        isa: Isa,
+        x: &Tensor,
+        bias: Option<&[f32]>,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, k) = x.dims2()?;
+        let n = self.out_dim;
+        if k != self.in_dim || bias.is_some_and(|b| b.len() != n) {
+            candle_core::bail!(
+                "packed product: input ({rows}, {k}) against weight ({n}, {})",
+                self.in_dim
+            )
+        }
+        let mut out = vec![0f32; rows * n];
+        let panels = n.div_ceil(NR);
+        // Enough tasks to balance the threads, few enough that each streams a good stretch.
+        let per_task = (panels / (8 * rayon::current_num_threads())).clamp(1, 8);
+        let out_ptr = SendPtr(out.as_mut_ptr());
+        let x = x.contiguous()?;
+        with_f32(&x, |xs| {
+            (0..panels.div_ceil(per_task))
+                .into_par_iter()
+                .for_each(|task| {
+                    let out_ptr = &out_ptr;
+                    for p in task * per_task..((task + 1) * per_task).min(panels) {
+                        let col = p * NR;
+                        let cols = NR.min(n - col);
+                        let cols = Columns {
+                            panel: &self.data[p * k * NR..(p + 1) * k * NR],
+                            out: out_ptr.0,
+                            ldc: n,
+                            col,
+                            cols,
+                            bias: bias.map(|b| &b[col..col + cols]),
+                        };
+                        // SAFETY: `out` holds rows × n floats and tasks own disjoint panels,
+                        // so disjoint output columns.
+                        unsafe { cols.product(isa, xs, rows, k) };
+                    }
+                });
+            Ok(())
+        })?;
+        Tensor::from_vec(out, (rows, n), x.device())
+    }
+}
+
+/// A raw output pointer that tasks writing disjoint elements may share.
+struct SendPtr(*mut f32);
+// SAFETY: every task writes only its own output columns (see `matmul_t_with`).
+unsafe impl Sync for SendPtr {}
+
+/// One panel's share of a product: output columns `col..col + cols` of `out` `(rows, ldc)`.
+struct Columns<'a> {
+    panel: &'a [f32],
+    out: *mut f32,
+    ldc: usize,
+    col: usize,
+    cols: usize,
+    bias: Option<&'a [f32]>,
+}
+
+impl Columns<'_> {
+    /// All rows of `xs` `(rows, k)` in register tiles, the inner dimension in blocks of
+    /// [`KC`].
+    ///
+    /// # Safety
+    /// `out` must hold `rows * ldc` floats, `col + cols ≤ ldc`, and no other thread may write
+    /// these columns meanwhile.
+    unsafe fn product(&self, isa: Isa, xs: &[f32], rows: usize, k: usize) {
+        let tile_rows = isa.tile_rows();
+        // `k == 0` still makes one pass, which writes the bias (or zeros).
+        for k0 in (0..k.max(1)).step_by(KC) {
+            let kc = KC.min(k - k0);
+            let last = k0 + kc >= k;
+            let mut r0 = 0;
+            while r0 < rows {
+                let m = tile_rows.min(rows - r0);
+                let tile = Tile {
+                    a: &xs[r0 * k + k0..],
+                    lda: k,
+                    b: &self.panel[k0 * NR..(k0 + kc) * NR],
+                    kc,
+                    c: self.out.add(r0 * self.ldc + self.col),
+                    ldc: self.ldc,
+                    cols: self.cols,
+                    accumulate: k0 > 0,
+                    bias: if last { self.bias } else { None },
+                    prefetch: r0 == 0,
+                };
+                tile.run(isa, m);
+                r0 += m;
+            }
+        }
+    }
+}
+
+/// One register tile: `M` rows × [`NR`] columns over `kc` inner steps.
+struct Tile<'a> {
+    /// Row 0, inner step 0 of the input; row `r` starts `r * lda` later.
+    a: &'a [f32],
+    lda: usize,
+    /// The panel's block: `kc × NR`.
+    b: &'a [f32],
+    kc: usize,
+    /// Row 0, column 0 of the tile in the output; row `r` starts `r * ldc` later.
+    c: *mut f32,
+    ldc: usize,
+    /// Real columns (< NR in the last panel).
+    cols: usize,
+    /// Add to the tile's current values (a later inner block) instead of overwriting them.
+    accumulate: bool,
+    /// Added at the end (last inner block).
+    bias: Option<&'a [f32]>,
+    /// Prefetch the panel's next block (the next `KC` inner steps, or the next panel) into the
+    /// cache while computing, so that the weight stream overlaps the arithmetic.
+    prefetch: bool,
+}
+
+impl Tile<'_> {
+    /// Runs the `isa` kernel for `m` rows (at most `isa.tile_rows()`).
+    ///
+    /// # Safety
+    /// As [`Columns::product`]; the CPU must support `isa` (as [`Isa::detect`] found).
+    unsafe fn run(&self, isa: Isa, m: usize) {
+        macro_rules! by_rows {
+            ($f:ident, $($m:literal)+) => {
+                match m {
+                    $($m => self.$f::<$m>(),)+
+                    _ => unreachable!("tile of {m} rows"),
+                }
+            };
+        }
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => by_rows!(run_avx512, 1 2 3 4 5 6 7 8),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => by_rows!(run_avx2, 1 2 3 4 5 6),
+            _ => by_rows!(run_portable, 1 2 3 4),
+        }
+    }
+
+    /// Writes `acc` (`M × NR`) to the output, adding what was there and the bias as asked.
+    unsafe fn store<const M: usize>(&self, acc: &[[f32; NR]; M]) {
+        for (r, row) in acc.iter().enumerate() {
+            let c = self.c.add(r * self.ldc);
+            for (j, &v) in row.iter().enumerate().take(self.cols) {
+                let mut v = v;
+                if self.accumulate {
+                    v += *c.add(j);
+                }
+                if let Some(b) = self.bias {
+                    v += b[j];
+                }
+                *c.add(j) = v;
+            }
+        }
+    }
+
+    unsafe fn run_portable<const M: usize>(&self) {
+        let mut acc = [[0f32; NR]; M];
+        for kk in 0..self.kc {
+            let b = &self.b[kk * NR..(kk + 1) * NR];
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let a = self.a[r * self.lda + kk];
+                for (s, &bj) in acc_r.iter_mut().zip(b) {
+                    *s += a * bj;
+                }
+            }
+        }
+        self.store::<M>(&acc)
+    }
+
+    /// Two passes of 16 columns (two AVX registers per row): with 32 columns per row at once
+    /// the compiler no longer keeps the accumulators in registers.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_avx2<const M: usize>(&self) {
+        use std::arch::x86_64::*;
+        let mut out = [[0f32; NR]; M];
+        let a = self.a.as_ptr();
+        for half in 0..2 {
+            let b = self.b.as_ptr().add(16 * half);
+            let mut lo = [_mm256_setzero_ps(); M];
+            let mut hi = [_mm256_setzero_ps(); M];
+            for kk in 0..self.kc {
+                if self.prefetch {
+                    let next = b.wrapping_add((kk + KC) * NR) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(next);
+                }
+                let b0 = _mm256_loadu_ps(b.add(kk * NR));
+                let b1 = _mm256_loadu_ps(b.add(kk * NR + 8));
+                for r in 0..M {
+                    let av = _mm256_broadcast_ss(&*a.add(r * self.lda + kk));
+                    lo[r] = _mm256_fmadd_ps(av, b0, lo[r]);
+                    hi[r] = _mm256_fmadd_ps(av, b1, hi[r]);
+                }
+            }
+            for r in 0..M {
+                let o = out[r].as_mut_ptr().add(16 * half);
+                _mm256_storeu_ps(o, lo[r]);
+                _mm256_storeu_ps(o.add(8), hi[r]);
+            }
+        }
+        self.store::<M>(&out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512<const M: usize>(&self) {
+        use std::arch::x86_64::*;
+        let mut lo = [_mm512_setzero_ps(); M];
+        let mut hi = [_mm512_setzero_ps(); M];
+        let (a, b) = (self.a.as_ptr(), self.b.as_ptr());
+        for kk in 0..self.kc {
+            if self.prefetch {
+                let next = b.wrapping_add((kk + KC) * NR) as *const i8;
+                _mm_prefetch::<_MM_HINT_T0>(next);
+                _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(64));
+            }
+            let b0 = _mm512_loadu_ps(b.add(kk * NR));
+            let b1 = _mm512_loadu_ps(b.add(kk * NR + 16));
+            for r in 0..M {
+                let av = _mm512_set1_ps(*a.add(r * self.lda + kk));
+                lo[r] = _mm512_fmadd_ps(av, b0, lo[r]);
+                hi[r] = _mm512_fmadd_ps(av, b1, hi[r]);
+            }
+        }
+        let mut out = [[0f32; NR]; M];
+        for r in 0..M {
+            _mm512_storeu_ps(out[r].as_mut_ptr(), lo[r]);
+            _mm512_storeu_ps(out[r].as_mut_ptr().add(16), hi[r]);
+        }
+        self.store::<M>(&out)
+    }
+}
+
+/// Runs `f` on `x`'s float32 elements from its start offset (`x` on the CPU, contiguous).
+pub(crate) fn with_f32<R>(
+    x: &Tensor,
+    f: impl FnOnce(&[f32]) -> candle_core::Result<R>,
+) -> candle_core::Result<R> {
+    let (storage, layout) = x.storage_and_layout();
+    let Storage::Cpu(cpu) = &*storage else {
+        candle_core::bail!("this kernel runs on the CPU only")
     };
-    Ok(Some(Tensor::from_vec(out, (rows, n), x.device())?))
+    if !layout.is_contiguous() {
+        candle_core::bail!("this kernel needs a contiguous tensor")
+    }
+    let start = layout.start_offset();
+    f(&cpu.as_slice::<f32>()?[start..start + x.elem_count()])
 }
 
 #[cfg(test)]
@@ -130,26 +472,68 @@ mod tests {
         );
     }
 
-    /// Equals candle's matmul for 1 to SKINNY_ROWS rows, including a column count that is not a
-    /// multiple of the task block.
+    /// The packed product equals candle's matmul with every kernel, for row counts around the
+    /// register tiles, inner sizes around the block (and 0), a last panel that is not full,
+    /// with and without a bias; `rows` and `unpack` give the weight back.
     #[test]
-    fn skinny_product_equals_candle_matmul() -> candle_core::Result<()> {
+    fn packed_product_equals_candle_matmul() -> candle_core::Result<()> {
         let dev = Device::Cpu;
-        let (n, k) = (COLUMNS_PER_TASK * 2 + 37, 70);
-        let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
-        for rows in 1..=SKINNY_ROWS {
-            let x = Tensor::randn(0f32, 1., (rows, k), &dev)?;
-            let fast = matmul_t_skinny(&x, &w)?.expect("applies");
-            let slow = x.matmul(&w.t()?)?;
-            let diff = (fast - slow)?
-                .abs()?
-                .flatten_all()?
-                .max(0)?
-                .to_scalar::<f32>()?;
-            assert!(diff < 1e-4, "rows {rows}: max difference {diff}");
+        for (n, k) in [(NR * 3 + 5, KC * 2 + 3), (7, 70), (NR, KC), (5, 0)] {
+            let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
+            let b = Tensor::randn(0f32, 1., n, &dev)?;
+            let bias: Vec<f32> = b.to_vec1()?;
+            let packed = PackedWeight::pack(&w)?.expect("f32 on the CPU packs");
+            assert_eq!(
+                packed.unpack()?.flatten_all()?.to_vec1::<f32>()?,
+                w.flatten_all()?.to_vec1::<f32>()?
+            );
+            for isa in Isa::supported() {
+                for rows in [1, 2, 3, 4, 5, 8, 9, 16, 35] {
+                    let x = Tensor::randn(0f32, 1., (rows, k), &dev)?;
+                    let want = x.matmul(&w.t()?)?;
+                    let got = packed.matmul_t_with(isa, &x, Some(&bias))?;
+                    let diff = (got - want.broadcast_add(&b)?)?
+                        .abs()?
+                        .flatten_all()?
+                        .max(0)?;
+                    assert!(diff.to_scalar::<f32>()? < 1e-4, "{isa:?} {rows}×{k}→{n}");
+                    let got = packed.matmul_t_with(isa, &x, None)?;
+                    let diff = (got - want)?.abs()?.flatten_all()?.max(0)?;
+                    assert!(diff.to_scalar::<f32>()? < 1e-4, "{isa:?} {rows}×{k}→{n}");
+                }
+            }
         }
-        let x = Tensor::randn(0f32, 1., (SKINNY_ROWS + 1, k), &dev)?;
-        assert!(matmul_t_skinny(&x, &w)?.is_none());
+        let ids = [3u32, 0, 6];
+        let w = Tensor::randn(0f32, 1., (7, 9), &dev)?;
+        let got = PackedWeight::pack(&w)?.unwrap().rows(&ids)?;
+        let want = w.index_select(&Tensor::new(&ids, &dev)?, 0)?;
+        assert_eq!(got.to_vec2::<f32>()?, want.to_vec2::<f32>()?);
+        assert!(PackedWeight::pack(&w)?.unwrap().rows(&[7]).is_err());
+        assert!(PackedWeight::pack(&w.to_dtype(DType::F16)?)?.is_none());
+        Ok(())
+    }
+
+    /// On small integers every partial sum is exact, so all kernels give the same floats as
+    /// the plain sum, whatever their order.
+    #[test]
+    fn kernels_agree_exactly_on_integers() -> candle_core::Result<()> {
+        let (rows, k, n) = (11, 37, NR + 3);
+        let x: Vec<f32> = (0..rows * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 11) as f32 - 5.0).collect();
+        let want: Vec<f32> = (0..rows * n)
+            .map(|i| {
+                (0..k)
+                    .map(|kk| x[(i / n) * k + kk] * w[(i % n) * k + kk])
+                    .sum()
+            })
+            .collect();
+        let dev = Device::Cpu;
+        let packed = PackedWeight::pack(&Tensor::from_vec(w, (n, k), &dev)?)?.unwrap();
+        let x = Tensor::from_vec(x, (rows, k), &dev)?;
+        for isa in Isa::supported() {
+            let got = packed.matmul_t_with(isa, &x, None)?.flatten_all()?;
+            assert_eq!(got.to_vec1::<f32>()?, want, "{isa:?}");
+        }
         Ok(())
     }
 }

@@ -1,16 +1,21 @@
-//! Fully connected layers `y = x Wᵀ + b` with a dense or a quantized weight.
+//! Fully connected layers `y = x Wᵀ + b` with a dense, packed or quantized weight, and token
+//! embedding tables that a tied output projection can share.
 //!
-//! Dense weights use the model's dtype. Quantized weights use candle's k-quant kernels
+//! Dense weights use the model's dtype. A float32 weight on the CPU is repacked once at load
+//! time ([`super::kernels::PackedWeight`]) for tarjama's own product, which at decoding's row
+//! counts is faster than candle's `gemm` call. Quantized weights use candle's k-quant kernels
 //! (`QMatMul`, GGML block formats): on the CPU the activations are quantized on the fly to the
 //! block format's dot-product type, so outputs drift slightly from float32; the drift is measured
 //! by the parity tests (see `tests/quantize.rs`).
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
 
+use super::kernels::{with_f32, PackedWeight};
 use crate::error::{Error, Result, TensorContext};
 
 /// `--quantize`: the block format of quantized weights.
@@ -71,10 +76,23 @@ impl FromStr for Quantization {
 
 #[derive(Debug, Clone)]
 enum Weight {
-    /// `(out, in)` in the model dtype.
+    /// `(out, in)` in the model dtype (any device, any dtype but CPU float32).
     Dense(Tensor),
+    /// `(out, in)` float32 on the CPU, packed for [`PackedWeight::matmul_t`]; shared with a
+    /// [`TokenTable`] where the projection is tied to the embeddings.
+    Packed(Arc<PackedWeight>),
     /// `(out, in)` in a GGML block format.
     Quantized(QMatMul),
+}
+
+impl Weight {
+    /// Packs CPU float32 weights, keeps the others as they are.
+    fn new(w: Tensor) -> Result<Self> {
+        Ok(match PackedWeight::pack(&w).ctx("packing a weight")? {
+            Some(p) => Weight::Packed(Arc::new(p)),
+            None => Weight::Dense(w),
+        })
+    }
 }
 
 /// A fully connected layer: weight `(out, in)` as stored on the Hub, optional bias `(out,)`.
@@ -85,12 +103,13 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// A layer from its tensors: `weight` `(out, in)`, `bias` `(out,)`.
-    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Self {
-        Self {
-            weight: Weight::Dense(weight),
+    /// A layer from its tensors: `weight` `(out, in)`, `bias` `(out,)`. A float32 weight on the
+    /// CPU is repacked (the tensor itself is not kept).
+    pub fn new(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
+        Ok(Self {
+            weight: Weight::new(weight)?,
             bias,
-        }
+        })
     }
 
     /// Loads `{prefix}.weight` `(out, in)` and, when `bias`, `{prefix}.bias` `(out,)`.
@@ -107,25 +126,28 @@ impl Linear {
         } else {
             None
         };
-        Ok(Self::new(weight, bias))
+        Self::new(weight, bias)
     }
 
     /// Replaces a dense float32 weight by its quantized form (no-op if already quantized).
+    /// A packed weight shared with a [`TokenTable`] stays there for the embedding lookups.
     ///
     /// Errors: an input size that is not a multiple of the block size, or a non-f32 weight.
     pub fn quantize(&mut self, q: Quantization) -> Result<()> {
-        if let Weight::Dense(w) = &self.weight {
-            let in_dim = w.dim(1)?;
-            if in_dim % q.block_size() != 0 {
-                return Err(Error::Model(format!(
-                    "cannot quantize a weight with input size {in_dim} to {q:?} (blocks of {})",
-                    q.block_size()
-                )));
-            }
-            let w = w.to_dtype(candle_core::DType::F32)?;
-            let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
-            self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);
+        let w = match &self.weight {
+            Weight::Dense(w) => w.to_dtype(candle_core::DType::F32)?,
+            Weight::Packed(p) => p.unpack()?,
+            Weight::Quantized(_) => return Ok(()),
+        };
+        let in_dim = w.dim(1)?;
+        if in_dim % q.block_size() != 0 {
+            return Err(Error::Model(format!(
+                "cannot quantize a weight with input size {in_dim} to {q:?} (blocks of {})",
+                q.block_size()
+            )));
         }
+        let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
+        self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);
         Ok(())
     }
 
@@ -137,20 +159,100 @@ impl Linear {
         // One 2-D product for all rows (a broadcast batched product is much slower on CPU).
         let x2 = x.reshape((rows, in_dim))?;
         let y = match &self.weight {
-            Weight::Dense(w) => match super::kernels::matmul_t_skinny(&x2, w)? {
-                Some(y) => y,
-                None => x2.matmul(&w.t()?)?,
+            Weight::Packed(w) if x2.dtype() == candle_core::DType::F32 => match &self.bias {
+                Some(b) if b.dtype() == candle_core::DType::F32 => {
+                    with_f32(b, |b| w.matmul_t(&x2, Some(b)))?
+                }
+                Some(b) => w.matmul_t(&x2, None)?.broadcast_add(b)?,
+                None => w.matmul_t(&x2, None)?,
             },
-            Weight::Quantized(w) => w.forward(&x2)?,
-        };
-        let y = match &self.bias {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
+            Weight::Packed(_) => candle_core::bail!("a float32 layer got {:?} input", x2.dtype()),
+            Weight::Dense(w) => {
+                let y = x2.matmul(&w.t()?)?;
+                match &self.bias {
+                    Some(b) => y.broadcast_add(b)?,
+                    None => y,
+                }
+            }
+            Weight::Quantized(w) => {
+                let y = w.forward(&x2)?;
+                match &self.bias {
+                    Some(b) => y.broadcast_add(b)?,
+                    None => y,
+                }
+            }
         };
         let mut out_dims = dims;
         let last = out_dims.len() - 1;
         out_dims[last] = y.dim(1)?;
         y.reshape(out_dims)
+    }
+
+    /// `x` `(rows, in)` → float32 `(rows, out)` logits `x Wᵀ + extra`, with a float32 `extra`
+    /// `(out,)` added after the product in float32 (BART's `final_logits_bias`, which
+    /// transformers adds to the logits of the model's dtype after the projection). On a packed
+    /// weight the addition is fused into the product, saving a pass over the logits.
+    pub fn forward_f32_bias(&self, x: &Tensor, extra: &Tensor) -> candle_core::Result<Tensor> {
+        match (&self.weight, &self.bias) {
+            (Weight::Packed(w), None)
+                if x.dtype() == candle_core::DType::F32
+                    && extra.dtype() == candle_core::DType::F32 =>
+            {
+                with_f32(extra, |b| w.matmul_t(&x.contiguous()?, Some(b)))
+            }
+            _ => self
+                .forward(x)?
+                .to_dtype(candle_core::DType::F32)?
+                .broadcast_add(extra),
+        }
+    }
+}
+
+/// A token embedding table `(vocab, d_model)`, cheap to clone: the encoder, the decoder and a
+/// tied output projection ([`TokenTable::tied_projection`]) share one copy in memory.
+#[derive(Debug, Clone)]
+pub struct TokenTable {
+    table: Table,
+    dim: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Table {
+    Dense(Tensor),
+    Packed(Arc<PackedWeight>),
+}
+
+impl TokenTable {
+    /// Wraps `weight` `(vocab, d_model)`; float32 on the CPU is packed as an output projection.
+    pub fn new(weight: Tensor) -> Result<Self> {
+        let dim = weight.dim(1)?;
+        let table = match Weight::new(weight)? {
+            Weight::Packed(p) => Table::Packed(p),
+            Weight::Dense(t) => Table::Dense(t),
+            Weight::Quantized(_) => unreachable!("Weight::new never quantizes"),
+        };
+        Ok(Self { table, dim })
+    }
+
+    /// Embeds `ids` `(...)` u32 → `(..., d_model)`. Errors on an id outside the table.
+    pub fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        let mut dims = ids.dims().to_vec();
+        let flat = ids.flatten_all()?;
+        let x = match &self.table {
+            Table::Dense(t) => t.index_select(&flat, 0)?,
+            Table::Packed(p) => p.rows(&flat.to_vec1::<u32>()?)?,
+        };
+        dims.push(self.dim);
+        x.reshape(dims)
+    }
+
+    /// The output projection tied to this table (`logits = x Eᵀ`), without a bias.
+    pub fn tied_projection(&self) -> Linear {
+        let weight = match &self.table {
+            Table::Dense(t) => Weight::Dense(t.clone()),
+            Table::Packed(p) => Weight::Packed(p.clone()),
+        };
+        Linear { weight, bias: None }
     }
 }
 
@@ -170,7 +272,7 @@ mod tests {
             .unwrap();
         let b = Tensor::new(&[1f32, 2.0, 3.0], &d).unwrap();
         let x = Tensor::ones((2, 1, 64), candle_core::DType::F32, &d).unwrap();
-        let mut lin = Linear::new(w.clone(), Some(b));
+        let mut lin = Linear::new(w.clone(), Some(b)).unwrap();
         let y: Vec<f32> = lin
             .forward(&x)
             .unwrap()

@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use super::attention::attention;
 use super::cache::KvCache;
-use super::linear::Linear;
+use super::linear::{Linear, TokenTable};
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
@@ -466,12 +466,12 @@ impl DecoderBlock {
 #[derive(Debug)]
 pub struct T5Model {
     /// `(vocab, d_model)` input embeddings of the encoder.
-    encoder_embed: Embedding,
+    encoder_embed: TokenTable,
     encoder_bias: RelativeBias,
     encoder_blocks: Vec<EncoderBlock>,
     encoder_final_norm: RmsNorm,
     /// `(vocab, d_model)` input embeddings of the decoder.
-    decoder_embed: Embedding,
+    decoder_embed: TokenTable,
     decoder_bias: RelativeBias,
     decoder_blocks: Vec<DecoderBlock>,
     decoder_final_norm: RmsNorm,
@@ -502,24 +502,16 @@ impl T5Model {
         let dtype = vb.dtype();
         let device = vb.device().clone();
         let shape = (cfg.vocab_size, d);
-        let encoder_tokens = first_tensor(
+        // transformers' T5 ties both stacks' `embed_tokens` to `shared`: one table, one copy.
+        let tokens = TokenTable::new(first_tensor(
             &vb,
             shape,
             &[
-                "encoder.embed_tokens.weight",
-                "shared.weight",
-                "decoder.embed_tokens.weight",
-            ],
-        )?;
-        let decoder_tokens = first_tensor(
-            &vb,
-            shape,
-            &[
-                "decoder.embed_tokens.weight",
                 "shared.weight",
                 "encoder.embed_tokens.weight",
+                "decoder.embed_tokens.weight",
             ],
-        )?;
+        )?)?;
         let bias = |stack: &str, bidirectional: bool| -> Result<RelativeBias> {
             let name = format!("{stack}.block.0.layer.0.SelfAttention.relative_attention_bias");
             let table = candle_nn::embedding(
@@ -545,12 +537,12 @@ impl T5Model {
         let eps = cfg.layer_norm_epsilon;
         let tied = cfg.tied();
         let (lm_head, output_scale) = if tied {
-            (decoder_tokens.clone(), (d as f64).powf(-0.5))
+            (tokens.tied_projection(), (d as f64).powf(-0.5))
         } else {
             let w = vb
                 .get(shape, "lm_head.weight")
                 .ctx("loading lm_head.weight (tie_word_embeddings is false)")?;
-            (w, 1.0)
+            (Linear::new(w, None)?, 1.0)
         };
         let eos = first_eos(&cfg.eos_token_id)?;
         let special = SpecialTokens {
@@ -561,15 +553,15 @@ impl T5Model {
             forced_bos: None,
         };
         Ok(Self {
-            encoder_embed: Embedding::new(encoder_tokens, d),
+            encoder_embed: tokens.clone(),
             encoder_bias: bias("encoder", true)?,
             encoder_blocks,
             encoder_final_norm: RmsNorm::new(&vb.pp("encoder"), d, eps, "final_layer_norm")?,
-            decoder_embed: Embedding::new(decoder_tokens, d),
+            decoder_embed: tokens,
             decoder_bias: bias("decoder", false)?,
             decoder_blocks,
             decoder_final_norm: RmsNorm::new(&vb.pp("decoder"), d, eps, "final_layer_norm")?,
-            lm_head: Linear::new(lm_head, None),
+            lm_head,
             output_scale,
             special,
             vocab_size: cfg.vocab_size,
