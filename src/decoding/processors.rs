@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::config::GenerationConfig;
+use crate::model::kernels;
 
 /// The processors a [`GenerationConfig`] turns on, ready to apply to one row at a time.
 #[derive(Debug, Clone)]
@@ -114,14 +115,15 @@ fn banned_ngram_tokens(seq: &[u32], n: usize) -> Vec<u32> {
         .collect()
 }
 
-/// Replaces `x` by `log_softmax(x)` in place (float32, max-shifted as PyTorch does).
+/// Replaces `x` by `log_softmax(x)` in place (float32, max-shifted as PyTorch does:
+/// `x - max - ln Σ exp(x - max)`), with the vectorized max and exp-sum of
+/// [`crate::model::kernels`].
 pub fn log_softmax_in_place(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = kernels::max(x);
     if max == f32::NEG_INFINITY {
         return;
     }
-    let sum: f32 = x.iter().map(|&v| (v - max).exp()).sum();
-    let lse = max + sum.ln();
+    let lse = max + kernels::sum_exp(x, max).ln();
     for v in x.iter_mut() {
         *v -= lse;
     }

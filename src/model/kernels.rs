@@ -6,14 +6,15 @@
 //!   crate, which packs the weight again at every call, runs a one-row product on one thread,
 //!   and has no AVX-512 kernels on stable Rust.
 
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;
 
 /// `Σ a[i] b[i]` over the common length.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if has_fma() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+    if Isa::detect() != Isa::Portable {
+        // SAFETY: the CPU supports AVX2 and FMA (both kernels above Portable need them).
         return unsafe { dot_fma(a, b) };
     }
     dot_lanes::<false>(a, b)
@@ -58,6 +59,84 @@ fn dot_lanes<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// `max(x)` (`-inf` for an empty slice; NaN is ignored, as `f32::max` does), in 16 lanes so
+/// that it vectorizes. The maximum does not depend on the order.
+pub(crate) fn max(x: &[f32]) -> f32 {
+    const L: usize = 16;
+    let mut lanes = [f32::NEG_INFINITY; L];
+    let chunks = x.chunks_exact(L);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    for c in chunks {
+        for i in 0..L {
+            lanes[i] = lanes[i].max(c[i]);
+        }
+    }
+    lanes.iter().copied().fold(tail, f32::max)
+}
+
+/// `Σ exp(x[i] - shift)` for `x[i] ≤ shift` (the sum of a softmax), with a vectorized `exp`.
+pub(crate) fn sum_exp(x: &[f32], shift: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::detect() != Isa::Portable {
+        // SAFETY: the CPU supports AVX2 and FMA (both kernels above Portable need them).
+        return unsafe { sum_exp_fma(x, shift) };
+    }
+    sum_exp_lanes::<false>(x, shift)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_exp_fma(x: &[f32], shift: f32) -> f32 {
+    sum_exp_lanes::<true>(x, shift)
+}
+
+#[inline(always)]
+fn sum_exp_lanes<const FMA: bool>(x: &[f32], shift: f32) -> f32 {
+    const L: usize = 16;
+    let mut acc = [0f32; L];
+    let chunks = x.chunks_exact(L);
+    let tail: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|&v| exp::<FMA>(v - shift))
+        .sum();
+    for c in chunks {
+        for i in 0..L {
+            acc[i] += exp::<FMA>(c[i] - shift);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `exp(x)` for `x ≤ 88` to about 1 ulp, in straight-line arithmetic that vectorizes: Cephes'
+/// `expf` (S. L. Moshier), `x = n ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-7 polynomial for
+/// `exp(r)`, and `2ⁿ` built in the exponent bits. Inputs below `-87.3` give about `1e-38`
+/// instead of a denormal or 0 (`-inf` included), which no softmax sum can notice.
+#[inline(always)]
+fn exp<const FMA: bool>(x: f32) -> f32 {
+    let madd = |a: f32, b: f32, c: f32| if FMA { a.mul_add(b, c) } else { a * b + c };
+    let x = x.clamp(-87.336_54, 88.0);
+    let n = madd(x, std::f32::consts::LOG2_E, 0.5).floor();
+    let r = madd(n, -0.693_359_4, x);
+    let r = madd(n, 2.121_944_4e-4, r);
+    let mut p = 1.987_569_1e-4;
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        0.166_666_65,
+        0.5,
+    ] {
+        p = madd(p, r, c);
+    }
+    let p = madd(p, r * r, r) + 1.0;
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
 /// Output columns per packed panel: two AVX-512 registers, or four AVX2 registers, of floats.
 const NR: usize = 32;
 /// Inner-dimension block: a panel's block (`KC × NR` floats, 16 KiB) stays in the L1 cache
@@ -71,14 +150,15 @@ enum Isa {
     Avx512,
     /// 6 rows × 16 columns, twice per panel: 12 of the 16 AVX registers accumulate.
     Avx2Fma,
-    /// Plain loops the compiler vectorizes for the baseline target, 4 rows × 32 columns.
+    /// Plain loops the compiler vectorizes for the baseline target, 4 rows × 32 columns. Only
+    /// the tests use it: without AVX2+FMA weights are not packed (see [`PackedWeight::pack`]).
     Portable,
 }
 
 impl Isa {
     /// The best kernel this CPU supports, or the one named by the environment variable
-    /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2` or `portable`; one the CPU lacks is ignored), which
-    /// lets the parity tests run every kernel on one machine.
+    /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2`, or `portable` for candle's kernels and no packing;
+    /// one the CPU lacks is ignored), which lets the parity tests run every path on one machine.
     fn detect() -> Isa {
         static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
@@ -122,57 +202,109 @@ impl Isa {
     }
 }
 
-/// A float32 weight `(out, in)` repacked for `x Wᵀ` on the CPU: panels of [`NR`] output
-/// columns, each stored `in`-major (`panel[k * NR + c] = W[p * NR + c, k]`, the last panel
-/// zero-padded). This is the packed `B` of Goto & van de Geijn ("Anatomy of high-performance
-/// matrix multiplication", 2008), made once at load time: a product then streams each weight
-/// once, at any row count, through a register-tiled FMA kernel.
+/// A weight `(out, in)` repacked for `x Wᵀ` on the CPU: panels of [`NR`] output columns, each
+/// stored `in`-major (`panel[k * NR + c] = W[p * NR + c, k]`, the last panel zero-padded).
+/// This is the packed `B` of Goto & van de Geijn ("Anatomy of high-performance matrix
+/// multiplication", 2008), made once at load time: a product then streams each weight once,
+/// at any row count, through a register-tiled FMA kernel.
 ///
 /// It replaces candle's `gemm` call for dense float32 projections on the CPU (see the module
-/// documentation for why).
+/// documentation for why), and candle's `QMatMul` for `--quantize q8_0`.
 #[derive(Debug)]
 pub(crate) struct PackedWeight {
     out_dim: usize,
     in_dim: usize,
-    data: Vec<f32>,
+    panels: Panels,
 }
 
+#[derive(Debug)]
+enum Panels {
+    /// `[panel][in][NR]` float32.
+    F32(Vec<f32>),
+    /// GGML's `Q8_0` (blocks of 32 inputs of one output share one f16 scale, `w = d · q`),
+    /// in panel order: `q` is `[panel][in][NR]` int8, `d` is `[panel][in / 32][NR]` (the f16
+    /// scales widened to f32, exactly).
+    Q8_0 { q: Vec<i8>, d: Vec<f32> },
+}
+
+/// Inputs per `Q8_0` block.
+const Q8_BLOCK: usize = 32;
+
 impl PackedWeight {
-    /// Packs `w` `(out, in)`, float32 on the CPU. `None` for any other dtype or device.
+    /// Packs `w` `(out, in)`, float32 on the CPU. `None` for any other dtype or device, and
+    /// on a CPU without AVX2+FMA (ARM included), where candle's `gemm`, with its NEON kernels,
+    /// stays faster than the portable tile.
     pub(crate) fn pack(w: &Tensor) -> candle_core::Result<Option<Self>> {
-        if !matches!(w.device(), Device::Cpu) || w.dtype() != DType::F32 {
+        if !packs(w) || w.dtype() != DType::F32 {
             return Ok(None);
         }
-        let (n, k) = w.dims2()?;
-        let panels = n.div_ceil(NR);
-        let mut data = vec![0f32; panels * k * NR];
-        let w = w.contiguous()?;
-        with_f32(&w, |ws| {
-            if k == 0 {
-                return Ok(());
-            }
-            data.par_chunks_mut(k * NR)
-                .enumerate()
-                .for_each(|(p, panel)| {
-                    for c in 0..NR.min(n - p * NR) {
-                        let row = &ws[(p * NR + c) * k..(p * NR + c + 1) * k];
-                        for (kk, &v) in row.iter().enumerate() {
-                            panel[kk * NR + c] = v;
-                        }
-                    }
-                });
-            Ok(())
-        })?;
-        Ok(Some(Self {
-            out_dim: n,
-            in_dim: k,
-            data,
-        }))
+        Self::packed(w).map(Some)
     }
 
-    /// Rows `ids` of `W` → `(ids.len(), in)`: the embedding lookup of a table that is also an
-    /// output projection (tied embeddings), without keeping a second copy of the table.
-    /// Errors on an id outside the table.
+    /// Packs a float32 CPU weight, whatever the CPU.
+    fn packed(w: &Tensor) -> candle_core::Result<Self> {
+        let (n, k) = w.dims2()?;
+        let w = w.contiguous()?;
+        let data = with_f32(&w, |ws| Ok(to_panels(n, k, |j, kk| ws[j * k + kk])))?;
+        Ok(Self {
+            out_dim: n,
+            in_dim: k,
+            panels: Panels::F32(data),
+        })
+    }
+
+    /// Quantizes `w` `(out, in)` (float32 on the CPU, `in` a multiple of 32) to GGML `Q8_0`
+    /// with candle's quantizer, so the weights are exactly those of `QMatMul`'s `Q8_0`, and
+    /// packs them. Unlike `QMatMul` (which quantizes the activations to `Q8_0` too), the
+    /// product multiplies the float32 activations by the dequantized weights in float32.
+    /// `None` where [`PackedWeight::pack`] gives `None` for float32.
+    pub(crate) fn pack_q8_0(w: &Tensor) -> candle_core::Result<Option<Self>> {
+        if !packs(w) {
+            return Ok(None);
+        }
+        Self::packed_q8_0(w).map(Some)
+    }
+
+    /// Quantizes and packs a CPU weight, whatever the CPU.
+    fn packed_q8_0(w: &Tensor) -> candle_core::Result<Self> {
+        let (n, k) = w.dims2()?;
+        if k % Q8_BLOCK != 0 {
+            candle_core::bail!("Q8_0 needs an input size that is a multiple of {Q8_BLOCK}, not {k}")
+        }
+        let qt = QTensor::quantize(&w.to_dtype(DType::F32)?, GgmlDType::Q8_0)?;
+        let bytes = qt.data()?;
+        // A block: the f16 scale (little-endian), then 32 int8 values.
+        const BYTES: usize = 2 + Q8_BLOCK;
+        let blocks = k / Q8_BLOCK;
+        if bytes.len() != n * blocks * BYTES {
+            candle_core::bail!(
+                "unexpected Q8_0 layout: {} bytes for ({n}, {k})",
+                bytes.len()
+            )
+        }
+        let block = |j: usize, b: usize| &bytes[(j * blocks + b) * BYTES..][..BYTES];
+        let q = to_panels(n, k, |j, kk| {
+            block(j, kk / Q8_BLOCK)[2 + kk % Q8_BLOCK] as i8
+        });
+        let d = to_panels(n, blocks, |j, b| {
+            let s = block(j, b);
+            half::f16::from_le_bytes([s[0], s[1]]).to_f32()
+        });
+        Ok(Self {
+            out_dim: n,
+            in_dim: k,
+            panels: Panels::Q8_0 { q, d },
+        })
+    }
+
+    /// Whether the weight is quantized (`Q8_0`).
+    pub(crate) fn is_quantized(&self) -> bool {
+        matches!(self.panels, Panels::Q8_0 { .. })
+    }
+
+    /// Rows `ids` of `W` → `(ids.len(), in)` (dequantized for `Q8_0`): the embedding lookup of
+    /// a table that is also an output projection (tied embeddings), without keeping a second
+    /// copy of the table. Errors on an id outside the table.
     pub(crate) fn rows(&self, ids: &[u32]) -> candle_core::Result<Tensor> {
         let k = self.in_dim;
         let mut out = vec![0f32; ids.len() * k];
@@ -181,15 +313,27 @@ impl PackedWeight {
             if id >= self.out_dim {
                 candle_core::bail!("token id {id} is outside the table of {}", self.out_dim)
             }
-            let panel = &self.data[(id / NR) * k * NR..][..k * NR];
-            for (kk, v) in o.iter_mut().enumerate() {
-                *v = panel[kk * NR + id % NR];
+            let (p, c) = (id / NR, id % NR);
+            match &self.panels {
+                Panels::F32(data) => {
+                    let panel = &data[p * k * NR..][..k * NR];
+                    for (kk, v) in o.iter_mut().enumerate() {
+                        *v = panel[kk * NR + c];
+                    }
+                }
+                Panels::Q8_0 { q, d } => {
+                    let blocks = k / Q8_BLOCK;
+                    for (kk, v) in o.iter_mut().enumerate() {
+                        let scale = d[(p * blocks + kk / Q8_BLOCK) * NR + c];
+                        *v = scale * q[(p * k + kk) * NR + c] as f32;
+                    }
+                }
             }
         }
         Tensor::from_vec(out, (ids.len(), k), &Device::Cpu)
     }
 
-    /// The weight as an `(out, in)` tensor again (for quantizing it).
+    /// The weight as an `(out, in)` float32 tensor again (for quantizing it).
     pub(crate) fn unpack(&self) -> candle_core::Result<Tensor> {
         let ids: Vec<u32> = (0..self.out_dim as u32).collect();
         self.rows(&ids)
@@ -227,11 +371,27 @@ impl PackedWeight {
                 .into_par_iter()
                 .for_each(|task| {
                     let out_ptr = &out_ptr;
+                    // One dequantized block of a panel at a time (16 KiB, in L1).
+                    let mut scratch = match self.panels {
+                        Panels::F32(_) => Vec::new(),
+                        Panels::Q8_0 { .. } => vec![0f32; KC * NR],
+                    };
                     for p in task * per_task..((task + 1) * per_task).min(panels) {
                         let col = p * NR;
                         let cols = NR.min(n - col);
-                        let cols = Columns {
-                            panel: &self.data[p * k * NR..(p + 1) * k * NR],
+                        let panel = match &self.panels {
+                            Panels::F32(data) => Panel::F32(&data[p * k * NR..(p + 1) * k * NR]),
+                            Panels::Q8_0 { q, d } => {
+                                let blocks = k / Q8_BLOCK;
+                                Panel::Q8_0 {
+                                    q: &q[p * k * NR..(p + 1) * k * NR],
+                                    d: &d[p * blocks * NR..(p + 1) * blocks * NR],
+                                    scratch: &mut scratch,
+                                }
+                            }
+                        };
+                        let mut cols = Columns {
+                            panel,
                             out: out_ptr.0,
                             ldc: n,
                             col,
@@ -249,6 +409,84 @@ impl PackedWeight {
     }
 }
 
+/// Whether weights like `w` are packed: on the CPU, with a SIMD kernel.
+fn packs(w: &Tensor) -> bool {
+    matches!(w.device(), Device::Cpu) && Isa::detect() != Isa::Portable
+}
+
+/// `[panel][k][NR]` from `value(row, kk)` for an `(n, k)` matrix, panels in parallel, the last
+/// one zero-padded.
+fn to_panels<T: Copy + Default + Send>(
+    n: usize,
+    k: usize,
+    value: impl Fn(usize, usize) -> T + Sync,
+) -> Vec<T> {
+    let mut data = vec![T::default(); n.div_ceil(NR) * k * NR];
+    if k > 0 {
+        data.par_chunks_mut(k * NR)
+            .enumerate()
+            .for_each(|(p, panel)| {
+                for c in 0..NR.min(n - p * NR) {
+                    for kk in 0..k {
+                        panel[kk * NR + c] = value(p * NR + c, kk);
+                    }
+                }
+            });
+    }
+    data
+}
+
+/// One panel of a [`PackedWeight`].
+enum Panel<'a> {
+    F32(&'a [f32]),
+    /// `q` `[k][NR]`, `d` `[k / 32][NR]`, and room for one dequantized block (`KC × NR`).
+    Q8_0 {
+        q: &'a [i8],
+        d: &'a [f32],
+        scratch: &'a mut [f32],
+    },
+}
+
+impl Panel<'_> {
+    /// Inner steps `k0..k0 + kc` as float32 `[kc][NR]`: a view, or dequantized into scratch.
+    /// Whether the view is the packed weight itself (worth prefetching ahead).
+    fn block(&mut self, isa: Isa, k0: usize, kc: usize) -> (&[f32], bool) {
+        match self {
+            Panel::F32(data) => (&data[k0 * NR..(k0 + kc) * NR], true),
+            Panel::Q8_0 { q, d, scratch } => {
+                let q = &q[k0 * NR..(k0 + kc) * NR];
+                let out = &mut scratch[..kc * NR];
+                #[cfg(target_arch = "x86_64")]
+                if isa != Isa::Portable {
+                    // SAFETY: the CPU supports AVX2 and FMA (both kernels above Portable need them).
+                    unsafe { dequantize_avx2(q, d, k0, out) };
+                    return (out, false);
+                }
+                let _ = isa;
+                dequantize(q, d, k0, out);
+                (out, false)
+            }
+        }
+    }
+}
+
+/// `out[kk][c] = d[(k0 + kk) / 32][c] · q[kk][c]` for a block starting at inner step `k0`.
+#[inline(always)]
+fn dequantize(q: &[i8], d: &[f32], k0: usize, out: &mut [f32]) {
+    for (kk, (o, q)) in out.chunks_exact_mut(NR).zip(q.chunks_exact(NR)).enumerate() {
+        let d = &d[(k0 + kk) / Q8_BLOCK * NR..][..NR];
+        for c in 0..NR {
+            o[c] = d[c] * q[c] as f32;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dequantize_avx2(q: &[i8], d: &[f32], k0: usize, out: &mut [f32]) {
+    dequantize(q, d, k0, out)
+}
+
 /// A raw output pointer that tasks writing disjoint elements may share.
 struct SendPtr(*mut f32);
 // SAFETY: every task writes only its own output columns (see `matmul_t_with`).
@@ -256,7 +494,7 @@ unsafe impl Sync for SendPtr {}
 
 /// One panel's share of a product: output columns `col..col + cols` of `out` `(rows, ldc)`.
 struct Columns<'a> {
-    panel: &'a [f32],
+    panel: Panel<'a>,
     out: *mut f32,
     ldc: usize,
     col: usize,
@@ -271,26 +509,28 @@ impl Columns<'_> {
     /// # Safety
     /// `out` must hold `rows * ldc` floats, `col + cols ≤ ldc`, and no other thread may write
     /// these columns meanwhile.
-    unsafe fn product(&self, isa: Isa, xs: &[f32], rows: usize, k: usize) {
+    unsafe fn product(&mut self, isa: Isa, xs: &[f32], rows: usize, k: usize) {
         let tile_rows = isa.tile_rows();
+        let (out, ldc, col, cols, bias) = (self.out, self.ldc, self.col, self.cols, self.bias);
         // `k == 0` still makes one pass, which writes the bias (or zeros).
         for k0 in (0..k.max(1)).step_by(KC) {
             let kc = KC.min(k - k0);
             let last = k0 + kc >= k;
+            let (b, packed) = self.panel.block(isa, k0, kc);
             let mut r0 = 0;
             while r0 < rows {
                 let m = tile_rows.min(rows - r0);
                 let tile = Tile {
                     a: &xs[r0 * k + k0..],
                     lda: k,
-                    b: &self.panel[k0 * NR..(k0 + kc) * NR],
+                    b,
                     kc,
-                    c: self.out.add(r0 * self.ldc + self.col),
-                    ldc: self.ldc,
-                    cols: self.cols,
+                    c: out.add(r0 * ldc + col),
+                    ldc,
+                    cols,
                     accumulate: k0 > 0,
-                    bias: if last { self.bias } else { None },
-                    prefetch: r0 == 0,
+                    bias: if last { bias } else { None },
+                    prefetch: packed && r0 == 0,
                 };
                 tile.run(isa, m);
                 r0 += m;
@@ -472,6 +712,59 @@ mod tests {
         );
     }
 
+    /// The vectorized exp is within 2 ulp of the standard library's over the softmax range,
+    /// on both paths; the sum and the max equal plain loops' up to rounding.
+    #[test]
+    fn exp_sum_and_max_match_the_plain_loops() {
+        for i in 0..20_000 {
+            let x = -87.0 + i as f32 * (87.0 / 20_000.0);
+            let want = x.exp();
+            for got in [exp::<false>(x), exp::<true>(x)] {
+                let ulps = (got.to_bits() as i64 - want.to_bits() as i64).abs();
+                assert!(ulps <= 2, "exp({x}) = {got}, std {want}");
+            }
+        }
+        assert!(exp::<false>(f32::NEG_INFINITY) < 1e-37);
+        let x: Vec<f32> = (0..1000).map(|i| ((i * 37) % 101) as f32 * -0.1).collect();
+        let want: f64 = x.iter().map(|&v| ((v + 0.5) as f64).exp()).sum();
+        let got = sum_exp(&x, -0.5) as f64;
+        assert!((got - want).abs() / want < 1e-6, "{got} vs {want}");
+        assert_eq!(max(&x), 0.0);
+        assert_eq!(
+            max(&x[1..]),
+            x[1..].iter().copied().fold(f32::MIN, f32::max)
+        );
+        assert_eq!(max(&[]), f32::NEG_INFINITY);
+        assert_eq!(max(&[f32::NAN, -3.0]), -3.0);
+    }
+
+    /// `Q8_0` packing keeps candle's quantized weights exactly, and the product equals the
+    /// float32 product with the dequantized weight, with every kernel and a bias.
+    #[test]
+    fn q8_0_product_equals_the_dequantized_weight_product() -> candle_core::Result<()> {
+        let dev = Device::Cpu;
+        let (n, k) = (NR * 2 + 3, KC + 64);
+        let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
+        let packed = PackedWeight::packed_q8_0(&w)?;
+        assert!(packed.is_quantized());
+        let deq = QTensor::quantize(&w, GgmlDType::Q8_0)?.dequantize(&dev)?;
+        assert_eq!(packed.unpack()?.to_vec2::<f32>()?, deq.to_vec2::<f32>()?);
+        let b = Tensor::randn(0f32, 1., n, &dev)?;
+        let bias: Vec<f32> = b.to_vec1()?;
+        for isa in Isa::supported() {
+            for rows in [1, 5, 9, 16] {
+                let x = Tensor::randn(0f32, 1., (rows, k), &dev)?;
+                let want = x.matmul(&deq.t()?)?.broadcast_add(&b)?;
+                let got = packed.matmul_t_with(isa, &x, Some(&bias))?;
+                let diff = (got - want)?.abs()?.flatten_all()?.max(0)?;
+                assert!(diff.to_scalar::<f32>()? < 1e-4, "{isa:?} {rows} rows");
+            }
+        }
+        let odd = Tensor::randn(0f32, 1., (4, 70), &dev)?;
+        assert!(PackedWeight::packed_q8_0(&odd).is_err());
+        Ok(())
+    }
+
     /// The packed product equals candle's matmul with every kernel, for row counts around the
     /// register tiles, inner sizes around the block (and 0), a last panel that is not full,
     /// with and without a bias; `rows` and `unpack` give the weight back.
@@ -482,7 +775,7 @@ mod tests {
             let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
             let b = Tensor::randn(0f32, 1., n, &dev)?;
             let bias: Vec<f32> = b.to_vec1()?;
-            let packed = PackedWeight::pack(&w)?.expect("f32 on the CPU packs");
+            let packed = PackedWeight::packed(&w)?;
             assert_eq!(
                 packed.unpack()?.flatten_all()?.to_vec1::<f32>()?,
                 w.flatten_all()?.to_vec1::<f32>()?
@@ -505,10 +798,10 @@ mod tests {
         }
         let ids = [3u32, 0, 6];
         let w = Tensor::randn(0f32, 1., (7, 9), &dev)?;
-        let got = PackedWeight::pack(&w)?.unwrap().rows(&ids)?;
+        let got = PackedWeight::packed(&w)?.rows(&ids)?;
         let want = w.index_select(&Tensor::new(&ids, &dev)?, 0)?;
         assert_eq!(got.to_vec2::<f32>()?, want.to_vec2::<f32>()?);
-        assert!(PackedWeight::pack(&w)?.unwrap().rows(&[7]).is_err());
+        assert!(PackedWeight::packed(&w)?.rows(&[7]).is_err());
         assert!(PackedWeight::pack(&w.to_dtype(DType::F16)?)?.is_none());
         Ok(())
     }
@@ -528,7 +821,7 @@ mod tests {
             })
             .collect();
         let dev = Device::Cpu;
-        let packed = PackedWeight::pack(&Tensor::from_vec(w, (n, k), &dev)?)?.unwrap();
+        let packed = PackedWeight::packed(&Tensor::from_vec(w, (n, k), &dev)?)?;
         let x = Tensor::from_vec(x, (rows, k), &dev)?;
         for isa in Isa::supported() {
             let got = packed.matmul_t_with(isa, &x, None)?.flatten_all()?;

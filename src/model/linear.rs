@@ -136,8 +136,8 @@ impl Linear {
     pub fn quantize(&mut self, q: Quantization) -> Result<()> {
         let w = match &self.weight {
             Weight::Dense(w) => w.to_dtype(candle_core::DType::F32)?,
-            Weight::Packed(p) => p.unpack()?,
-            Weight::Quantized(_) => return Ok(()),
+            Weight::Packed(p) if !p.is_quantized() => p.unpack()?,
+            Weight::Packed(_) | Weight::Quantized(_) => return Ok(()),
         };
         let in_dim = w.dim(1)?;
         if in_dim % q.block_size() != 0 {
@@ -145,6 +145,13 @@ impl Linear {
                 "cannot quantize a weight with input size {in_dim} to {q:?} (blocks of {})",
                 q.block_size()
             )));
+        }
+        // Q8_0 on the CPU: tarjama's packed product on the same quantized weights.
+        if q == Quantization::Q8_0 {
+            if let Some(p) = PackedWeight::pack_q8_0(&w).ctx("quantizing a weight")? {
+                self.weight = Weight::Packed(Arc::new(p));
+                return Ok(());
+            }
         }
         let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
         self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);

@@ -13,7 +13,7 @@
 mod attention;
 pub mod bart;
 mod cache;
-mod kernels;
+pub(crate) mod kernels;
 pub mod linear;
 pub mod t5;
 pub mod weights;
