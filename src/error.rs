@@ -30,9 +30,6 @@ pub enum Error {
     /// `--translator` and `--summarizer`).
     #[error("{}", .msg.replace(FLAG, .flag))]
     Resolve { msg: String, flag: String },
-    /// An option the model family does not support yet (such as `--quantize` for T5).
-    #[error("{0}")]
-    Unsupported(String),
     /// Tokenizer files are missing or malformed, or a tokenizer call failed.
     #[error("{0}")]
     Tokenizer(String),

@@ -151,22 +151,7 @@ fn weights_file(files: &crate::hub::ModelFiles, tensor: &str) -> PathBuf {
 
 /// A `--quantize` error, with the value as the user typed it and the model named.
 fn quantize_error(err: Error, typed: &str, pipe: &Seq2SeqPipeline) -> Error {
-    match err {
-        // A family without quantized projections (T5 for now).
-        Error::Unsupported(_) => {
-            let family = std::fs::read_to_string(&pipe.files.config)
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| v.get("model_type")?.as_str().map(str::to_string));
-            let family = family.map_or_else(String::new, |f| format!(" (model_type {f})"));
-            Error::Model(format!(
-                "--quantize {typed} is not supported for {}{family} yet; run it without \
-                 --quantize",
-                pipe.info.name
-            ))
-        }
-        e => Error::Model(format!("{}: --quantize {typed}: {e}", pipe.info.name)),
-    }
+    Error::Model(format!("{}: --quantize {typed}: {err}", pipe.info.name))
 }
 
 /// Translation direction of multilingual translators (NLLB-200, M2M100).

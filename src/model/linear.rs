@@ -142,7 +142,7 @@ impl Linear {
         let in_dim = w.dim(1)?;
         if in_dim % q.block_size() != 0 {
             return Err(Error::Model(format!(
-                "cannot quantize a weight with input size {in_dim} to {q:?} (blocks of {})",
+                "cannot quantize a weight with input size {in_dim} to {q} (blocks of {})",
                 q.block_size()
             )));
         }

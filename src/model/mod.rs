@@ -49,12 +49,9 @@ pub trait Seq2Seq: Send + Sync {
     fn special_tokens(&self) -> &SpecialTokens;
 
     /// Quantizes the weights of every projection (attention, feed-forward, output) to `q`;
-    /// embeddings and layer norms stay as they are. Errors where the family does not support it.
-    fn quantize(&mut self, q: linear::Quantization) -> Result<()> {
-        Err(Error::Unsupported(format!(
-            "--quantize {q} is not supported for this model family yet"
-        )))
-    }
+    /// embeddings and layer norms stay as they are. Errors on a projection whose input size is
+    /// not a multiple of `q`'s block size.
+    fn quantize(&mut self, q: linear::Quantization) -> Result<()>;
 
     /// Size of the output vocabulary (columns of the logits).
     fn vocab_size(&self) -> usize;

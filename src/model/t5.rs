@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use super::attention::attention;
 use super::cache::KvCache;
-use super::linear::{Linear, TokenTable};
+use super::linear::{Linear, Quantization, TokenTable};
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
@@ -277,6 +277,13 @@ struct Attention {
 }
 
 impl Attention {
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        for p in [&mut self.q, &mut self.k, &mut self.v, &mut self.o] {
+            p.quantize(q)?;
+        }
+        Ok(())
+    }
+
     fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let inner = cfg.num_heads * cfg.d_kv;
         Ok(Self {
@@ -373,6 +380,14 @@ struct FeedForward {
 }
 
 impl FeedForward {
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        self.wi.quantize(q)?;
+        if let Some(wi_1) = &mut self.wi_1 {
+            wi_1.quantize(q)?;
+        }
+        self.wo.quantize(q)
+    }
+
     fn new(vb: VarBuilder, cfg: &Config, act: Activation, gated: bool) -> Result<Self> {
         let (d, ff) = (cfg.d_model, cfg.d_ff);
         Ok(if gated {
@@ -589,6 +604,19 @@ impl T5Model {
 }
 
 impl Seq2Seq for T5Model {
+    fn quantize(&mut self, q: Quantization) -> Result<()> {
+        for b in self.encoder_blocks.iter_mut() {
+            b.self_attn.quantize(q)?;
+            b.ff.quantize(q)?;
+        }
+        for b in self.decoder_blocks.iter_mut() {
+            b.self_attn.quantize(q)?;
+            b.cross_attn.quantize(q)?;
+            b.ff.quantize(q)?;
+        }
+        self.lm_head.quantize(q)
+    }
+
     fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput> {
         let (_, s) = input_ids.dims2()?;
         let mask = self.additive_mask(attention_mask)?; // (b, 1, 1, s)
