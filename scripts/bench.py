@@ -310,9 +310,13 @@ def main() -> None:
     ap.add_argument("--cases", default="all",
                     help="comma list of b1-greedy,b1-beam,b16-greedy,b16-beam (default all)")
     ap.add_argument("--systems", default="all",
-                    help="comma list of tarjama,tarjama-q8_0,transformers,transformers-int8,ct2-f32,ct2-int8")
+                    help="comma list of tarjama,tarjama-avx2,tarjama-q8_0,transformers,transformers-int8,"
+                         "ct2-f32,ct2-int8")
     ap.add_argument("--torch-int8", action="store_true",
                     help="also run transformers with torch dynamic int8 quantization of nn.Linear")
+    ap.add_argument("--avx2-row", action="store_true",
+                    help="also run tarjama f32 with TARJAMA_CPU_KERNEL=avx2 (what a CPU without "
+                         "AVX-512 gets), on a machine that has AVX-512")
     ap.add_argument("--quantize", default="q8_0", help="tarjama --quantize value for its int8 row")
     ap.add_argument("--no-warmup", action="store_true",
                     help="do not give the Python peers an untimed warm-up generation")
@@ -351,8 +355,8 @@ def main() -> None:
                          lines=args.tatoeba_lines_beam or args.tatoeba_lines),
     }
     case_names = list(all_cases) if args.cases == "all" else args.cases.split(",")
-    systems = ["tarjama", "tarjama-" + args.quantize, "transformers", "transformers-int8",
-               "ct2-f32", "ct2-int8"]
+    systems = ["tarjama", "tarjama-avx2", "tarjama-" + args.quantize, "transformers",
+               "transformers-int8", "ct2-f32", "ct2-int8"]
     if args.systems != "all":
         systems = [s for s in systems if s in args.systems.split(",")]
     if not has_quantize:
@@ -360,6 +364,8 @@ def main() -> None:
         print("tarjama has no --quantize: no tarjama int8 row", flush=True)
     if not args.torch_int8:
         systems = [s for s in systems if s != "transformers-int8"]
+    if not args.avx2_row:
+        systems = [s for s in systems if s != "tarjama-avx2"]
 
     from transformers import MarianTokenizer
 
@@ -423,9 +429,11 @@ def main() -> None:
                    "--stats"]
             if has_threads:
                 cmd += ["--threads", str(args.threads)]
-            if system != "tarjama":
-                cmd += ["--quantize", args.quantize]
             env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+            if system == "tarjama-avx2":
+                env["TARJAMA_CPU_KERNEL"] = "avx2"
+            elif system != "tarjama":
+                cmd += ["--quantize", args.quantize]
             p, rss, wall = timed(cmd, env)
             stats = json.loads([l for l in p.stderr.splitlines() if l.startswith("{")][-1])
             return {"seconds": stats["generate_seconds"], "load_seconds": stats["load_seconds"],
@@ -513,6 +521,7 @@ CASE_TITLES = {
 }
 SYSTEM_TITLES = {
     "tarjama": "tarjama f32",
+    "tarjama-avx2": "tarjama f32, AVX2 kernel",
     "transformers": "transformers f32",
     "transformers-int8": "transformers int8 (torch dynamic)",
     "ct2-f32": "CTranslate2 float32",
@@ -562,7 +571,7 @@ def render(*, results, command, started, elapsed, load_before, waited, load_afte
         return CASE_TITLES[case].format(beam=beam) + f" ({data}, {r['source_tokens']} source tokens)"
 
     def sys_title(s):
-        if s.startswith("tarjama-"):
+        if s.startswith("tarjama-") and s not in SYSTEM_TITLES:
             return f"tarjama int8 (--quantize {s[8:]})"
         return SYSTEM_TITLES.get(s, s)
 
