@@ -88,11 +88,38 @@ fn t5_q8_0_drift_is_small() {
          {diff:.4}",
         agree * 100.0
     );
-    // Measured on this fixture: 95.2% and 1.80 (2026-12-01); its logits spread wider than
-    // marian-tiny's.
+    // Measured on this fixture (2026-12-01): 95.2% and 1.80 with tarjama's packed Q8_0 product,
+    // 94.4% and 2.77 with candle's QMatMul (TARJAMA_CPU_KERNEL=portable, and CPUs without
+    // AVX2); its logits spread wider than marian-tiny's.
     assert!(agree < 1.0 || diff > 0.0, "quantizing changed nothing");
     assert!(agree >= 0.9, "only {agree} of steps agree");
-    assert!(diff < 2.5, "max logit difference {diff}");
+    assert!(diff < 3.5, "max logit difference {diff}");
+}
+
+/// A half-precision model quantizes too (its weights are not packed, so candle's QMatMul runs
+/// them), and decodes to the same number of steps as float32 with q8_0.
+#[test]
+fn q8_0_on_a_half_precision_model_runs() {
+    let g = golden(MARIAN);
+    let case = &g["cases"][0];
+    let input = ids(&case["input_ids"]);
+    let dir = common::fixture(MARIAN);
+    for dtype in [DType::F16, DType::BF16] {
+        let mut pipe =
+            Seq2SeqPipeline::load(dir.to_str().unwrap(), None, &Device::Cpu, dtype).unwrap();
+        pipe.model.quantize(Quantization::Q8_0).unwrap();
+        let n = input.len();
+        let x = Tensor::from_vec(input.clone(), (1, n), &Device::Cpu).unwrap();
+        let m = Tensor::ones((1, n), DType::U8, &Device::Cpu).unwrap();
+        let enc = pipe.model.encode(&x, &m).unwrap();
+        let mut dec = pipe.model.decoder(&enc, 1).unwrap();
+        let logits = dec
+            .step(&[pipe.model.special_tokens().decoder_start])
+            .unwrap();
+        let row: Vec<f32> = logits.squeeze(0).unwrap().to_vec1().unwrap();
+        assert_eq!(row.len(), pipe.model.vocab_size(), "{dtype:?}");
+        assert!(row.iter().all(|v| v.is_finite()), "{dtype:?}");
+    }
 }
 
 #[test]

@@ -158,20 +158,31 @@ enum Isa {
 impl Isa {
     /// The best kernel this CPU supports, or the one named by the environment variable
     /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2`, or `portable` for candle's kernels and no packing;
-    /// one the CPU lacks is ignored), which lets the parity tests run every path on one machine.
+    /// any other value, or one the CPU lacks, gets a warning on stderr and the best), which lets
+    /// the parity tests run every path on one machine.
     fn detect() -> Isa {
         static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
             let supported = Isa::supported();
-            let wanted = match std::env::var("TARJAMA_CPU_KERNEL").as_deref() {
-                Ok("avx512") => Some(Isa::Avx512),
-                Ok("avx2") => Some(Isa::Avx2Fma),
-                Ok("portable") => Some(Isa::Portable),
+            let best = *supported.last().unwrap_or(&Isa::Portable);
+            let Ok(name) = std::env::var("TARJAMA_CPU_KERNEL") else {
+                return best;
+            };
+            let wanted = match name.trim().to_ascii_lowercase().as_str() {
+                "avx512" => Some(Isa::Avx512),
+                "avx2" => Some(Isa::Avx2Fma),
+                "portable" => Some(Isa::Portable),
                 _ => None,
             };
             match wanted {
                 Some(isa) if supported.contains(&isa) => isa,
-                _ => *supported.last().unwrap_or(&Isa::Portable),
+                _ => {
+                    eprintln!(
+                        "tarjama: warning: TARJAMA_CPU_KERNEL={name:?} is not one of avx512, \
+                         avx2, portable that this CPU runs; using {best:?}"
+                    );
+                    best
+                }
             }
         })
     }
@@ -253,48 +264,83 @@ impl PackedWeight {
         })
     }
 
-    /// Quantizes `w` `(out, in)` (float32 on the CPU, `in` a multiple of 32) to GGML `Q8_0`
-    /// with candle's quantizer, so the weights are exactly those of `QMatMul`'s `Q8_0`, and
-    /// packs them. Unlike `QMatMul` (which quantizes the activations to `Q8_0` too), the
-    /// product multiplies the float32 activations by the dequantized weights in float32.
-    /// `None` where [`PackedWeight::pack`] gives `None` for float32.
-    pub(crate) fn pack_q8_0(w: &Tensor) -> candle_core::Result<Option<Self>> {
-        if !packs(w) {
-            return Ok(None);
-        }
-        Self::packed_q8_0(w).map(Some)
+    /// This float32 weight quantized to GGML `Q8_0` (`in` a multiple of 32) with candle's
+    /// quantizer, so the weights are exactly those of `QMatMul`'s `Q8_0`, and packed. Unlike
+    /// `QMatMul` (which quantizes the activations to `Q8_0` too), the product multiplies the
+    /// float32 activations by the dequantized weights in float32. Rows go through the quantizer
+    /// a few thousand at a time, so the float32 copy it needs stays small.
+    pub(crate) fn to_q8_0(&self) -> candle_core::Result<Self> {
+        let Panels::F32(_) = self.panels else {
+            candle_core::bail!("the weight is quantized already")
+        };
+        Self::quantized_q8_0(self.out_dim, self.in_dim, |r0, r1| {
+            self.rows(&(r0 as u32..r1 as u32).collect::<Vec<_>>())
+        })
     }
 
-    /// Quantizes and packs a CPU weight, whatever the CPU.
+    /// [`PackedWeight::to_q8_0`] of a float32 tensor `(out, in)`.
+    #[cfg(test)]
     fn packed_q8_0(w: &Tensor) -> candle_core::Result<Self> {
         let (n, k) = w.dims2()?;
-        if k % Q8_BLOCK != 0 {
+        Self::quantized_q8_0(n, k, |r0, r1| {
+            w.narrow(0, r0, r1 - r0)?.to_dtype(DType::F32)
+        })
+    }
+
+    /// Quantizes the `(n, k)` weight whose rows `r0..r1` `rows(r0, r1)` gives, in chunks.
+    fn quantized_q8_0(
+        n: usize,
+        k: usize,
+        rows: impl Fn(usize, usize) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<Self> {
+        if !k.is_multiple_of(Q8_BLOCK) {
             candle_core::bail!("Q8_0 needs an input size that is a multiple of {Q8_BLOCK}, not {k}")
         }
-        let qt = QTensor::quantize(&w.to_dtype(DType::F32)?, GgmlDType::Q8_0)?;
-        let bytes = qt.data()?;
         // A block: the f16 scale (little-endian), then 32 int8 values.
         const BYTES: usize = 2 + Q8_BLOCK;
+        // Rows per call of the quantizer: whole panels.
+        const CHUNK: usize = NR * 64;
         let blocks = k / Q8_BLOCK;
-        if bytes.len() != n * blocks * BYTES {
-            candle_core::bail!(
-                "unexpected Q8_0 layout: {} bytes for ({n}, {k})",
-                bytes.len()
-            )
+        let panels = n.div_ceil(NR);
+        let mut q = vec![0i8; panels * k * NR];
+        let mut d = vec![0f32; panels * blocks * NR];
+        for r0 in (0..n).step_by(CHUNK) {
+            let r1 = (r0 + CHUNK).min(n);
+            let qt = QTensor::quantize(&rows(r0, r1)?, GgmlDType::Q8_0)?;
+            let bytes = qt.data()?;
+            if bytes.len() != (r1 - r0) * blocks * BYTES {
+                candle_core::bail!("unexpected Q8_0 layout: {} bytes", bytes.len())
+            }
+            let p0 = r0 / NR;
+            q[p0 * k * NR..]
+                .par_chunks_mut(k * NR)
+                .zip(d[p0 * blocks * NR..].par_chunks_mut(blocks * NR))
+                .take((r1 - r0).div_ceil(NR))
+                .enumerate()
+                .for_each(|(i, (qp, dp))| {
+                    let p = p0 + i;
+                    for c in 0..NR.min(n - p * NR) {
+                        let j = p * NR + c - r0;
+                        for b in 0..blocks {
+                            let s = &bytes[(j * blocks + b) * BYTES..][..BYTES];
+                            dp[b * NR + c] = half::f16::from_le_bytes([s[0], s[1]]).to_f32();
+                            for (t, &v) in s[2..].iter().enumerate() {
+                                qp[(b * Q8_BLOCK + t) * NR + c] = v as i8;
+                            }
+                        }
+                    }
+                });
         }
-        let block = |j: usize, b: usize| &bytes[(j * blocks + b) * BYTES..][..BYTES];
-        let q = to_panels(n, k, |j, kk| {
-            block(j, kk / Q8_BLOCK)[2 + kk % Q8_BLOCK] as i8
-        });
-        let d = to_panels(n, blocks, |j, b| {
-            let s = block(j, b);
-            half::f16::from_le_bytes([s[0], s[1]]).to_f32()
-        });
         Ok(Self {
             out_dim: n,
             in_dim: k,
             panels: Panels::Q8_0 { q, d },
         })
+    }
+
+    /// Inputs per output (`in`).
+    pub(crate) fn in_dim(&self) -> usize {
+        self.in_dim
     }
 
     /// Whether the weight is quantized (`Q8_0`).

@@ -134,25 +134,29 @@ impl Linear {
     ///
     /// Errors: an input size that is not a multiple of the block size, or a non-f32 weight.
     pub fn quantize(&mut self, q: Quantization) -> Result<()> {
-        let w = match &self.weight {
-            Weight::Dense(w) => w.to_dtype(candle_core::DType::F32)?,
-            Weight::Packed(p) if !p.is_quantized() => p.unpack()?,
+        let in_dim = match &self.weight {
+            Weight::Dense(w) => w.dim(1)?,
+            Weight::Packed(p) if !p.is_quantized() => p.in_dim(),
             Weight::Packed(_) | Weight::Quantized(_) => return Ok(()),
         };
-        let in_dim = w.dim(1)?;
         if in_dim % q.block_size() != 0 {
             return Err(Error::Model(format!(
                 "cannot quantize a weight with input size {in_dim} to {q} (blocks of {})",
                 q.block_size()
             )));
         }
-        // Q8_0 on the CPU: tarjama's packed product on the same quantized weights.
-        if q == Quantization::Q8_0 {
-            if let Some(p) = PackedWeight::pack_q8_0(&w).ctx("quantizing a weight")? {
+        let w = match &self.weight {
+            // A packed float32 weight (CPU, float32 model) becomes a packed Q8_0 weight for
+            // tarjama's kernels; other formats go to candle's QMatMul.
+            Weight::Packed(p) if q == Quantization::Q8_0 => {
+                let p = p.to_q8_0().ctx("quantizing a weight")?;
                 self.weight = Weight::Packed(Arc::new(p));
                 return Ok(());
             }
-        }
+            Weight::Packed(p) => p.unpack()?,
+            Weight::Dense(w) => w.to_dtype(candle_core::DType::F32)?,
+            Weight::Quantized(_) => return Ok(()),
+        };
         let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
         self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);
         Ok(())
