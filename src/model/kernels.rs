@@ -157,9 +157,9 @@ enum Isa {
 
 impl Isa {
     /// The best kernel this CPU supports, or the one named by the environment variable
-    /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2`, or `portable` for candle's kernels and no packing;
-    /// any other value, or one the CPU lacks, gets a warning on stderr and the best), which lets
-    /// the parity tests run every path on one machine.
+    /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2`, or `portable` for candle's kernels and no packing,
+    /// in any case; one the CPU lacks gives the best it has, any other value a warning on stderr
+    /// and the best), which lets the parity tests run every path on one machine.
     fn detect() -> Isa {
         static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
@@ -176,10 +176,12 @@ impl Isa {
             };
             match wanted {
                 Some(isa) if supported.contains(&isa) => isa,
-                _ => {
+                // One this CPU lacks: the best it has (so one setting serves every machine).
+                Some(_) => best,
+                None => {
                     eprintln!(
                         "tarjama: warning: TARJAMA_CPU_KERNEL={name:?} is not one of avx512, \
-                         avx2, portable that this CPU runs; using {best:?}"
+                         avx2, portable; using {best:?}"
                     );
                     best
                 }
