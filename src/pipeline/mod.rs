@@ -14,7 +14,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 
 use crate::decoding::{self, GenerationConfig, Hypothesis};
-use crate::error::{Error, Result};
+use crate::error::{candle_message, Error, Result};
 use crate::hub::{self, ModelFiles, TokenizerFiles};
 use crate::model::{self, Seq2Seq};
 use crate::tokenize::{self, Tokenizer, TokenizerSource};
@@ -69,7 +69,9 @@ impl DeviceChoice {
                         "--device cuda: this tarjama was built without CUDA (build with --features cuda)".into(),
                     ));
                 }
-                Device::new_cuda(n).map_err(|e| Error::Config(format!("--device cuda:{n}: {e}")))
+                Device::new_cuda(n).map_err(|e| {
+                    Error::Config(format!("--device cuda:{n}: {}", candle_message(&e)))
+                })
             }
             DeviceChoice::Metal(n) => {
                 if !candle_core::utils::metal_is_available() {
@@ -77,7 +79,9 @@ impl DeviceChoice {
                         "--device metal: this tarjama was built without Metal (build with --features metal)".into(),
                     ));
                 }
-                Device::new_metal(n).map_err(|e| Error::Config(format!("--device metal:{n}: {e}")))
+                Device::new_metal(n).map_err(|e| {
+                    Error::Config(format!("--device metal:{n}: {}", candle_message(&e)))
+                })
             }
             DeviceChoice::Auto => {
                 if candle_core::utils::cuda_is_available() {
