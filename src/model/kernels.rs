@@ -1,10 +1,16 @@
-//! CPU float32 kernels for the shapes of incremental decoding, where candle's general kernels
-//! lose time (measured in `BENCHMARKS.md`):
-//! - [`dot`]: the inner product, with AVX2+FMA when the CPU has it (detected at run time);
-//! - [`PackedWeight`]: `x Wᵀ` against a weight repacked once at load time, with register-tiled
-//!   AVX-512 or AVX2+FMA kernels chosen at run time. candle hands these products to the `gemm`
-//!   crate, which packs the weight again at every call, runs a one-row product on one thread,
-//!   and has no AVX-512 kernels on stable Rust.
+//! CPU kernels for the shapes of incremental decoding, where candle's general kernels lose
+//! time (measured in `BENCHMARKS.md`):
+//! - [`PackedWeight`]: `x Wᵀ` against a weight repacked once at load time (float32, or GGML
+//!   `Q8_0` blocks for `--quantize q8_0`), with register-tiled AVX-512 or AVX2+FMA kernels
+//!   chosen at run time. candle hands these products to the `gemm` crate, which packs the
+//!   weight again at every call, runs a one-row product on one thread, and has no AVX-512
+//!   kernels on stable Rust.
+//! - [`dot`]: the inner product (single-query attention);
+//! - [`max`] and [`sum_exp`]: the two reductions of a log-softmax over the vocabulary, in lanes
+//!   that vectorize, with a polynomial `exp`.
+//!
+//! Without AVX2+FMA (ARM, older x86) weights are not packed and candle's kernels run;
+//! `TARJAMA_CPU_KERNEL` forces a choice (see [`Isa::detect`]).
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{DType, Device, Storage, Tensor};
