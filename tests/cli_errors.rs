@@ -374,6 +374,7 @@ fn bad_batch_flag_values_are_usage_errors() {
         ["--shard", "1/0"],
         ["--min-arabic", "1.5"],
         ["--min-arabic", "2"],
+        ["--min-arabic", "-0.1"],
         ["--glob", "["],
         ["--max-length", "1"],
         ["--repetition-penalty", "0"],

@@ -106,7 +106,12 @@ pub struct BatchArgs {
     pub max_bytes: u64,
     /// For translate and run: skip inputs in which less than this share (0 to 1) of the letters
     /// are Arabic script (digits, punctuation and spaces do not count).
-    #[arg(long, default_value_t = batch::DEFAULT_MIN_ARABIC, value_parser = fraction)]
+    #[arg(
+        long,
+        default_value_t = batch::DEFAULT_MIN_ARABIC,
+        value_parser = fraction,
+        allow_hyphen_values = true
+    )]
     pub min_arabic: f64,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]
