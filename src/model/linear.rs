@@ -169,30 +169,7 @@ impl Linear {
         let rows = x.elem_count() / in_dim.max(1);
         // One 2-D product for all rows (a broadcast batched product is much slower on CPU).
         let x2 = x.reshape((rows, in_dim))?;
-        let y = match &self.weight {
-            Weight::Packed(w) if x2.dtype() == candle_core::DType::F32 => match &self.bias {
-                Some(b) if b.dtype() == candle_core::DType::F32 => {
-                    with_f32(b, |b| w.matmul_t(&x2, Some(b)))?
-                }
-                Some(b) => w.matmul_t(&x2, None)?.broadcast_add(b)?,
-                None => w.matmul_t(&x2, None)?,
-            },
-            Weight::Packed(_) => candle_core::bail!("a float32 layer got {:?} input", x2.dtype()),
-            Weight::Dense(w) => {
-                let y = x2.matmul(&w.t()?)?;
-                match &self.bias {
-                    Some(b) => y.broadcast_add(b)?,
-                    None => y,
-                }
-            }
-            Weight::Quantized(w) => {
-                let y = w.forward(&x2)?;
-                match &self.bias {
-                    Some(b) => y.broadcast_add(b)?,
-                    None => y,
-                }
-            }
-        };
+        let y = self.product(&x2, self.bias.as_ref())?;
         let mut out_dims = dims;
         let last = out_dims.len() - 1;
         out_dims[last] = y.dim(1)?;
@@ -204,17 +181,37 @@ impl Linear {
     /// transformers adds to the logits of the model's dtype after the projection). On a packed
     /// weight the addition is fused into the product, saving a pass over the logits.
     pub fn forward_f32_bias(&self, x: &Tensor, extra: &Tensor) -> candle_core::Result<Tensor> {
+        let f32 = candle_core::DType::F32;
         match (&self.weight, &self.bias) {
-            (Weight::Packed(w), None)
-                if x.dtype() == candle_core::DType::F32
-                    && extra.dtype() == candle_core::DType::F32 =>
-            {
-                with_f32(extra, |b| w.matmul_t(&x.contiguous()?, Some(b)))
+            (Weight::Packed(_), None) if x.dtype() == f32 && extra.dtype() == f32 => {
+                self.product(x, Some(extra))
             }
-            _ => self
-                .forward(x)?
-                .to_dtype(candle_core::DType::F32)?
-                .broadcast_add(extra),
+            _ => self.forward(x)?.to_dtype(f32)?.broadcast_add(extra),
+        }
+    }
+
+    /// `x` `(rows, in)` times `Wᵀ` → `(rows, out)`, plus `bias` `(out,)` after the product:
+    /// fused into a packed product when the bias is float32, a separate addition otherwise.
+    fn product(&self, x: &Tensor, bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let f32 = candle_core::DType::F32;
+        let y = match &self.weight {
+            Weight::Packed(w) => {
+                if x.dtype() != f32 {
+                    candle_core::bail!("a float32 layer got {:?} input", x.dtype())
+                }
+                match bias {
+                    Some(b) if b.dtype() == f32 => {
+                        return with_f32(b, |b| w.matmul_t(x, Some(b)));
+                    }
+                    _ => w.matmul_t(x, None)?,
+                }
+            }
+            Weight::Dense(w) => x.matmul(&w.t()?)?,
+            Weight::Quantized(w) => w.forward(x)?,
+        };
+        match bias {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
         }
     }
 }

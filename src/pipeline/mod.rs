@@ -237,7 +237,8 @@ impl Seq2SeqPipeline {
     }
 
     /// Quantizes the model's projections to `q` (see [`Seq2Seq::quantize`]) and records it in
-    /// [`ModelInfo::quantization`]. Errors where the family does not support it.
+    /// [`ModelInfo::quantization`]. Errors on a projection whose input size is not a multiple of
+    /// `q`'s block size.
     pub fn quantize(&mut self, q: crate::model::linear::Quantization) -> Result<()> {
         self.model.quantize(q)?;
         self.info.quantization = Some(q.to_string());
