@@ -1,17 +1,12 @@
 //! Model resolution (`tarjama::hub`), offline: local directories, a fake Hugging Face cache,
-//! an unreachable Hub, and a small local HTTP server that answers like the Hub.
+//! an unreachable Hub. Downloads from a test Hub are in `tests/hub_server.rs`.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use tarjama::hub::{
     preset, preset_names, presets, resolve_with, HubOptions, ModelFiles, ModelSource, ModelSpec,
-    TokenizerFiles, Weights, DEFAULT_TRANSLATOR,
+    Progress, TokenizerFiles, Weights, DEFAULT_TRANSLATOR,
 };
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -44,12 +39,10 @@ fn fake_cache(repo: &str, names: &[&str]) -> tempfile::TempDir {
 }
 
 fn options(cache: &Path, offline: bool, endpoint: &str) -> HubOptions {
-    HubOptions {
-        cache_dir: cache.to_path_buf(),
-        offline,
-        token: None,
-        endpoint: endpoint.to_string(),
-    }
+    let mut opts = HubOptions::new(cache, endpoint);
+    opts.offline = offline;
+    opts.progress = Progress::Off;
+    opts
 }
 
 fn err_of(result: tarjama::Result<ModelFiles>) -> String {
@@ -447,272 +440,29 @@ fn unreachable_hub_falls_back_to_the_cache() {
     assert_eq!(files.revision.as_deref(), Some(SHA));
 }
 
-// ---- a local server that answers like the Hub ----
-
-/// A minimal Hub: repo info at `/api/models/<repo>/revision/<rev>` and files at
-/// `/<repo>/resolve/<rev>/<file>` with the headers hf-hub reads. Records each request.
-struct MockHub {
-    endpoint: String,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl MockHub {
-    /// Serves `repo` at commit [`SHA`] with `files`; answers `status` to everything if not 200.
-    fn start(repo: &str, files: &[(&str, &[u8])], status: u16) -> MockHub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let files: BTreeMap<String, Vec<u8>> = files
-            .iter()
-            .map(|(n, b)| (n.to_string(), b.to_vec()))
-            .collect();
-        let (repo, log) = (repo.to_string(), requests.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { break };
-                let head = read_head(&mut stream);
-                let mut lines = head.lines();
-                let path = lines
-                    .next()
-                    .and_then(|l| l.split(' ').nth(1))
-                    .unwrap_or("")
-                    .to_string();
-                let header = |name: &str| {
-                    head.lines().find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                    })
-                };
-                let auth = header("authorization").unwrap_or_default();
-                log.lock()
-                    .unwrap()
-                    .push(format!("{path} {auth}").trim().to_string());
-                let response = if status != 200 {
-                    respond(status, &[], b"{\"error\": \"mock\"}")
-                } else {
-                    answer(&repo, &files, &path, header("range"))
-                };
-                let _ = stream.write_all(&response);
-            }
-        });
-        MockHub { endpoint, requests }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-fn read_head(stream: &mut std::net::TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
-fn respond(status: u16, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status} Mock\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut out = out.into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-fn answer(
-    repo: &str,
-    files: &BTreeMap<String, Vec<u8>>,
-    path: &str,
-    range: Option<String>,
-) -> Vec<u8> {
-    if path.starts_with(&format!("/api/models/{repo}/revision/")) {
-        let siblings: Vec<_> = files
-            .keys()
-            .map(|f| serde_json::json!({ "rfilename": f }))
-            .collect();
-        let body = serde_json::json!({ "sha": SHA, "siblings": siblings }).to_string();
-        return respond(200, &[], body.as_bytes());
-    }
-    let prefix = format!("/{repo}/resolve/");
-    let Some(file) = path
-        .strip_prefix(&prefix)
-        .and_then(|rest| rest.split_once('/'))
-        .map(|(_, file)| file)
-    else {
-        return respond(404, &[], b"not found");
-    };
-    let Some(bytes) = files.get(file) else {
-        return respond(404, &[("x-error-code", "EntryNotFound".into())], b"");
-    };
-    let start: usize = range
-        .as_deref()
-        .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split('-').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let end = match range.as_deref() {
-        Some("bytes=0-0") => 0,
-        _ => bytes.len() - 1,
-    };
-    let etag = format!("\"{:x}\"", Sha256::digest(bytes));
-    respond(
-        206,
-        &[
-            ("x-repo-commit", SHA.into()),
-            ("etag", etag),
-            (
-                "Content-Range",
-                format!("bytes {start}-{end}/{}", bytes.len()),
-            ),
-        ],
-        &bytes[start..=end],
-    )
-}
-
-fn marian_repo_files() -> Vec<(&'static str, &'static [u8])> {
-    vec![
-        ("README.md", b"# card"),
-        ("config.json", b"{\"model_type\": \"marian\"}"),
-        ("generation_config.json", b"{\"num_beams\": 4}"),
-        ("tokenizer_config.json", b"{}"),
-        ("source.spm", b"source sentencepiece"),
-        ("target.spm", b"target sentencepiece"),
-        ("vocab.json", b"{\"</s>\": 0}"),
-        ("model.safetensors", b"safetensors bytes"),
-        ("pytorch_model.bin", b"pickle bytes"),
-    ]
-}
+// ---- --model NAME@REV and --revision on the command line ----
 
 #[test]
-fn hub_download_fetches_only_needed_files_then_works_offline() {
-    let hub = MockHub::start("someone/tiny", &marian_repo_files(), 200);
-    let cache = tempfile::tempdir().unwrap();
-    let mut opts = options(cache.path(), false, &hub.endpoint);
-    opts.token = Some("hf_secret".into());
-
-    let files = resolve_with("someone/tiny", None, &opts).unwrap();
-    let snapshot = cache
-        .path()
-        .join("models--someone--tiny/snapshots")
-        .join(SHA);
-    assert_eq!(files.dir, snapshot);
-    assert_eq!(files.revision.as_deref(), Some(SHA));
-    assert_eq!(
-        std::fs::read(&files.config).unwrap(),
-        b"{\"model_type\": \"marian\"}"
-    );
-    assert_eq!(
-        files.weights,
-        Weights::Safetensors(vec![snapshot.join("model.safetensors")])
-    );
-    assert_eq!(
-        std::fs::read(snapshot.join("model.safetensors")).unwrap(),
-        b"safetensors bytes"
-    );
-    assert!(files.generation_config.is_some() && files.tokenizer_config.is_some());
-
-    let requests = hub.requests();
+fn a_revision_given_twice_differently_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args([
+            "translate",
+            "examples/sample.ar.txt",
+            "--model",
+            "someone/x@v1",
+            "--revision",
+            "v2",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        requests.iter().all(|r| r.ends_with("Bearer hf_secret")),
-        "{requests:?}"
+        stderr.contains(
+            "--model someone/x@v1 names revision v1 but --revision says v2; give it once"
+        ),
+        "{stderr}"
     );
-    let fetched: Vec<&str> = requests
-        .iter()
-        .filter_map(|r| r.split(' ').next()?.split("/resolve/main/").nth(1))
-        .collect();
-    for skipped in ["pytorch_model.bin", "README.md"] {
-        assert!(
-            !fetched.contains(&skipped),
-            "{skipped} fetched: {requests:?}"
-        );
-    }
-    assert!(fetched.contains(&"model.safetensors"), "{requests:?}");
-
-    // Cached now: online again asks only for the repo info, offline needs nothing.
-    let before = hub.requests().len();
-    let again = resolve_with("someone/tiny", None, &opts).unwrap();
-    assert_eq!(again, files);
-    assert_eq!(hub.requests().len(), before + 1, "{:?}", hub.requests());
-    let offline = options(cache.path(), true, "http://127.0.0.1:9");
-    assert_eq!(resolve_with("someone/tiny", None, &offline).unwrap(), files);
-}
-
-#[test]
-fn hub_repo_with_a_missing_shard_fails_before_downloading_weights() {
-    let index = br#"{"weight_map": {"a": "model-00001-of-00002.safetensors",
-                                    "b": "model-00002-of-00002.safetensors"}}"#;
-    let files: Vec<(&str, &[u8])> = vec![
-        ("config.json", b"{}"),
-        ("tokenizer.json", b"{}"),
-        ("model.safetensors.index.json", index),
-        ("model-00001-of-00002.safetensors", b"shard one"),
-    ];
-    let hub = MockHub::start("someone/sharded", &files, 200);
-    let cache = tempfile::tempdir().unwrap();
-    let opts = options(cache.path(), false, &hub.endpoint);
-    let msg = err_of(resolve_with("someone/sharded", None, &opts));
-    assert!(
-        msg.ends_with("shard listed in model.safetensors.index.json missing: model-00002-of-00002.safetensors"),
-        "{msg}"
-    );
-    assert!(msg.starts_with("someone/sharded on the Hub"), "{msg}");
-    assert!(
-        !hub.requests().iter().any(|r| r.contains("00001-of")),
-        "{:?}",
-        hub.requests()
-    );
-}
-
-#[test]
-fn hub_errors_are_explained() {
-    let cache = tempfile::tempdir().unwrap();
-
-    let hub = MockHub::start("someone/x", &[], 404);
-    let opts = options(cache.path(), false, &hub.endpoint);
-    let msg = err_of(resolve_with("someone/missing", None, &opts));
-    assert!(
-        msg.contains("someone/missing: no such model or revision on the Hub"),
-        "{msg}"
-    );
-    let msg = err_of(resolve_with("opus-mt-ar-e", None, &opts));
-    assert!(
-        msg.contains("presets are ") && msg.contains("opus-mt-ar-en"),
-        "{msg}"
-    );
-
-    let hub = MockHub::start("someone/x", &[], 401);
-    let opts = options(cache.path(), false, &hub.endpoint);
-    let msg = err_of(resolve_with("someone/gated", None, &opts));
-    assert!(msg.contains("set HF_TOKEN"), "{msg}");
-
-    // A Hub that is down counts as unreachable.
-    let hub = MockHub::start("someone/x", &[], 503);
-    let opts = options(cache.path(), false, &hub.endpoint);
-    let msg = err_of(resolve_with("someone/down", None, &opts));
-    assert!(
-        msg.starts_with("cannot reach the Hugging Face Hub"),
-        "{msg}"
-    );
-}
-
-#[test]
-fn hub_repo_without_weights_is_reported_without_downloads() {
-    let files: Vec<(&str, &[u8])> = vec![("config.json", b"{}"), ("tokenizer.json", b"{}")];
-    let hub = MockHub::start("someone/noweights", &files, 200);
-    let cache = tempfile::tempdir().unwrap();
-    let opts = options(cache.path(), false, &hub.endpoint);
-    let msg = err_of(resolve_with("someone/noweights", None, &opts));
-    assert_eq!(
-        msg,
-        "someone/noweights on the Hub: no model weights (model.safetensors, \
-         model.safetensors.index.json or pytorch_model.bin)"
-    );
-    assert_eq!(hub.requests().len(), 1, "{:?}", hub.requests());
 }

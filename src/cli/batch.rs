@@ -98,9 +98,6 @@ pub struct BatchArgs {
     /// Output layout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-    /// No progress and no final summary on stderr (errors are still printed).
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
     /// Skip inputs larger than this many bytes.
     #[arg(long, default_value_t = batch::DEFAULT_MAX_BYTES)]
     pub max_bytes: u64,
@@ -118,10 +115,12 @@ pub struct BatchArgs {
     pub stats: bool,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// With --task run: the translation model (default: opus-mt-tc-big-ar-en).
+    /// With --task run: the translation model (default: opus-mt-tc-big-ar-en), optionally
+    /// NAME@REVISION.
     #[arg(long)]
     pub translator: Option<String>,
-    /// With --task run: the summarization model (default: distilbart-cnn-12-6).
+    /// With --task run: the summarization model (default: distilbart-cnn-12-6), optionally
+    /// NAME@REVISION.
     #[arg(long)]
     pub summarizer: Option<String>,
     #[command(flatten)]
@@ -181,7 +180,10 @@ impl BatchArgs {
                     anyhow::bail!("--task run takes --translator and --summarizer, not --model");
                 }
                 if self.model.revision.is_some() {
-                    anyhow::bail!("--revision applies to --model; --task run does not take it");
+                    anyhow::bail!(
+                        "--revision applies to --model; with --task run give each model's \
+                         revision as --translator NAME@REVISION / --summarizer NAME@REVISION"
+                    );
                 }
             }
             TaskArg::Translate if self.summarizer.is_some() => {
@@ -219,7 +221,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
 
-    let mut progress = Reporter::new(args.quiet);
+    let mut progress = Reporter::new(args.model.quiet);
     let mut stats = Stats::default();
     let model_args = |name: Option<String>| ModelArgs {
         model: name,

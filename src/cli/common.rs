@@ -14,13 +14,17 @@ use crate::Error;
 /// Which model to load and where to run it.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// Model: a preset name (see models/), a Hugging Face Hub repo id (owner/name), or a local
-    /// directory in the Hub's layout.
+    /// Model: a preset name (see models/), a Hugging Face Hub repo id (owner/name), either
+    /// optionally with @REVISION (owner/name@v1.0), or a local directory in the Hub's layout.
     #[arg(long, short = 'm', value_parser = model_name)]
     pub model: Option<String>,
-    /// Hub revision (branch, tag or commit) for a repo id.
+    /// Hub revision (branch, tag or commit) for a repo id; the same as --model NAME@REVISION.
     #[arg(long, value_parser = revision_value)]
     pub revision: Option<String>,
+    /// Nothing on stderr but errors: no download progress (and, for batch, no progress or
+    /// final summary).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// cpu, cuda[:N], metal or auto.
     #[arg(long, default_value = "cpu", value_parser = valid::<DeviceChoice>)]
     pub device: String,
@@ -41,9 +45,16 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// Checks what the value parsers cannot see alone: `--model NAME@A` with `--revision B`.
+    /// Errors: a message naming both.
+    pub fn check(&self) -> Result<(), String> {
+        check_revisions(self.model.as_deref(), self.revision.as_deref())
+    }
+
     /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
-    /// with `--threads` and `--quantize` applied.
+    /// with `--threads` and `--quantize` applied; downloads show progress unless `--quiet`.
     pub fn load(&self, default: &str) -> crate::Result<crate::pipeline::Seq2SeqPipeline> {
+        crate::hub::set_quiet(self.quiet);
         let quantize = self
             .quantize
             .as_deref()
@@ -494,6 +505,20 @@ pub fn model_name(s: &str) -> Result<String, String> {
         return Err("must name a preset, a Hub repo id or a model directory".into());
     }
     Ok(s.to_string())
+}
+
+/// `NAME@A` given with `--revision B` (A ≠ B) is a contradiction. `--revision` with `NAME@A`
+/// is fine when they agree.
+pub fn check_revisions(model: Option<&str>, revision: Option<&str>) -> Result<(), String> {
+    let (Some(model), Some(rev)) = (model, revision) else {
+        return Ok(());
+    };
+    match crate::hub::split_revision(model) {
+        Some((_, at)) if at != rev => Err(format!(
+            "--model {model} names revision {at} but --revision says {rev}; give it once"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Clap value parser for `--revision`: a branch, tag, `refs/pr/N` or commit.

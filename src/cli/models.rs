@@ -1,5 +1,7 @@
 //! `tarjama models list` / `tarjama models show NAME`: the shipped presets, with family, size,
-//! languages, licence and whether their weights are already in the local Hugging Face cache.
+//! languages, licence and whether their files are already in the local Hugging Face cache (and
+//! their size on disk); `tarjama models download NAME|REPO[@REV]...` fetches models ahead of
+//! time (for offline machines and clusters) and prints where their files are.
 
 use clap::{Args, Subcommand};
 
@@ -22,12 +24,24 @@ enum ModelsCommand {
         /// The preset name (see `tarjama models list`).
         name: String,
     },
+    /// Download models into the Hugging Face cache now, so later runs (HF_HUB_OFFLINE=1, other
+    /// cluster nodes sharing HF_HOME) need no network. Prints one line per model on stdout:
+    /// the name, the commit and the snapshot directory holding its files, tab-separated.
+    Download {
+        /// Presets or Hub repo ids, each optionally with @REVISION (owner/name@v1.0).
+        #[arg(required = true, value_name = "NAME|REPO[@REV]", value_parser = super::common::model_name)]
+        models: Vec<String>,
+        /// No download progress on stderr.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
 }
 
 /// Runs `tarjama models`; returns the exit code.
 pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
     let opts = HubOptions::from_env();
     let out = match args.command {
+        ModelsCommand::Download { models, quiet } => return download(&models, quiet),
         ModelsCommand::List => list(&hub::presets(), &opts),
         ModelsCommand::Show { name } => {
             let Some(p) = hub::preset(&name) else {
@@ -43,6 +57,46 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `tarjama models download`: each model resolved (downloaded when not cached), one line each.
+/// Stops at the first model that fails, with its error.
+fn download(models: &[String], quiet: bool) -> anyhow::Result<i32> {
+    hub::set_quiet(quiet);
+    let opts = HubOptions::from_env();
+    for name in models {
+        let files = hub::resolve_with(name, None, &opts)?;
+        if let hub::ModelSource::Local(dir) = &files.source {
+            anyhow::bail!(
+                "{}: is a local directory; models download takes presets and Hub repo ids",
+                dir.display()
+            );
+        }
+        println!(
+            "{name}\t{}\t{}",
+            files.revision.as_deref().unwrap_or("-"),
+            files.dir.display()
+        );
+    }
+    Ok(0)
+}
+
+/// Bytes on disk under `dir`, following the snapshot's symlinks to their blobs.
+fn disk_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => disk_size(&path),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            }
+        })
+        .sum()
+}
+
 /// `615000000` → `615M`, `1370000000` → `1.4B`.
 fn size(n: u64) -> String {
     if n >= 1_000_000_000 {
@@ -52,15 +106,16 @@ fn size(n: u64) -> String {
     }
 }
 
-/// Where the preset's files are in the local cache, when every file it needs is there.
-fn cached(p: &Preset, opts: &HubOptions) -> Option<String> {
+/// Where the preset's files are in the local cache, and their size on disk, when every file it
+/// needs is there.
+fn cached(p: &Preset, opts: &HubOptions) -> Option<(String, u64)> {
     let offline = HubOptions {
         offline: true,
         ..opts.clone()
     };
     hub::resolve_with(&p.repo, Some(&p.revision), &offline)
         .ok()
-        .map(|f| f.dir.display().to_string())
+        .map(|f| (f.dir.display().to_string(), disk_size(&f.dir)))
 }
 
 fn languages(p: &Preset) -> String {
@@ -95,12 +150,10 @@ fn list(presets: &[Preset], opts: &HubOptions) -> String {
             p.task.clone(),
             languages(p),
             p.license.clone(),
-            if cached(p, opts).is_some() {
-                "yes"
-            } else {
-                "no"
-            }
-            .into(),
+            match cached(p, opts) {
+                Some((_, bytes)) => format!("yes ({})", hub::format_size(bytes)),
+                None => "no".into(),
+            },
         ]);
     }
     let mut widths = [0usize; 7];
@@ -121,7 +174,8 @@ fn list(presets: &[Preset], opts: &HubOptions) -> String {
     }
     out.push_str(&format!(
         "\ndefault translator: {DEFAULT_TRANSLATOR}; default summarizer: {DEFAULT_SUMMARIZER}\n\
-         `tarjama models show NAME` for details; --model NAME to use one\n"
+         `tarjama models show NAME` for details; --model NAME to use one; \
+         `tarjama models download NAME...` to fetch ahead of time\n"
     ));
     out
 }
@@ -180,7 +234,7 @@ fn show(p: &Preset, opts: &HubOptions) -> String {
     field(
         "cached",
         match cached(p, opts) {
-            Some(dir) => format!("yes ({dir})"),
+            Some((dir, bytes)) => format!("yes, {} in {dir}", hub::format_size(bytes)),
             None => format!(
                 "no (downloaded on first use into {})",
                 opts.repo_cache_dir(&p.repo).display()

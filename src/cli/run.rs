@@ -43,12 +43,17 @@ pub struct RunArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
-    /// Translation model (preset, Hub repo id or local directory).
+    /// Translation model (preset, Hub repo id or local directory; a preset or repo id may end
+    /// in @REVISION, e.g. owner/name@v1.0).
     #[arg(long, default_value = DEFAULT_TRANSLATOR, value_parser = model_name)]
     pub translator: String,
-    /// Summarization model (default: distilbart-cnn-12-6; mt5-xlsum with --summarize-first).
+    /// Summarization model (default: distilbart-cnn-12-6; mt5-xlsum with --summarize-first),
+    /// optionally NAME@REVISION.
     #[arg(long, value_parser = model_name)]
     pub summarizer: Option<String>,
+    /// Nothing on stderr but errors and notes: no download progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
     /// translate the summary; the full translation is still produced.
     #[arg(long)]
@@ -99,6 +104,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         dtype: args.dtype.clone(),
         threads: args.threads,
         quantize: args.quantize.clone(),
+        quiet: args.quiet,
         flag: Some(flag),
     };
     let translator_args = model_args(Some(args.translator.clone()), "--translator");

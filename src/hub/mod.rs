@@ -1,5 +1,5 @@
-//! Model resolution: turn `--model` (a local directory, a preset name or a Hub repo id) and
-//! `--revision` into the paths of the model's files.
+//! Model resolution: turn `--model` (a local directory, a preset name or a Hub repo id, the
+//! last two optionally with `@revision`) and `--revision` into the paths of the model's files.
 //!
 //! ```no_run
 //! let files = tarjama::hub::resolve(tarjama::hub::DEFAULT_TRANSLATOR, None)?;
@@ -14,18 +14,20 @@
 //! Hub repos are fetched through hf-hub into the shared Hugging Face cache, configured by
 //! [`HubOptions`] (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_TOKEN`, `HF_ENDPOINT`).
 
+mod download;
 mod layout;
 mod preset;
 mod remote;
 
 use std::path::{Path, PathBuf};
 
+pub use download::{format_size, Progress, LINE_EVERY};
 pub use layout::{TokenizerFiles, Weights};
 pub use preset::{
     preset, preset_names, presets, Preset, DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER,
     DEFAULT_TRANSLATOR, GENERATION_KEYS,
 };
-pub use remote::{HubOptions, DEFAULT_ENDPOINT};
+pub use remote::{set_quiet, HubOptions, DEFAULT_ENDPOINT, DEFAULT_RETRIES, DEFAULT_TIMEOUT};
 
 use crate::error::FLAG;
 use crate::{Error, Result};
@@ -52,9 +54,11 @@ pub enum ModelSpec {
 }
 
 impl ModelSpec {
-    /// Classifies `model`: an existing directory, else a preset name, else a Hub repo id.
-    /// Strings that look like paths (`./x`, `/x`, `a/b/c`, `~/x`) but are not directories, and
-    /// `revision` given with a local directory, are errors naming the string.
+    /// Classifies `model`: an existing directory, else a preset name, else a Hub repo id; a
+    /// preset or repo id may end in `@revision` (`owner/name@v1.0`, `opus-mt-ar-en@<commit>`).
+    /// Strings that look like paths (`./x`, `/x`, `a/b/c`, `~/x`) but are not directories,
+    /// `revision` given with a local directory, and `@a` with a different `revision` `b`, are
+    /// errors naming the string.
     pub fn parse(model: &str, revision: Option<&str>) -> Result<ModelSpec> {
         if model.trim().is_empty() {
             return Err(Error::resolve(format!("{FLAG} is empty")));
@@ -66,6 +70,23 @@ impl ModelSpec {
                 )));
             }
         }
+        let (model, revision) = match split_revision(model) {
+            Some((name, at)) => {
+                if !is_revision(at) {
+                    return Err(Error::resolve(format!(
+                        "{FLAG} {model}: {at:?} is not a valid revision (a branch, tag, \
+                         refs/pr/N or commit)"
+                    )));
+                }
+                if let Some(rev) = revision.filter(|r| *r != at) {
+                    return Err(Error::Config(format!(
+                        "{model} names revision {at} but --revision says {rev}; give it once"
+                    )));
+                }
+                (name, Some(at))
+            }
+            None => (model, revision),
+        };
         let path = Path::new(model);
         if path.is_dir() {
             if let Some(rev) = revision {
@@ -255,6 +276,15 @@ fn from_hub(
     ))
 }
 
+/// Splits `name@revision`, unless `s` is an existing directory (whose name may hold an `@`).
+/// `None` when there is no `@`.
+pub fn split_revision(s: &str) -> Option<(&str, &str)> {
+    if Path::new(s).is_dir() {
+        return None;
+    }
+    s.rsplit_once('@')
+}
+
 /// Whether `s` reads as a filesystem path rather than a preset or repo id.
 fn looks_like_path(s: &str) -> bool {
     s.starts_with(['.', '/', '~', '\\'])
@@ -318,6 +348,45 @@ mod tests {
         for bad in ["", "..", "../x", "a/../b", "/main", "main/", "a b"] {
             assert!(!is_revision(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_take_an_at_revision() {
+        let spec = ModelSpec::parse("someone/x@v1.0", None).unwrap();
+        assert_eq!(
+            spec,
+            ModelSpec::Hub {
+                repo: "someone/x".into(),
+                revision: "v1.0".into()
+            }
+        );
+        assert_eq!(
+            ModelSpec::parse("someone/x@v1", Some("v1")).unwrap(),
+            ModelSpec::parse("someone/x", Some("v1")).unwrap()
+        );
+        match ModelSpec::parse("opus-mt-ar-en@refs/pr/2", None).unwrap() {
+            ModelSpec::Preset { preset, revision } => {
+                assert_eq!(preset.name, "opus-mt-ar-en");
+                assert_eq!(revision, "refs/pr/2");
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = ModelSpec::parse("someone/x@v1", Some("v2")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "someone/x@v1 names revision v1 but --revision says v2; give it once"
+        );
+        let e = ModelSpec::parse("someone/x@..", None).unwrap_err();
+        assert!(
+            e.to_string().contains("\"..\" is not a valid revision"),
+            "{e}"
+        );
+        // A directory whose name holds an `@` is a directory.
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("model@2");
+        std::fs::create_dir(&at).unwrap();
+        let spec = ModelSpec::parse(at.to_str().unwrap(), None).unwrap();
+        assert_eq!(spec, ModelSpec::Local(at));
     }
 
     #[test]

@@ -1,17 +1,18 @@
-//! Hugging Face Hub access through hf-hub's sync API and its on-disk cache.
-//!
-//! hf-hub 0.4.3's `ApiBuilder::from_env` reads only `HF_HOME` (cache at `$HF_HOME/hub`, token
-//! file at `$HF_HOME/token`) and `HF_ENDPOINT`. tarjama reads the rest of the variables
-//! `huggingface_hub` (Python) honours itself, in [`HubOptions::from_env`], and hands hf-hub an
-//! explicit cache directory, endpoint and token.
+//! Hugging Face Hub access: the settings ([`HubOptions`], read from the same variables
+//! `huggingface_hub` (Python) honours), resolution of a repo at a revision from the Hub or from
+//! the cache, and the cache fallback when the Hub cannot be reached. The requests and downloads
+//! are in [`super::download`]; hf-hub gives the cache's folder names and refs.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use hf_hub::api::sync::{ApiBuilder, ApiError, ApiRepo};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use hf_hub::{Cache, Repo, RepoType};
 
+use super::download::{Client, Failure, Progress};
 use super::layout::{self, DirSource, FileSource, Layout};
 use crate::error::FLAG;
 use crate::{Error, Result};
@@ -32,6 +33,46 @@ pub struct HubOptions {
     pub token: Option<String>,
     /// Hub base URL, without a trailing slash (`HF_ENDPOINT`, default [`DEFAULT_ENDPOINT`]).
     pub endpoint: String,
+    /// How long to wait for a connection, an answer, or the next bytes of a download before
+    /// giving up on that try (`TARJAMA_HUB_TIMEOUT` in seconds, default [`DEFAULT_TIMEOUT`]).
+    /// A repo info request that gets no answer in time falls back to the cache.
+    pub timeout: Duration,
+    /// How many times a stalled or broken transfer is tried again, resuming from the partial
+    /// file (`TARJAMA_HUB_RETRIES`, default [`DEFAULT_RETRIES`]).
+    pub retries: u32,
+    /// How downloads are shown on stderr ([`Progress::Auto`], or [`Progress::Off`] after
+    /// [`set_quiet`]).
+    pub progress: Progress,
+}
+
+/// The default [`HubOptions::timeout`]: 30 seconds.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`HubOptions::retries`].
+pub const DEFAULT_RETRIES: u32 = 3;
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`HubOptions::from_env`] (and so [`super::resolve`] and model loading) print nothing
+/// about downloads: the CLI's `--quiet`.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+impl HubOptions {
+    /// Options for the Hub at `endpoint` with the cache at `cache_dir`, online, without a token,
+    /// with the default timeout and retries and progress on ([`Progress::Auto`]).
+    pub fn new(cache_dir: impl Into<PathBuf>, endpoint: impl Into<String>) -> HubOptions {
+        HubOptions {
+            cache_dir: cache_dir.into(),
+            offline: false,
+            token: None,
+            endpoint: endpoint.into().trim_end_matches('/').to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            progress: Progress::Auto,
+        }
+    }
 }
 
 impl fmt::Debug for HubOptions {
@@ -41,6 +82,9 @@ impl fmt::Debug for HubOptions {
             .field("offline", &self.offline)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("endpoint", &self.endpoint)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("progress", &self.progress)
             .finish()
     }
 }
@@ -53,7 +97,10 @@ impl HubOptions {
     /// - offline: `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) set to 1, true, yes or on;
     /// - token: `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`,
     ///   else `$HF_HOME/token` (written by `huggingface-cli login`);
-    /// - endpoint: `HF_ENDPOINT`, else <https://huggingface.co>.
+    /// - endpoint: `HF_ENDPOINT`, else <https://huggingface.co>;
+    ///
+    /// and tarjama's own `TARJAMA_HUB_TIMEOUT` (seconds, above 0) and `TARJAMA_HUB_RETRIES`
+    /// (values that do not parse keep the defaults).
     pub fn from_env() -> HubOptions {
         HubOptions::from_lookup(|key| std::env::var(key).ok())
     }
@@ -97,11 +144,26 @@ impl HubOptions {
         let endpoint = var("HF_ENDPOINT")
             .map(|e| e.trim().trim_end_matches('/').to_string())
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let timeout = var("TARJAMA_HUB_TIMEOUT")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e6)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
+        let retries = var("TARJAMA_HUB_RETRIES")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(DEFAULT_RETRIES, |r| r.min(100));
+        let progress = if QUIET.load(Ordering::Relaxed) {
+            Progress::Off
+        } else {
+            Progress::Auto
+        };
         HubOptions {
             cache_dir,
             offline,
             token,
             endpoint,
+            timeout,
+            retries,
+            progress,
         }
     }
 
@@ -121,7 +183,8 @@ pub(crate) struct HubModel {
 
 /// Resolves `repo` at `revision`: from the cache alone when offline; else asks the Hub for the
 /// revision's commit and file list, downloads the files that are not cached yet, and falls back
-/// to the cache when the Hub cannot be reached.
+/// to the cache when the Hub cannot be reached or does not answer within
+/// [`HubOptions::timeout`].
 pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Result<HubModel> {
     let name = display_name(repo, revision);
     if opts.offline {
@@ -135,57 +198,41 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
         };
     }
 
-    let api = ApiBuilder::from_cache(Cache::new(opts.cache_dir.clone()))
-        .with_endpoint(opts.endpoint.clone())
-        .with_token(opts.token.clone())
-        .with_progress(false)
-        .build()
-        .map_err(|e| Error::Model(format!("cannot set up the Hub client: {e}")))?;
-    let api_repo = api.repo(Repo::with_revision(
-        repo.to_string(),
-        RepoType::Model,
-        revision.to_string(),
-    ));
-
-    let info = match api_repo.info() {
+    let client = Client::new(opts);
+    let info = match client.repo_info(repo, revision) {
         Ok(info) => info,
-        Err(e) => {
-            let e = classify(e);
-            return match e {
-                Failure::Unreachable(reason) => match from_cache(repo, revision, opts)? {
-                    Some(model) => Ok(model),
-                    None => Err(Error::resolve(format!(
-                        "cannot reach the Hugging Face Hub ({reason}) to fetch {name} and it is \
-                         not in the cache ({}); download it elsewhere and pass \
-                         {FLAG} /path/to/dir, or set HF_HUB_OFFLINE=1 with a filled cache",
-                        opts.cache_dir.display()
-                    ))),
-                },
-                Failure::Status(404, _) => Err(Error::Model(format!(
-                    "{name}: no such model or revision on the Hub ({})",
-                    opts.endpoint
-                ))),
-                Failure::Status(401 | 403, _) if opts.token.is_none() => {
-                    Err(Error::Model(format!(
-                        "{name}: not found on the Hub, or private or gated: if you have access, \
-                         set HF_TOKEN"
-                    )))
+        Err(Failure::Unreachable(reason)) => {
+            return match from_cache(repo, revision, opts)? {
+                Some(model) => {
+                    if opts.progress != Progress::Off {
+                        eprintln!(
+                            "note: the Hugging Face Hub did not answer ({reason}); using the \
+                             cached {name} ({})",
+                            model.commit
+                        );
+                    }
+                    Ok(model)
                 }
-                Failure::Status(401 | 403, _) => Err(Error::Model(format!(
-                    "{name}: not found on the Hub, or the token in use has no access to it"
+                None => Err(Error::resolve(format!(
+                    "cannot reach the Hugging Face Hub ({reason}) to fetch {name} and it is \
+                     not in the cache ({}); download it elsewhere and pass \
+                     {FLAG} /path/to/dir, or set HF_HUB_OFFLINE=1 with a filled cache",
+                    opts.cache_dir.display()
                 ))),
-                Failure::Status(_, msg) | Failure::Other(msg) => {
-                    Err(Error::Model(format!("{name}: Hub request failed: {msg}")))
-                }
             };
         }
+        Err(e) => return Err(client.explain(&name, None, e, 1)),
     };
 
     let commit = info.sha;
-    let snapshot = opts.repo_cache_dir(repo).join("snapshots").join(&commit);
+    let repo_dir = opts.repo_cache_dir(repo);
+    let snapshot = repo_dir.join("snapshots").join(&commit);
     let mut src = HubSource {
-        api_repo,
-        files: info.siblings.into_iter().map(|s| s.rfilename).collect(),
+        client,
+        repo: repo.to_string(),
+        commit: commit.clone(),
+        files: info.files.into_iter().collect(),
+        repo_dir: repo_dir.clone(),
         snapshot: snapshot.clone(),
         name: name.clone(),
     };
@@ -200,7 +247,7 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
                 revision.to_string(),
             ))
             .create_ref(&commit)
-            .map_err(|e| Error::io(opts.repo_cache_dir(repo).join("refs").join(revision), e))?;
+            .map_err(|e| Error::io(repo_dir.join("refs").join(revision), e))?;
     }
     Ok(HubModel {
         snapshot,
@@ -244,14 +291,17 @@ fn from_cache(repo: &str, revision: &str, opts: &HubOptions) -> Result<Option<Hu
 }
 
 /// A Hub repo at one commit: its file list from the Hub, files from the cache or downloaded.
-struct HubSource {
-    api_repo: ApiRepo,
+struct HubSource<'a> {
+    client: Client<'a>,
+    repo: String,
+    commit: String,
     files: HashSet<String>,
+    repo_dir: PathBuf,
     snapshot: PathBuf,
     name: String,
 }
 
-impl FileSource for HubSource {
+impl FileSource for HubSource<'_> {
     fn has(&self, name: &str) -> bool {
         self.files.contains(name)
     }
@@ -261,58 +311,13 @@ impl FileSource for HubSource {
         if cached.is_file() {
             return Ok(cached);
         }
-        let path = self.api_repo.download(file).map_err(|e| {
-            let detail = match classify(e) {
-                Failure::Unreachable(m) | Failure::Status(_, m) | Failure::Other(m) => m,
-            };
-            Error::Model(format!(
-                "{}: downloading {file} from the Hub failed: {detail}",
-                self.name
-            ))
-        })?;
-        // The download asks for the branch again; if it moved since the file list was read,
-        // the file belongs to another commit and must not be mixed with this one's.
-        if path != cached {
-            return Err(Error::Model(format!(
-                "{}: the revision changed on the Hub while downloading {file}; run again",
-                self.name
-            )));
-        }
-        Ok(path)
+        self.client
+            .fetch(&self.name, &self.repo, &self.commit, file, &self.repo_dir)
     }
 
     fn missing(&self, what: &str) -> Error {
         Error::Model(format!("{} on the Hub: {what}", self.name))
     }
-}
-
-/// An hf-hub error, sorted by what the user can do about it.
-enum Failure {
-    /// No answer, or the Hub is down or throttling: the cache may still serve.
-    Unreachable(String),
-    /// The Hub answered with this HTTP status.
-    Status(u16, String),
-    /// Anything else (bad answer, disk error).
-    Other(String),
-}
-
-fn classify(e: ApiError) -> Failure {
-    match e {
-        ApiError::RequestError(err) => {
-            let msg = one_line(&err.to_string());
-            match err.into_response().map(|r| r.status()) {
-                None => Failure::Unreachable(msg),
-                Some(code) if code >= 500 || code == 429 => Failure::Unreachable(msg),
-                Some(code) => Failure::Status(code, msg),
-            }
-        }
-        ApiError::TooManyRetries(inner) => classify(*inner),
-        other => Failure::Other(one_line(&other.to_string())),
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn display_name(repo: &str, revision: &str) -> String {
@@ -376,6 +381,14 @@ mod tests {
         ]);
         assert!(!o.offline);
         assert_eq!(o.endpoint, "http://m");
+
+        assert_eq!(o.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(o.retries, DEFAULT_RETRIES);
+        let o = opts(&[("TARJAMA_HUB_TIMEOUT", "1.5"), ("TARJAMA_HUB_RETRIES", "0")]);
+        assert_eq!(o.timeout, Duration::from_millis(1500));
+        assert_eq!(o.retries, 0);
+        let o = opts(&[("TARJAMA_HUB_TIMEOUT", "-1")]);
+        assert_eq!(o.timeout, DEFAULT_TIMEOUT);
     }
 
     #[test]
