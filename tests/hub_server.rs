@@ -1147,6 +1147,13 @@ fn only_needed_files_are_fetched_the_token_goes_to_the_hub_only_then_offline_wor
     let before = hub.requests().len();
     assert_eq!(resolve_with("someone/tiny", None, &opts).unwrap(), files);
     assert_eq!(hub.requests().len(), before + 1, "{:?}", hub.requests());
+    // At a commit, a fully cached model needs no request at all.
+    let at_commit = resolve_with(&format!("someone/tiny@{commit}"), None, &opts).unwrap();
+    assert_eq!(
+        (&at_commit.dir, &at_commit.weights),
+        (&files.dir, &files.weights)
+    );
+    assert_eq!(hub.requests().len(), before + 1, "{:?}", hub.requests());
     let mut offline = options(cache.path(), &hub);
     offline.offline = true;
     offline.endpoint = "http://127.0.0.1:9".into();

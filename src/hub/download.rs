@@ -811,12 +811,20 @@ impl Meter {
         let view = match progress {
             Progress::Off => View::Off,
             Progress::Bar => {
-                let bar = ProgressBar::new(total.unwrap_or(0));
+                let (bar, template) = match total {
+                    Some(t) => (
+                        ProgressBar::new(t),
+                        "{prefix} {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}, \
+                         ETA {eta}",
+                    ),
+                    None => (
+                        ProgressBar::new_spinner(),
+                        "{prefix} {spinner} {bytes} {binary_bytes_per_sec}",
+                    ),
+                };
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{prefix} {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}, ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(template)
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_prefix(format!("downloading {label}"));
                 bar.set_position(pos);
@@ -851,44 +859,39 @@ impl Meter {
 
     fn set(&mut self, pos: u64) {
         self.pos = pos;
-        let line = match &mut self.view {
-            View::Off => None,
-            View::Bar(bar) => {
-                bar.set_position(pos);
-                None
-            }
-            View::Lines { last } => (last.elapsed() >= LINE_EVERY).then(|| {
-                *last = Instant::now();
-            }),
-        };
-        if line.is_some() {
-            let rate = self.rate();
-            let (of, eta) = match self.total {
-                Some(t) if t > 0 => {
-                    let eta = if rate > 0.0 {
-                        let s = (t.saturating_sub(pos)) as f64 / rate;
-                        format!(", ETA {}:{:02}", (s / 60.0) as u64, (s % 60.0) as u64)
-                    } else {
-                        String::new()
-                    };
-                    (
-                        format!(
-                            " of {} ({:.0}%)",
-                            format_size(t),
-                            100.0 * pos as f64 / t as f64
-                        ),
-                        eta,
-                    )
+        match &mut self.view {
+            View::Off => {}
+            View::Bar(bar) => bar.set_position(pos),
+            View::Lines { last } => {
+                if last.elapsed() >= LINE_EVERY {
+                    *last = Instant::now();
+                    eprintln!("downloading {}: {}", self.label, self.progress_line());
                 }
-                _ => (String::new(), String::new()),
-            };
-            eprintln!(
-                "downloading {}: {}{of}, {}/s{eta}",
-                self.label,
-                format_size(pos),
-                format_size(rate as u64)
-            );
+            }
         }
+    }
+
+    /// `120 MiB of 302 MiB (40%), 12 MiB/s, ETA 0:15`.
+    fn progress_line(&self) -> String {
+        let rate = self.rate();
+        let mut line = format_size(self.pos);
+        if let Some(t) = self.total.filter(|t| *t > 0) {
+            line.push_str(&format!(
+                " of {} ({:.0}%)",
+                format_size(t),
+                100.0 * self.pos as f64 / t as f64
+            ));
+        }
+        line.push_str(&format!(", {}/s", format_size(rate as u64)));
+        if let (Some(t), true) = (self.total, rate > 0.0) {
+            let s = t.saturating_sub(self.pos) as f64 / rate;
+            line.push_str(&format!(
+                ", ETA {}:{:02}",
+                (s / 60.0) as u64,
+                (s % 60.0) as u64
+            ));
+        }
+        line
     }
 
     fn note(&self, msg: &str) {
@@ -933,6 +936,13 @@ mod tests {
         assert_eq!(origin("http://127.0.0.1:8/x/y"), "http://127.0.0.1:8");
         assert_eq!(origin("https://huggingface.co"), "https://huggingface.co");
         assert_eq!(quote("refs/pr/1"), "refs%2Fpr%2F1");
+        let mut m = Meter::new(Progress::Off, "x".into(), Some(4 << 20), 0);
+        m.pos = 1 << 20;
+        m.start = Instant::now() - Duration::from_secs(2);
+        assert_eq!(
+            m.progress_line(),
+            "1.0 MiB of 4.0 MiB (25%), 512 KiB/s, ETA 0:06"
+        );
         assert_eq!(quote_path("a b/c.json"), "a%20b/c.json");
         assert_eq!(
             scrub_urls("at https://cdn.x/blob?X-Amz-Signature=abc failed"),

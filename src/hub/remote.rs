@@ -198,6 +198,13 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
         };
     }
 
+    // A commit never changes: when its files are all cached, the Hub has nothing to add (as
+    // huggingface_hub, which skips the network for a cached file at a commit hash).
+    if is_commit(revision) {
+        if let Ok(Some(model)) = from_cache(repo, revision, opts) {
+            return Ok(model);
+        }
+    }
     let client = Client::new(opts);
     let info = match client.repo_info(repo, revision) {
         Ok(info) => info,
