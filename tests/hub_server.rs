@@ -47,6 +47,8 @@ enum Fault {
     Status(String, u16, Vec<(&'static str, &'static str)>),
     /// Requests to `/api/` are accepted and never answered.
     SilentApi,
+    /// The repo was renamed: its requests get a relative 307 to the new name, as on the Hub.
+    Renamed(String, String),
 }
 
 #[derive(Clone)]
@@ -249,6 +251,20 @@ fn handle(mut stream: TcpStream, state: &State, halt: &AtomicBool, cdn: &str) {
                 let headers: Vec<_> = headers.iter().map(|(k, v)| h(k, *v)).collect();
                 let _ = stream.write_all(&head_bytes(*status, &headers, 0));
                 return;
+            }
+        }
+    }
+    for f in &faults {
+        if let Fault::Renamed(from, to) = f {
+            for (old, new) in [
+                (format!("/api/models/{from}/"), format!("/api/models/{to}/")),
+                (format!("/{from}/resolve/"), format!("/{to}/resolve/")),
+            ] {
+                if path.starts_with(&old) {
+                    let location = path.replacen(&old, &new, 1);
+                    let _ = stream.write_all(&head_bytes(307, &[h("Location", location)], 0));
+                    return;
+                }
             }
         }
     }
@@ -510,8 +526,11 @@ const SAMPLE: &str = "examples/sample.ar.txt";
 
 // ---- the main job ----
 
-#[test]
-fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
+/// `tarjama run` on the sample with the translator and summarizer directories served as Hub
+/// repos (`someone/<dir name>`), from an empty cache: the output equals the same run on the
+/// local directories; then, with the Hub stopped and `HF_HUB_OFFLINE=1`, again. Returns the
+/// online run's stderr.
+fn main_job_from_the_hub_equals_local(translator: &Path, summarizer: &Path) -> String {
     let local = output(
         tarjama(
             Path::new("/nonexistent-tarjama-cache"),
@@ -521,57 +540,32 @@ fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
             "run",
             SAMPLE,
             "--translator",
-            "tests/fixtures/marian-tiny",
+            translator.to_str().unwrap(),
             "--summarizer",
-            "tests/fixtures/bart-tiny",
+            summarizer.to_str().unwrap(),
         ]),
     );
     assert!(local.status.success(), "{}", text(&local.stderr));
     assert!(!local.stdout.is_empty());
 
     let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
-    hub.add_dir("someone/bart-tiny", &fixture("bart-tiny"));
+    let repo = |dir: &Path| format!("someone/{}", dir.file_name().unwrap().to_str().unwrap());
+    let (t_repo, s_repo) = (repo(translator), repo(summarizer));
+    hub.add_dir(&t_repo, translator);
+    hub.add_dir(&s_repo, summarizer);
     let cache = tempfile::tempdir().unwrap();
     let args = [
         "run",
         SAMPLE,
         "--translator",
-        "someone/marian-tiny",
+        &t_repo,
         "--summarizer",
-        "someone/bart-tiny",
+        &s_repo,
     ];
     let online = output(tarjama(cache.path(), &hub.endpoint).args(args));
     let stderr = text(&online.stderr);
     assert!(online.status.success(), "{stderr}");
     assert_eq!(text(&online.stdout), text(&local.stdout));
-    // Not a terminal: plain lines, one pair per file.
-    assert!(
-        stderr.contains("downloading someone/marian-tiny model.safetensors (260 KiB)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("downloaded someone/bart-tiny model.safetensors (306 KiB) in "),
-        "{stderr}"
-    );
-
-    // The cache is in hf-hub's and huggingface_hub's layout.
-    let commit = hub.commit("someone/marian-tiny");
-    let dir = repo_dir(cache.path(), "someone/marian-tiny");
-    assert_eq!(
-        std::fs::read_to_string(dir.join("refs/main")).unwrap(),
-        commit
-    );
-    let weights = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
-    let pointer = dir
-        .join("snapshots")
-        .join(&commit)
-        .join("model.safetensors");
-    assert_eq!(
-        std::fs::read_link(&pointer).unwrap(),
-        PathBuf::from(format!("../../blobs/{}", sha256_hex(&weights)))
-    );
-    assert_eq!(std::fs::read(&pointer).unwrap(), weights);
     assert!(files_ending(cache.path(), ".incomplete").is_empty());
     // Only what the models need was fetched.
     for r in hub.requests() {
@@ -589,6 +583,50 @@ fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
     assert!(offline.status.success(), "{}", text(&offline.stderr));
     assert_eq!(text(&offline.stdout), text(&local.stdout));
     assert_eq!(text(&offline.stderr), text(&local.stderr));
+    stderr
+}
+
+#[test]
+fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
+    let stderr = main_job_from_the_hub_equals_local(&fixture("marian-tiny"), &fixture("bart-tiny"));
+    // Not a terminal: plain lines, one pair per file.
+    assert!(
+        stderr.contains("downloading someone/marian-tiny model.safetensors (260 KiB)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("downloaded someone/bart-tiny model.safetensors (306 KiB) in "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_cache_is_in_huggingface_hubs_layout() {
+    let hub = TestHub::start();
+    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let cache = tempfile::tempdir().unwrap();
+    resolve_with("someone/marian-tiny", None, &options(cache.path(), &hub)).unwrap();
+    let commit = hub.commit("someone/marian-tiny");
+    let dir = repo_dir(cache.path(), "someone/marian-tiny");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("refs/main")).unwrap(),
+        commit
+    );
+    let weights = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
+    let pointer = dir
+        .join("snapshots")
+        .join(&commit)
+        .join("model.safetensors");
+    assert_eq!(
+        std::fs::read_link(&pointer).unwrap(),
+        PathBuf::from(format!("../../blobs/{}", sha256_hex(&weights)))
+    );
+    assert_eq!(std::fs::read(&pointer).unwrap(), weights);
+    assert!(cache
+        .path()
+        .join(".locks/models--someone--marian-tiny")
+        .join(format!("{}.lock", sha256_hex(&weights)))
+        .is_file());
 }
 
 // ---- transfers that go wrong ----
@@ -1239,5 +1277,26 @@ fn a_hub_that_is_down_counts_as_unreachable_and_a_mistyped_preset_is_named() {
             && msg.contains("presets are ")
             && msg.contains("opus-mt-ar-en"),
         "{msg}"
+    );
+}
+
+#[test]
+fn a_renamed_repo_is_followed_to_its_new_name() {
+    let hub = TestHub::start();
+    hub.add_dir("someone/new-name", &fixture("marian-tiny"));
+    hub.fault(Fault::Renamed(
+        "someone/old-name".into(),
+        "someone/new-name".into(),
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let files = resolve_with("someone/old-name", None, &options(cache.path(), &hub)).unwrap();
+    // Cached under the name asked for, as huggingface_hub does.
+    let snapshot = repo_dir(cache.path(), "someone/old-name")
+        .join("snapshots")
+        .join(hub.commit("someone/new-name"));
+    assert_eq!(files.dir, snapshot);
+    assert_eq!(
+        std::fs::read(snapshot.join("model.safetensors")).unwrap(),
+        std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap()
     );
 }

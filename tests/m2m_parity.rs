@@ -452,7 +452,13 @@ fn cli_models_list_and_show() {
         m2m.contains("ar → en (100 codes)") && m2m.contains("mit"),
         "{m2m}"
     );
-    assert!(m2m.trim_end().ends_with("yes"), "{m2m}");
+    // CACHED gives the snapshot's size on disk.
+    let bytes: u64 = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let cached = format!("yes ({})", tarjama::hub::format_size(bytes));
+    assert!(m2m.trim_end().ends_with(&cached), "{m2m}");
     assert!(line("opus-mt-ar-en").contains("marian"));
 
     let out = tarjama(

@@ -234,7 +234,7 @@ fn show(p: &Preset, opts: &HubOptions) -> String {
     field(
         "cached",
         match cached(p, opts) {
-            Some((dir, bytes)) => format!("yes, {} in {dir}", hub::format_size(bytes)),
+            Some((dir, bytes)) => format!("yes ({dir}, {})", hub::format_size(bytes)),
             None => format!(
                 "no (downloaded on first use into {})",
                 opts.repo_cache_dir(&p.repo).display()

@@ -149,10 +149,24 @@ impl<'a> Client<'a> {
             self.opts.endpoint,
             quote(revision)
         );
-        let resp = self
+        let mut url = url;
+        let mut resp = self
             .request("GET", &url)
             .call()
             .map_err(|e| self.failure(e))?;
+        // A renamed repo answers with a relative redirect to its new name.
+        for _ in 0..5 {
+            match resp.header("location") {
+                Some(loc) if (300..400).contains(&resp.status()) && loc.starts_with('/') => {
+                    url = format!("{}{loc}", origin(&self.opts.endpoint));
+                    resp = self
+                        .request("GET", &url)
+                        .call()
+                        .map_err(|e| self.failure(e))?;
+                }
+                _ => break,
+            }
+        }
         if resp.status() != 200 {
             return Err(Failure::Other(format!(
                 "the Hub answered {} to the repo info request",
@@ -253,7 +267,7 @@ impl<'a> Client<'a> {
                     .map(|s| format!(": {s}"))
                     .or_else(|| t.message().map(|m| format!(": {m}")))
                     .unwrap_or_default();
-                Failure::Unreachable(format!("{what}{}", one_line(&detail)))
+                Failure::Unreachable(scrub_urls(&format!("{what}{}", one_line(&detail))))
             }
         }
     }
@@ -415,7 +429,7 @@ impl<'a> Client<'a> {
                 }
             }
         }
-        meter.finish(have.1);
+        meter.clear();
         out.sync_all().map_err(|e| Error::io(&partial, e))?;
         drop(out);
         let bad = |what: String| {
@@ -446,6 +460,7 @@ impl<'a> Client<'a> {
             }
         }
         std::fs::rename(&partial, blob).map_err(|e| Error::io(blob, e))?;
+        meter.finish(have.1);
         Ok(())
     }
 
