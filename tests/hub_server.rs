@@ -969,7 +969,7 @@ fn a_hub_that_does_not_answer_leaves_the_cached_model_running() {
     assert!(!out.stdout.is_empty());
     assert!(
         stderr.contains(
-            "note: the Hugging Face Hub did not answer (no answer within 1 s); using the cached \
+            "note: cannot reach the Hugging Face Hub (no answer within 1 s); using the cached \
              someone/marian-tiny"
         ),
         "{stderr}"

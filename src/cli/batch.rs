@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::{
     fraction, min_input_tokens, positive, print_stats, shard_value, valid, DecodeArgs,
@@ -366,15 +366,14 @@ impl Reporter {
         let view = if quiet {
             View::Nothing
         } else if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(0);
+            // Hidden until the models are loaded, so it does not fight with the download bars.
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
             bar.set_style(
                 ProgressStyle::with_template(
                     "{spinner} {pos}/{len} files {wide_bar} {msg}, ETA {eta}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_message("loading the models");
-            bar.enable_steady_tick(Duration::from_millis(200));
             View::Bar(bar)
         } else {
             View::Lines { last: None }
@@ -431,6 +430,8 @@ impl Progress for Reporter {
         match &mut self.view {
             View::Nothing => {}
             View::Bar(bar) => {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(200));
                 bar.set_length(t.todo as u64);
                 bar.set_message(short_counts(t));
                 if t.resumed > 0 {

@@ -213,7 +213,7 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
                 Some(model) => {
                     if opts.progress != Progress::Off {
                         eprintln!(
-                            "note: the Hugging Face Hub did not answer ({reason}); using the \
+                            "note: cannot reach the Hugging Face Hub ({reason}); using the \
                              cached {name} ({})",
                             model.commit
                         );
