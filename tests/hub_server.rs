@@ -54,7 +54,7 @@ enum Fault {
 #[derive(Clone)]
 struct HubRepo {
     commit: String,
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, Arc<Vec<u8>>>,
 }
 
 #[derive(Default)]
@@ -147,7 +147,7 @@ impl TestHub {
             repo.to_string(),
             HubRepo {
                 commit,
-                files: files.into_iter().collect(),
+                files: files.into_iter().map(|(n, b)| (n, Arc::new(b))).collect(),
             },
         );
     }
