@@ -21,8 +21,8 @@ pub struct ModelArgs {
     /// Hub revision (branch, tag or commit) for a repo id; the same as --model NAME@REVISION.
     #[arg(long, value_parser = revision_value)]
     pub revision: Option<String>,
-    /// Nothing on stderr but errors: no download progress (and, for batch, no progress or
-    /// final summary).
+    /// No download progress or Hub notes on stderr (errors and other notes still print); for
+    /// batch, also no progress or final summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// cpu, cuda[:N], metal or auto.

@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
