@@ -3,7 +3,9 @@
 //! directories as repos, and misbehaves on request (cut and stalled transfers, wrong checksums,
 //! error statuses, an API that never answers).
 //!
-//! Serving another directory is one line: `hub.add_dir("someone/name", &fixture("dir"))`.
+//! Serving another directory is one line: `hub.add_dir("someone/name", &fixture("dir"))`, and
+//! the main job on two more fixtures (say, `.bin`-only repos) is one call:
+//! `main_job_from_the_hub_equals_local(&fixture("a"), &fixture("b"))`.
 
 mod common;
 
