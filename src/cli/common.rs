@@ -48,7 +48,11 @@ impl ModelArgs {
     /// Checks what the value parsers cannot see alone: `--model NAME@A` with `--revision B`.
     /// Errors: a message naming both.
     pub fn check(&self) -> Result<(), String> {
-        check_revisions(self.model.as_deref(), self.revision.as_deref())
+        match &self.model {
+            Some(model) => crate::hub::revision_conflict(model, self.revision.as_deref())
+                .map_or(Ok(()), |msg| Err(format!("--model {msg}"))),
+            None => Ok(()),
+        }
     }
 
     /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
@@ -505,20 +509,6 @@ pub fn model_name(s: &str) -> Result<String, String> {
         return Err("must name a preset, a Hub repo id or a model directory".into());
     }
     Ok(s.to_string())
-}
-
-/// `NAME@A` given with `--revision B` (A ≠ B) is a contradiction. `--revision` with `NAME@A`
-/// is fine when they agree.
-pub fn check_revisions(model: Option<&str>, revision: Option<&str>) -> Result<(), String> {
-    let (Some(model), Some(rev)) = (model, revision) else {
-        return Ok(());
-    };
-    match crate::hub::split_revision(model) {
-        Some((_, at)) if at != rev => Err(format!(
-            "--model {model} names revision {at} but --revision says {rev}; give it once"
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// Clap value parser for `--revision`: a branch, tag, `refs/pr/N` or commit.

@@ -304,7 +304,7 @@ impl<'a> Client<'a> {
         let blobs = repo_dir.join("blobs");
         let blob = blobs.join(&meta.etag);
         if blob.is_file() {
-            link(&blob, &pointer, &meta.etag, file)?;
+            link(&blob, &pointer, file)?;
             return Ok(pointer);
         }
         std::fs::create_dir_all(&blobs).map_err(|e| Error::io(&blobs, e))?;
@@ -313,7 +313,7 @@ impl<'a> Client<'a> {
         if !blob.is_file() {
             self.download(name, repo, commit, file, meta, &blob)?;
         }
-        link(&blob, &pointer, &blob_name(&blob), file)?;
+        link(&blob, &pointer, file)?;
         Ok(pointer)
     }
 
@@ -702,15 +702,10 @@ fn hash_file(f: &mut File) -> std::io::Result<(Sha256, u64)> {
     Ok((hasher, n))
 }
 
-fn blob_name(blob: &Path) -> String {
-    blob.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Points `pointer` (`snapshots/<commit>/<file>`) at `blob` with a relative symlink
-/// (`../../blobs/<etag>`), replacing whatever is there in one rename.
-fn link(blob: &Path, pointer: &Path, etag: &str, file: &str) -> Result<()> {
+/// Points `pointer` (`snapshots/<commit>/<file>`) at `blob` (`blobs/<etag>`) with a relative
+/// symlink (`../../blobs/<etag>`, one more `../` per directory in `file`), replacing whatever is
+/// there in one rename. Without symlinks (Windows), the pointer is a copy.
+fn link(blob: &Path, pointer: &Path, file: &str) -> Result<()> {
     let dir = pointer.parent().unwrap_or(pointer);
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = dir.join(format!(
@@ -721,16 +716,16 @@ fn link(blob: &Path, pointer: &Path, etag: &str, file: &str) -> Result<()> {
     let _ = std::fs::remove_file(&tmp);
     #[cfg(unix)]
     {
+        let etag = blob.file_name().unwrap_or_default().to_string_lossy();
         let depth = file.split('/').count() + 1;
         let target = format!("{}blobs/{etag}", "../".repeat(depth));
         std::os::unix::fs::symlink(&target, &tmp).map_err(|e| Error::io(&tmp, e))?;
     }
     #[cfg(not(unix))]
     {
-        let _ = (etag, file);
+        let _ = file;
         std::fs::copy(blob, &tmp).map_err(|e| Error::io(&tmp, e))?;
     }
-    let _ = blob;
     std::fs::rename(&tmp, pointer).map_err(|e| Error::io(pointer, e))
 }
 

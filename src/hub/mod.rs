@@ -78,10 +78,8 @@ impl ModelSpec {
                          refs/pr/N or commit)"
                     )));
                 }
-                if let Some(rev) = revision.filter(|r| *r != at) {
-                    return Err(Error::Config(format!(
-                        "{model} names revision {at} but --revision says {rev}; give it once"
-                    )));
+                if let Some(msg) = revision_conflict(model, revision) {
+                    return Err(Error::Config(msg));
                 }
                 (name, Some(at))
             }
@@ -283,6 +281,16 @@ pub fn split_revision(s: &str) -> Option<(&str, &str)> {
         return None;
     }
     s.rsplit_once('@')
+}
+
+/// The contradiction in `model` = `NAME@A` with `revision` = `B` (A ≠ B), as a message naming
+/// both; `None` when they agree or either is absent.
+pub fn revision_conflict(model: &str, revision: Option<&str>) -> Option<String> {
+    let (_, at) = split_revision(model)?;
+    let rev = revision.filter(|r| *r != at)?;
+    Some(format!(
+        "{model} names revision {at} but --revision says {rev}; give it once"
+    ))
 }
 
 /// Whether `s` reads as a filesystem path rather than a preset or repo id.
