@@ -526,6 +526,37 @@ fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 
 const SAMPLE: &str = "examples/sample.ar.txt";
 
+/// The files of the Marian fixture that resolution fetches (not its golden files).
+const MARIAN_FILES: [&str; 7] = [
+    "config.json",
+    "generation_config.json",
+    "tokenizer_config.json",
+    "source.spm",
+    "target.spm",
+    "vocab.json",
+    "model.safetensors",
+];
+
+/// A test Hub serving the Marian fixture as `someone/marian-tiny`, and an empty cache.
+fn marian_hub() -> (TestHub, tempfile::TempDir) {
+    let hub = TestHub::start();
+    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    (hub, tempfile::tempdir().unwrap())
+}
+
+/// The Marian fixture's weights file.
+fn marian_weights() -> Vec<u8> {
+    std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap()
+}
+
+/// The bytes of a resolved model's (single) safetensors file.
+fn weights_of(files: &ModelFiles) -> Vec<u8> {
+    let Weights::Safetensors(w) = &files.weights else {
+        panic!("{:?}", files.weights)
+    };
+    std::fs::read(&w[0]).unwrap()
+}
+
 // ---- the main job ----
 
 /// `tarjama run` on the sample with the translator and summarizer directories served as Hub
@@ -604,9 +635,7 @@ fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
 
 #[test]
 fn the_cache_is_in_huggingface_hubs_layout() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
-    let cache = tempfile::tempdir().unwrap();
+    let (hub, cache) = marian_hub();
     resolve_with("someone/marian-tiny", None, &options(cache.path(), &hub)).unwrap();
     let commit = hub.commit("someone/marian-tiny");
     let dir = repo_dir(cache.path(), "someone/marian-tiny");
@@ -614,7 +643,7 @@ fn the_cache_is_in_huggingface_hubs_layout() {
         std::fs::read_to_string(dir.join("refs/main")).unwrap(),
         commit
     );
-    let weights = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
+    let weights = marian_weights();
     let pointer = dir
         .join("snapshots")
         .join(&commit)
@@ -635,16 +664,11 @@ fn the_cache_is_in_huggingface_hubs_layout() {
 
 #[test]
 fn a_transfer_cut_halfway_resumes_from_the_partial_file() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     hub.fault(Fault::CutOnce("model.safetensors".into()));
-    let cache = tempfile::tempdir().unwrap();
     let files = resolve_with("someone/marian-tiny", None, &options(cache.path(), &hub)).unwrap();
-    let Weights::Safetensors(w) = &files.weights else {
-        panic!("{:?}", files.weights)
-    };
-    let want = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
-    assert_eq!(std::fs::read(&w[0]).unwrap(), want);
+    let want = marian_weights();
+    assert_eq!(weights_of(&files), want);
     let gets = hub.content_gets("model.safetensors");
     assert_eq!(gets.len(), 2, "{gets:?}");
     assert_eq!(gets[0].range, None);
@@ -658,19 +682,14 @@ fn a_transfer_cut_halfway_resumes_from_the_partial_file() {
 
 #[test]
 fn a_partial_file_left_by_an_earlier_process_is_resumed() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
-    let cache = tempfile::tempdir().unwrap();
-    let want = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
+    let (hub, cache) = marian_hub();
+    let want = marian_weights();
     let blobs = repo_dir(cache.path(), "someone/marian-tiny").join("blobs");
     std::fs::create_dir_all(&blobs).unwrap();
     let partial = blobs.join(format!("{}.incomplete", sha256_hex(&want)));
     std::fs::write(&partial, &want[..1000]).unwrap();
     let files = resolve_with("someone/marian-tiny", None, &options(cache.path(), &hub)).unwrap();
-    let Weights::Safetensors(w) = &files.weights else {
-        panic!()
-    };
-    assert_eq!(std::fs::read(&w[0]).unwrap(), want);
+    assert_eq!(weights_of(&files), want);
     let gets = hub.content_gets("model.safetensors");
     assert_eq!(gets.len(), 1, "{gets:?}");
     assert_eq!(gets[0].range.as_deref(), Some("bytes=1000-"));
@@ -679,13 +698,11 @@ fn a_partial_file_left_by_an_earlier_process_is_resumed() {
 
 #[test]
 fn a_stalled_transfer_times_out_and_is_retried() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     hub.fault(Fault::StallOnce(
         "model.safetensors".into(),
         Duration::from_secs(4),
     ));
-    let cache = tempfile::tempdir().unwrap();
     let mut opts = options(cache.path(), &hub);
     opts.timeout = Duration::from_secs(1);
     let start = Instant::now();
@@ -693,11 +710,8 @@ fn a_stalled_transfer_times_out_and_is_retried() {
     let took = start.elapsed();
     assert!(took >= Duration::from_secs(1), "{took:?}");
     assert!(took < Duration::from_secs(4), "{took:?}");
-    let want = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
-    let Weights::Safetensors(w) = &files.weights else {
-        panic!()
-    };
-    assert_eq!(std::fs::read(&w[0]).unwrap(), want);
+    let want = marian_weights();
+    assert_eq!(weights_of(&files), want);
     let gets = hub.content_gets("model.safetensors");
     assert_eq!(gets.len(), 2, "{gets:?}");
     assert_eq!(
@@ -708,20 +722,18 @@ fn a_stalled_transfer_times_out_and_is_retried() {
 
 #[test]
 fn a_transfer_that_keeps_stalling_names_the_partial_file() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     for _ in 0..2 {
         hub.fault(Fault::StallOnce(
             "model.safetensors".into(),
             Duration::from_secs(3),
         ));
     }
-    let cache = tempfile::tempdir().unwrap();
     let mut opts = options(cache.path(), &hub);
     opts.timeout = Duration::from_secs(1);
     opts.retries = 1;
     let msg = err_of(resolve_with("someone/marian-tiny", None, &opts));
-    let want = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
+    let want = marian_weights();
     let partial = repo_dir(cache.path(), "someone/marian-tiny")
         .join("blobs")
         .join(format!("{}.incomplete", sha256_hex(&want)));
@@ -749,16 +761,14 @@ fn a_transfer_that_keeps_stalling_names_the_partial_file() {
 
 #[test]
 fn a_wrong_checksum_deletes_the_download() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     hub.fault(Fault::WrongEtag("model.safetensors".into()));
-    let cache = tempfile::tempdir().unwrap();
     let msg = err_of(resolve_with(
         "someone/marian-tiny",
         None,
         &options(cache.path(), &hub),
     ));
-    let want = std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap();
+    let want = marian_weights();
     assert_eq!(
         msg,
         format!(
@@ -779,9 +789,7 @@ fn a_wrong_checksum_deletes_the_download() {
 
 #[test]
 fn hub_errors_are_one_clear_line() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
-    let cache = tempfile::tempdir().unwrap();
+    let (hub, cache) = marian_hub();
     let opts = options(cache.path(), &hub);
 
     let msg = err_of(resolve_with("someone/absent", None, &opts));
@@ -883,13 +891,11 @@ fn hub_errors_are_one_clear_line() {
 
 #[test]
 fn two_processes_on_one_cold_cache_wait_for_each_other() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     hub.fault(Fault::Slow(
         "model.safetensors".into(),
         Duration::from_secs(2),
     ));
-    let cache = tempfile::tempdir().unwrap();
     let children: Vec<_> = (0..2)
         .map(|_| {
             tarjama(cache.path(), &hub.endpoint)
@@ -918,15 +924,7 @@ fn two_processes_on_one_cold_cache_wait_for_each_other() {
         .filter(|o| text(&o.stderr).contains("another process is downloading it; waiting"))
         .count();
     assert!(waited >= 1, "{}", text(&outs[1].stderr));
-    for file in [
-        "config.json",
-        "generation_config.json",
-        "tokenizer_config.json",
-        "source.spm",
-        "target.spm",
-        "vocab.json",
-        "model.safetensors",
-    ] {
+    for file in MARIAN_FILES {
         assert_eq!(hub.content_gets(file).len(), 1, "{file}");
         assert_eq!(
             std::fs::read(snapshot.join(file)).unwrap(),
@@ -938,9 +936,7 @@ fn two_processes_on_one_cold_cache_wait_for_each_other() {
 
 #[test]
 fn a_hub_that_does_not_answer_leaves_the_cached_model_running() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
-    let cache = tempfile::tempdir().unwrap();
+    let (hub, cache) = marian_hub();
     let filled = resolve_with("someone/marian-tiny", None, &options(cache.path(), &hub)).unwrap();
     hub.fault(Fault::SilentApi);
 
@@ -1052,22 +1048,14 @@ fn models_download_a_preset_at_a_revision_quietly_then_list_shows_it() {
         "-q",
     ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let bytes: u64 = [
-        "config.json",
-        "generation_config.json",
-        "tokenizer_config.json",
-        "source.spm",
-        "target.spm",
-        "vocab.json",
-        "model.safetensors",
-    ]
-    .iter()
-    .map(|f| {
-        std::fs::metadata(fixture("marian-tiny").join(f))
-            .unwrap()
-            .len()
-    })
-    .sum();
+    let bytes: u64 = MARIAN_FILES
+        .iter()
+        .map(|f| {
+            std::fs::metadata(fixture("marian-tiny").join(f))
+                .unwrap()
+                .len()
+        })
+        .sum();
     let row = list(cache.path());
     assert!(
         row.ends_with(&format!(" yes ({})", tarjama::hub::format_size(bytes))),
@@ -1077,10 +1065,8 @@ fn models_download_a_preset_at_a_revision_quietly_then_list_shows_it() {
 
 #[test]
 fn run_takes_a_revision_for_each_model() {
-    let hub = TestHub::start();
-    hub.add_dir("someone/marian-tiny", &fixture("marian-tiny"));
+    let (hub, cache) = marian_hub();
     hub.add_dir("someone/bart-tiny", &fixture("bart-tiny"));
-    let cache = tempfile::tempdir().unwrap();
     let bart = hub.commit("someone/bart-tiny");
     let translator = "someone/marian-tiny@v2".to_string();
     let summarizer = format!("someone/bart-tiny@{bart}");
@@ -1299,6 +1285,6 @@ fn a_renamed_repo_is_followed_to_its_new_name() {
     assert_eq!(files.dir, snapshot);
     assert_eq!(
         std::fs::read(snapshot.join("model.safetensors")).unwrap(),
-        std::fs::read(fixture("marian-tiny").join("model.safetensors")).unwrap()
+        marian_weights()
     );
 }
