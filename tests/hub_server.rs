@@ -89,6 +89,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// `git hash-object`: SHA-1 of `blob {len}\0` and the bytes.
+fn git_blob_id(bytes: &[u8]) -> String {
+    let mut h = sha1::Sha1::new();
+    sha1::Digest::update(&mut h, format!("blob {}\0", bytes.len()).as_bytes());
+    sha1::Digest::update(&mut h, bytes);
+    format!("{:x}", sha1::Digest::finalize(h))
+}
+
 impl TestHub {
     /// Starts the Hub on one port and its CDN (where LFS files are redirected, as the real
     /// Hub redirects to another host) on another.
@@ -342,16 +350,20 @@ fn handle(mut stream: TcpStream, state: &State, halt: &AtomicBool, cdn: &str) {
         let _ = stream.write_all(&not_found("EntryNotFound", "Entry not found"));
         return;
     };
-    // A git blob id stands in for the ETag of a small file (tarjama does not check it).
-    let git_etag = sha256_hex(format!("blob {}\0", bytes.len()).as_bytes())[..40].to_string();
+    // A small file's ETag is its git blob id, as on the Hub (`git hash-object`).
+    let wrong = faults
+        .iter()
+        .any(|f| matches!(f, Fault::WrongEtag(w) if w == file));
+    let git_etag = if wrong {
+        git_blob_id(b"something else")
+    } else {
+        git_blob_id(bytes)
+    };
     let mut headers = vec![
         h("X-Repo-Commit", r.commit.clone()),
         h("ETag", format!("\"{git_etag}\"")),
     ];
     if is_lfs(file) {
-        let wrong = faults
-            .iter()
-            .any(|f| matches!(f, Fault::WrongEtag(w) if w == file));
         let sha = if wrong {
             sha256_hex(b"something else")
         } else {
@@ -783,6 +795,31 @@ fn a_wrong_checksum_deletes_the_download() {
     assert!(files_ending(&blobs, ".incomplete").is_empty());
     assert!(!blobs.join(sha256_hex(b"something else")).exists());
     assert!(!blobs.join(sha256_hex(&want)).exists());
+}
+
+#[test]
+fn a_small_file_with_a_wrong_git_blob_id_is_deleted() {
+    let (hub, cache) = marian_hub();
+    hub.fault(Fault::WrongEtag("config.json".into()));
+    let msg = err_of(resolve_with(
+        "someone/marian-tiny",
+        None,
+        &options(cache.path(), &hub),
+    ));
+    let config = std::fs::read(fixture("marian-tiny").join("config.json")).unwrap();
+    assert_eq!(
+        msg,
+        format!(
+            "someone/marian-tiny: config.json: checksum mismatch: git blob id {}, the Hub's is \
+             {}; the download was deleted; run again, and if it happens again the file on the \
+             Hub or a proxy in between is broken",
+            git_blob_id(&config),
+            git_blob_id(b"something else")
+        )
+    );
+    let blobs = repo_dir(cache.path(), "someone/marian-tiny").join("blobs");
+    assert!(files_ending(&blobs, ".incomplete").is_empty());
+    assert!(!blobs.join(git_blob_id(&config)).exists());
 }
 
 // ---- errors from the Hub ----

@@ -97,8 +97,20 @@ struct FileMeta {
     size: Option<u64>,
     /// Where the content is: the CDN address of an LFS file, else the resolve address.
     url: String,
-    /// Whether the etag is the content's SHA-256 (LFS files; 64 hex digits).
-    sha256: bool,
+    /// What the etag says of the content, when it is a checksum.
+    checksum: Checksum,
+}
+
+/// The checksum a file's etag carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checksum {
+    /// An LFS file's `X-Linked-Etag`: the SHA-256 of the content (64 hex digits).
+    Sha256,
+    /// A small git file's `ETag`: its git blob id, the SHA-1 of `blob {len}\0` and the content
+    /// (40 hex digits), as `git hash-object` computes it.
+    GitBlobSha1,
+    /// Anything else: only the size is checked.
+    None,
 }
 
 /// A Hub client for one [`HubOptions`].
@@ -450,14 +462,28 @@ impl<'a> Client<'a> {
                 )));
             }
         }
-        if meta.sha256 {
-            let got = format!("{:x}", have.0.clone().finalize());
-            if got != meta.etag {
-                return Err(bad(format!(
-                    "checksum mismatch: SHA-256 {got}, the Hub's is {}",
-                    meta.etag
-                )));
+        match meta.checksum {
+            Checksum::Sha256 => {
+                let got = format!("{:x}", have.0.clone().finalize());
+                if got != meta.etag {
+                    return Err(bad(format!(
+                        "checksum mismatch: SHA-256 {got}, the Hub's is {}",
+                        meta.etag
+                    )));
+                }
             }
+            Checksum::GitBlobSha1 => {
+                // Small files only (LFS holds the large ones): read back and hashed once.
+                let bytes = std::fs::read(&partial).map_err(|e| Error::io(&partial, e))?;
+                let got = git_blob_id(&bytes);
+                if got != meta.etag {
+                    return Err(bad(format!(
+                        "checksum mismatch: git blob id {got}, the Hub's is {}",
+                        meta.etag
+                    )));
+                }
+            }
+            Checksum::None => {}
         }
         std::fs::rename(&partial, blob).map_err(|e| Error::io(blob, e))?;
         meter.finish(have.1);
@@ -675,13 +701,27 @@ fn meta_from(resp: &ureq::Response, url: String) -> std::result::Result<FileMeta
         .header("x-linked-size")
         .or_else(|| resp.header("content-length"))
         .and_then(|s| s.trim().parse::<u64>().ok());
-    let sha256 = etag.len() == 64 && etag.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex = etag.bytes().all(|b| b.is_ascii_hexdigit());
+    let checksum = match etag.len() {
+        64 if hex => Checksum::Sha256,
+        40 if hex => Checksum::GitBlobSha1,
+        _ => Checksum::None,
+    };
     Ok(FileMeta {
         etag: etag.to_ascii_lowercase(),
         size,
         url,
-        sha256,
+        checksum,
     })
+}
+
+/// The git blob id of `bytes` (`git hash-object`): SHA-1 of `blob {len}\0` then the bytes, in
+/// lowercase hex.
+pub(crate) fn git_blob_id(bytes: &[u8]) -> String {
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    format!("{:x}", h.finalize())
 }
 
 /// Truncates the partial file and resets its hash.
@@ -936,6 +976,16 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_blob_ids_equal_git_hash_object() {
+        // `printf hello | git hash-object --stdin` and `git hash-object /dev/null`.
+        assert_eq!(
+            git_blob_id(b"hello"),
+            "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0"
+        );
+        assert_eq!(git_blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
 
     #[test]
     fn sizes_and_addresses() {
