@@ -125,9 +125,51 @@ def copy_files(src: Path, out: Path, names: list[str]) -> None:
 def save_bin(sd: dict, path: Path, legacy: bool) -> None:
     """torch.save of a state dict: the zip format (torch >= 1.6 default) or the legacy one."""
     if legacy:
-        torch.save(sd, path, _use_new_zipfile_serialization=False)
+        save_legacy(sd, path)
     else:
         torch.save(sd, path)
+
+
+def save_legacy(sd: dict, path: Path) -> None:
+    """`torch.save(sd, path, _use_new_zipfile_serialization=False)`, the same container (pickled
+    magic number, protocol version and sys-info, the object pickle whose tensors refer to
+    storages by key, the sorted storage key list, then each storage as its element count and raw
+    bytes), except that the storage keys are 0, 1, 2, ... in order of first use: torch writes
+    each storage's memory address there, so two runs would differ. Checked against torch.load."""
+    import pickle
+
+    from torch.serialization import INT_SIZE, LONG_SIZE, MAGIC_NUMBER, PROTOCOL_VERSION, SHORT_SIZE
+
+    storages: dict[int, tuple[str, torch.storage.TypedStorage]] = {}
+
+    def persistent_id(obj):
+        if isinstance(obj, torch.storage.TypedStorage):
+            key, _ = storages.setdefault(obj._untyped_storage.data_ptr(), (str(len(storages)), obj))
+            return ("storage", getattr(torch, obj._pickle_storage_type()), key, "cpu", obj._size(), None)
+        return None
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return persistent_id(obj)
+
+    sys_info = {"protocol_version": PROTOCOL_VERSION, "little_endian": sys.byteorder == "little",
+                "type_sizes": {"short": SHORT_SIZE, "int": INT_SIZE, "long": LONG_SIZE}}
+    with open(path, "wb") as f:
+        for x in (MAGIC_NUMBER, PROTOCOL_VERSION, sys_info):
+            pickle.dump(x, f, protocol=2)
+        Pickler(f, protocol=2).dump(sd)
+        by_key = dict(storages.values())
+        keys = sorted(by_key)
+        pickle.dump(keys, f, protocol=2)
+        f.flush()
+        for k in keys:
+            st = by_key[k]
+            st._untyped_storage._write_file(f, True, True, torch._utils._element_size(st.dtype))
+    back = torch.load(path, weights_only=True)
+    assert list(back) == list(sd) and all(torch.equal(back[k], sd[k]) for k in sd), "legacy round trip"
+    ptr = {k: t.untyped_storage().data_ptr() for k, t in sd.items()}
+    ptr_back = {k: t.untyped_storage().data_ptr() for k, t in back.items()}
+    assert all((ptr[a] == ptr[b]) == (ptr_back[a] == ptr_back[b]) for a in sd for b in sd), "sharing lost"
 
 
 def save_scratch(sd: dict, scratch: Path, name: str) -> None:
