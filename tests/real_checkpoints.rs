@@ -348,6 +348,16 @@ fn tc_big_beam4_batched() {
     parity(TC_BIG, "beam4", 8);
 }
 
+/// The seed article through the whole text path (segmentation, tokenization with the
+/// alphabetical ids, search, detokenization) gives the golden translations; skipped without
+/// `../shared`.
+#[test]
+fn tc_big_seed_article_end_to_end() {
+    common::seed_article_end_to_end(TC_BIG, "beam4", |pipe, g| {
+        common::setting_config(pipe, &g["settings"]["beam4"])
+    });
+}
+
 // ------------------------------------------------------------------------------------------
 // opus-mt-ar-en-tiny: legacy .bin, the 2022 config, the old tokenizer_config.json
 
@@ -463,6 +473,13 @@ fn nllb_beam4_one_by_one() {
 #[test]
 fn nllb_beam4_batched() {
     parity(NLLB, "beam4", 8);
+}
+
+#[test]
+fn nllb_seed_article_end_to_end() {
+    common::seed_article_end_to_end(NLLB, "greedy", |pipe, g| {
+        common::setting_config(pipe, &g["settings"]["greedy"])
+    });
 }
 
 /// The `.bin` with the four aliases holds nllb-tiny's tensors: identical outputs.
