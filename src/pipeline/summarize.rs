@@ -64,7 +64,9 @@ impl SummarizeSettings {
     /// - `task_specific_params["summarization"]` over them (t5-small: 4 beams, min 30, ...);
     /// - the prompt: the config's top-level `prefix` (bart-large-cnn and distilbart-cnn: `" "`),
     ///   replaced by the task's `prefix` where it has one (T5: `"summarize: "`), then the
-    ///   preset's prompt.
+    ///   preset's prompt;
+    /// - the preset's generation settings last (a `max_length` there replaces the pipeline's
+    ///   default `max_new_tokens`, as a flag does).
     ///
     /// Errors: an unreadable `config.json` or an unknown preset prompt.
     pub fn for_model(pipe: &Seq2SeqPipeline) -> Result<Self> {
@@ -79,7 +81,13 @@ impl SummarizeSettings {
         }
         let mut prompt = prefix.filter(|p| !p.is_empty()).map(|p| Prompt::prefix(&p));
         if let Some(preset) = &pipe.files.preset {
-            generation.apply_json(&serde_json::Value::Object(preset.generation.clone()));
+            let g = &preset.generation;
+            generation.apply_json(&serde_json::Value::Object(g.clone()));
+            // A preset's max_length is tarjama's choice, given like a generate() argument: it
+            // replaces the pipeline's default max_new_tokens (which would otherwise win).
+            if g.contains_key("max_length") && !g.contains_key("max_new_tokens") {
+                generation.max_new_tokens = None;
+            }
             if let Some(name) = &preset.prompt {
                 prompt = Some(Prompt::embedded(name)?);
             }
