@@ -1,4 +1,5 @@
-//! Summarization: prompt → tokenize → generate → one paragraph, with a map-reduce strategy for
+//! Summarization: prompt → tokenize → generate → decode, as transformers'
+//! `pipeline("summarization")` does it for an input that fits, with a map-reduce strategy for
 //! texts longer than the summarizer's input limit (never a silent truncation).
 
 use std::str::FromStr;
@@ -118,7 +119,9 @@ fn pipeline_defaults(generation: &mut GenerationConfig) {
 /// A summary and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// The summary as one paragraph.
+    /// The summary: for an input that fits, exactly the pipeline's `summary_text` (no
+    /// whitespace changed); after map-reduce, the summary of the chunk summaries (each
+    /// collapsed to one paragraph before they are joined).
     pub text: String,
     /// Tokens of the prompted input (before any chunking or truncation).
     pub input_tokens: usize,
