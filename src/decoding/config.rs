@@ -404,7 +404,9 @@ pub struct GenerationOverrides {
 
 impl GenerationOverrides {
     /// Writes every given setting into `cfg`. An explicit `max_length` is taken literally
-    /// (no default-length adjustment), as when passed to `generate()`.
+    /// (no default-length adjustment), as when passed to `generate()`, and replaces a
+    /// `max_new_tokens` that came from the defaults (the summarization pipeline's 256), which
+    /// would otherwise win over it; `max_new_tokens`, when also given, still wins.
     pub fn apply(&self, cfg: &mut GenerationConfig) {
         if let Some(x) = self.num_beams {
             cfg.num_beams = x;
@@ -412,6 +414,7 @@ impl GenerationOverrides {
         if let Some(x) = self.max_length {
             cfg.max_length = x;
             cfg.max_length_set = true;
+            cfg.max_new_tokens = None;
         }
         if let Some(x) = self.max_new_tokens {
             cfg.max_new_tokens = Some(x);
@@ -512,6 +515,27 @@ mod tests {
                 gen.display()
             )
         );
+    }
+
+    #[test]
+    fn an_explicit_max_length_replaces_a_default_max_new_tokens() {
+        let mut cfg = GenerationConfig {
+            max_new_tokens: Some(256),
+            ..GenerationConfig::default()
+        };
+        GenerationOverrides {
+            max_length: Some(40),
+            ..Default::default()
+        }
+        .apply(&mut cfg);
+        assert_eq!(cfg.effective_max_length(), 40);
+        GenerationOverrides {
+            max_length: Some(40),
+            max_new_tokens: Some(10),
+            ..Default::default()
+        }
+        .apply(&mut cfg);
+        assert_eq!(cfg.effective_max_length(), 11);
     }
 
     #[test]

@@ -314,6 +314,19 @@ impl Seq2SeqPipeline {
         Some((langs.source().to_string(), tgt))
     }
 
+    /// The top-level `prefix` of the model's `config.json` (`PretrainedConfig.prefix`, which
+    /// transformers' text-to-text pipelines put before every input: `" "` for bart-large-cnn
+    /// and distilbart-cnn), if it has one.
+    ///
+    /// Errors: an unreadable or malformed `config.json`.
+    pub fn config_prefix(&self) -> Result<Option<String>> {
+        let text = std::fs::read_to_string(&self.files.config)
+            .map_err(|e| Error::io(&self.files.config, e))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))?;
+        Ok(v.get("prefix").and_then(|p| p.as_str()).map(str::to_string))
+    }
+
     /// `task_specific_params[task]` of the model's `config.json` (e.g. `summarization` for
     /// bart-large-cnn and T5: generation settings and a `prefix`), if present.
     pub fn task_specific_params(&self, task: &str) -> Result<Option<serde_json::Value>> {

@@ -1,4 +1,5 @@
-//! Summarization: prompt → tokenize → generate → one paragraph, with a map-reduce strategy for
+//! Summarization: prompt → tokenize → generate → decode, as transformers'
+//! `pipeline("summarization")` does it for an input that fits, with a map-reduce strategy for
 //! texts longer than the summarizer's input limit (never a silent truncation).
 
 use std::str::FromStr;
@@ -55,22 +56,39 @@ pub struct SummarizeSettings {
 }
 
 impl SummarizeSettings {
-    /// The settings a summarizer's files ask for: its generation defaults, then
-    /// `task_specific_params["summarization"]` (settings and `prefix`, as transformers'
-    /// summarization pipeline applies them), then the preset's prompt.
+    /// The settings a summarizer's files ask for, as transformers'
+    /// `pipeline("summarization")` (`SummarizationPipeline`, 4.57) derives them, then the
+    /// preset's:
+    /// - the pipeline's own defaults (`num_beams` 4, `max_new_tokens` 256), where the model's
+    ///   generation settings keep transformers' global defaults; `max_new_tokens` is dropped
+    ///   when the model sets a `max_length` other than 20 (distilbart-cnn: 142);
+    /// - `task_specific_params["summarization"]` over them (t5-small: 4 beams, min 30, ...);
+    /// - the prompt: the config's top-level `prefix` (bart-large-cnn and distilbart-cnn: `" "`),
+    ///   replaced by the task's `prefix` where it has one (T5: `"summarize: "`), then the
+    ///   preset's prompt;
+    /// - the preset's generation settings last (a `max_length` there replaces the pipeline's
+    ///   default `max_new_tokens`, as a flag does).
+    ///
+    /// Errors: an unreadable `config.json` or an unknown preset prompt.
     pub fn for_model(pipe: &Seq2SeqPipeline) -> Result<Self> {
         let mut generation = pipe.generation.clone();
-        let mut prompt = None;
+        pipeline_defaults(&mut generation);
+        let mut prefix = pipe.config_prefix()?;
         if let Some(tsp) = pipe.task_specific_params("summarization")? {
             generation.apply_json(&tsp);
-            if let Some(prefix) = tsp.get("prefix").and_then(|p| p.as_str()) {
-                if !prefix.is_empty() {
-                    prompt = Some(Prompt::prefix(prefix));
-                }
+            if let Some(p) = tsp.get("prefix").and_then(|p| p.as_str()) {
+                prefix = Some(p.to_string());
             }
         }
+        let mut prompt = prefix.filter(|p| !p.is_empty()).map(|p| Prompt::prefix(&p));
         if let Some(preset) = &pipe.files.preset {
-            generation.apply_json(&serde_json::Value::Object(preset.generation.clone()));
+            let g = &preset.generation;
+            generation.apply_json(&serde_json::Value::Object(g.clone()));
+            // A preset's max_length is tarjama's choice, given like a generate() argument: it
+            // replaces the pipeline's default max_new_tokens (which would otherwise win).
+            if g.contains_key("max_length") && !g.contains_key("max_new_tokens") {
+                generation.max_new_tokens = None;
+            }
             if let Some(name) = &preset.prompt {
                 prompt = Some(Prompt::embedded(name)?);
             }
@@ -86,10 +104,24 @@ impl SummarizeSettings {
     }
 }
 
+/// `Text2TextGenerationPipeline._default_generation_config` (`max_new_tokens=256,
+/// num_beams=4`) merged with the model's settings as `Pipeline.__init__` does through
+/// `_prepare_generation_config(..., use_model_defaults=True)`: a model value replaces a
+/// pipeline value only where the pipeline's equals transformers' global default, so both
+/// pipeline values stay (a model's own `num_beams` or `max_new_tokens` does not reach the
+/// pipeline); then `max_new_tokens` is dropped when the model's `max_length` is not the
+/// global default 20.
+fn pipeline_defaults(generation: &mut GenerationConfig) {
+    generation.num_beams = 4;
+    generation.max_new_tokens = (generation.max_length == 20).then_some(256);
+}
+
 /// A summary and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
-    /// The summary as one paragraph.
+    /// The summary: for an input that fits, exactly the pipeline's `summary_text` (no
+    /// whitespace changed); after map-reduce, the summary of the chunk summaries (each
+    /// collapsed to one paragraph before they are joined).
     pub text: String,
     /// Tokens of the prompted input (before any chunking or truncation).
     pub input_tokens: usize,
@@ -149,8 +181,10 @@ impl Run<'_> {
                     .next()
                     .map(|h| h.tokens)
                     .unwrap_or_default();
-                let text = self.pipe.tokenizer.decode(&best, true)?;
-                Ok((one_paragraph(&text), best.len().saturating_sub(1)))
+                // SummarizationPipeline.postprocess: decode(skip_special_tokens=True,
+                // clean_up_tokenization_spaces=False), the text kept as it is.
+                let text = self.pipe.tokenizer.decode_with(&best, true, Some(false))?;
+                Ok((text, best.len().saturating_sub(1)))
             })
             .collect()
     }
@@ -235,8 +269,11 @@ pub fn summarize(
                         summary.chunks = chunks.len();
                     }
                     summary.rounds += 1;
-                    let partial: Vec<String> =
-                        run.generate(&chunks)?.into_iter().map(|(s, _)| s).collect();
+                    let partial: Vec<String> = run
+                        .generate(&chunks)?
+                        .into_iter()
+                        .map(|(s, _)| one_paragraph(&s))
+                        .collect();
                     let joined = partial.join(" ");
                     let joined_tokens = run.count(&joined);
                     if joined_tokens <= limit {

@@ -145,16 +145,23 @@ impl Tokenizer for HfTokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String> {
         let text = self
             .inner
             .decode(ids, skip_special_tokens)
             .map_err(|e| Error::Tokenizer(format!("decoding failed: {e}")))?;
-        Ok(if self.clean_up_spaces {
-            clean_up_tokenization(&text)
-        } else {
-            text
-        })
+        Ok(
+            if clean_up_tokenization_spaces.unwrap_or(self.clean_up_spaces) {
+                clean_up_tokenization(&text)
+            } else {
+                text
+            },
+        )
     }
 
     fn token_count(&self, text: &str) -> usize {

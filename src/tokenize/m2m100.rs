@@ -253,7 +253,12 @@ impl Tokenizer for M2m100Tokenizer {
         Ok(ids)
     }
 
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String> {
         let tokens = ids
             .iter()
             .filter(|&&id| !(skip_special_tokens && self.special_ids.contains(&id)))
@@ -263,7 +268,7 @@ impl Tokenizer for M2m100Tokenizer {
             skip_special_tokens,
             &self.special_tokens,
             &self.legacy_added,
-            self.clean_up_spaces,
+            clean_up_tokenization_spaces.unwrap_or(self.clean_up_spaces),
             |t| self.tokens_to_string(t),
         ))
     }

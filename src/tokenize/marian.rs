@@ -352,7 +352,7 @@ impl MarianTokenizer {
         py_strip(&out.replace(SPACE_SYMBOL, " ")).to_string()
     }
 
-    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool) -> String {
+    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool, clean_up: Option<bool>) -> String {
         let tokens = ids.iter().filter_map(|id| {
             if skip_special_tokens && self.special_ids.contains(id) {
                 return None;
@@ -371,7 +371,7 @@ impl MarianTokenizer {
             skip_special_tokens,
             &self.special_tokens,
             &self.legacy_added,
-            self.clean_up_spaces,
+            clean_up.unwrap_or(self.clean_up_spaces),
             |t| self.tokens_to_string(t),
         )
     }
@@ -397,8 +397,13 @@ impl Tokenizer for MarianTokenizer {
         Ok(self.encode_ids(text))
     }
 
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        Ok(self.decode_ids(ids, skip_special_tokens))
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String> {
+        Ok(self.decode_ids(ids, skip_special_tokens, clean_up_tokenization_spaces))
     }
 
     fn token_count(&self, text: &str) -> usize {

@@ -43,7 +43,19 @@ pub trait Tokenizer: Send + Sync {
 
     /// The text of `ids`: transformers' `tokenizer.decode(ids, skip_special_tokens=...)` with
     /// that tokenizer's default `clean_up_tokenization_spaces`.
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String>;
+    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+        self.decode_with(ids, skip_special_tokens, None)
+    }
+
+    /// transformers' `tokenizer.decode(ids, skip_special_tokens=...,
+    /// clean_up_tokenization_spaces=...)`: `Some(flag)` as passed there (the summarization
+    /// pipeline passes `False`), `None` for the tokenizer's own default (`tokenizer_config.json`).
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String>;
 
     /// How many ids [`Tokenizer::encode`] gives for `text` (special tokens included), for
     /// segment length limits. 0 where encoding fails.

@@ -188,8 +188,14 @@ impl Tokenizer for NllbTokenizer {
         self.current.encode(text)
     }
 
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        self.current.decode(ids, skip_special_tokens)
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String> {
+        self.current
+            .decode_with(ids, skip_special_tokens, clean_up_tokenization_spaces)
     }
 
     fn token_count(&self, text: &str) -> usize {

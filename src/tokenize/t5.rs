@@ -402,7 +402,12 @@ impl T5Tokenizer {
         py_strip(&out).to_string()
     }
 
-    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
+    fn decode_ids(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up: Option<bool>,
+    ) -> Result<String> {
         let mut tokens = Vec::with_capacity(ids.len());
         for id in ids {
             if skip_special_tokens && self.special_ids.contains(id) {
@@ -424,7 +429,7 @@ impl T5Tokenizer {
             skip_special_tokens,
             &self.special_tokens,
             &self.legacy_added,
-            self.clean_up_spaces,
+            clean_up.unwrap_or(self.clean_up_spaces),
             |t| self.tokens_to_string(t),
         ))
     }
@@ -435,8 +440,13 @@ impl Tokenizer for T5Tokenizer {
         Ok(self.encode_ids(text))
     }
 
-    fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        self.decode_ids(ids, skip_special_tokens)
+    fn decode_with(
+        &self,
+        ids: &[u32],
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: Option<bool>,
+    ) -> Result<String> {
+        self.decode_ids(ids, skip_special_tokens, clean_up_tokenization_spaces)
     }
 
     fn token_count(&self, text: &str) -> usize {
