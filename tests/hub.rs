@@ -191,7 +191,7 @@ fn local_layouts_are_detected() {
     let f = ModelFiles::from_dir(dir.path()).unwrap();
     assert_eq!(
         f.weights,
-        Weights::PytorchBin(dir.path().join("pytorch_model.bin"))
+        Weights::PytorchBin(vec![dir.path().join("pytorch_model.bin")])
     );
     assert_eq!(
         f.tokenizer,
@@ -286,8 +286,8 @@ fn local_directory_without_weights_says_so() {
     assert_eq!(
         msg,
         format!(
-            "{}: no model weights (model.safetensors, model.safetensors.index.json or \
-             pytorch_model.bin)",
+            "{}: no model weights (model.safetensors, model.safetensors.index.json, \
+             pytorch_model.bin or pytorch_model.bin.index.json)",
             dir.path().display()
         )
     );
@@ -712,7 +712,7 @@ fn hub_repo_without_weights_is_reported_without_downloads() {
     assert_eq!(
         msg,
         "someone/noweights on the Hub: no model weights (model.safetensors, \
-         model.safetensors.index.json or pytorch_model.bin)"
+         model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json)"
     );
     assert_eq!(hub.requests().len(), 1, "{:?}", hub.requests());
 }

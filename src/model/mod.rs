@@ -87,8 +87,9 @@ pub struct SpecialTokens {
     pub forced_bos: Option<u32>,
 }
 
-/// A `VarBuilder` over the weights on `device` in `dtype`: safetensors are read one tensor at a
-/// time ([`weights::StreamedSafetensors`]), PyTorch pickles through candle's reader.
+/// A `VarBuilder` over the weights on `device` in `dtype`, read one tensor at a time when the
+/// model asks for it: safetensors by [`weights::StreamedSafetensors`], PyTorch checkpoints by
+/// [`weights::PthWeights`] (no data is read before the model asks; aliases are read once).
 ///
 /// Errors name the weight file that could not be read.
 pub fn var_builder(
@@ -105,12 +106,14 @@ pub fn var_builder(
                 device.clone(),
             ))
         }
-        Weights::PytorchBin(path) => VarBuilder::from_pth(path, dtype, device).map_err(|e| {
-            Error::Model(format!(
-                "{}: cannot read PyTorch weights: {e}",
-                path.display()
+        Weights::PytorchBin(files) => {
+            let backend = weights::PthWeights::open(files)?;
+            Ok(VarBuilder::from_backend(
+                Box::new(backend),
+                dtype,
+                device.clone(),
             ))
-        }),
+        }
     }
 }
 
