@@ -22,13 +22,18 @@ order of first use (see save_legacy). Writes:
   The legacy copy stores the tied embedding under its four names (model.shared.weight,
   model.encoder.embed_tokens.weight, model.decoder.embed_tokens.weight, lm_head.weight) sharing one
   storage, as checkpoints saved by older transformers do; the zip copy stores it once.
+
+With --tc-big OUT_DIR it writes instead the full-size random benchmark model of BENCHMARKS.md
+("Loading pytorch_model.bin"); see make_tc_big.
 """
 
+import argparse
 import collections
 import json
 import io
 import os
 import pickle
+import shutil
 import warnings
 from pathlib import Path
 
@@ -145,7 +150,53 @@ def save_both(obj, stem: Path) -> None:
     save_legacy(obj, stem.with_name(stem.name + "-legacy.bin"))
 
 
+TC_BIG_CONFIG = Path("/work/shared/realconfigs/Helsinki-NLP__opus-mt-tc-big-ar-en/"
+                     "analog_opus-mt-tc-big-fr-en/config.json")
+TC_BIG_VOCAB = 61_000
+
+
+def make_tc_big(out: Path) -> None:
+    """A full-size random opus-mt-tc-big-shaped Marian model (the real tc-big config, vocabulary
+    TC_BIG_VOCAB) saved by transformers' save_pretrained as a float16 zip pytorch_model.bin, with
+    marian-tiny's SentencePiece models and its vocab.json padded with synthetic pieces. For the
+    load benchmark in BENCHMARKS.md; never committed."""
+    from transformers import MarianConfig, MarianMTModel
+
+    torch.manual_seed(13)
+    cfg = json.loads(TC_BIG_CONFIG.read_text())
+    vocab = json.loads((MARIAN / "vocab.json").read_text())
+    pad = vocab.pop("<pad>")
+    n = 0
+    while len(vocab) < TC_BIG_VOCAB - 1:
+        vocab.setdefault(f"\u2581syn{n}", len(vocab))
+        n += 1
+    pad = vocab["<pad>"] = len(vocab)
+    eos = vocab["</s>"]
+    cfg.update(vocab_size=TC_BIG_VOCAB, decoder_vocab_size=TC_BIG_VOCAB, pad_token_id=pad,
+               decoder_start_token_id=pad, eos_token_id=eos, forced_eos_token_id=eos,
+               bad_words_ids=[[pad]])
+    for k in ("_name_or_path", "transformers_version", "architectures", "torch_dtype"):
+        cfg.pop(k, None)
+    model = MarianMTModel(MarianConfig(**cfg)).half().eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=False)
+    for f in ("source.spm", "target.spm", "tokenizer_config.json"):
+        shutil.copy(MARIAN / f, out / f)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False) + "\n")
+    params = sum(p.numel() for p in model.parameters())
+    print(f"wrote {out}: {params} parameters, float16 pytorch_model.bin "
+          f"{(out / 'pytorch_model.bin').stat().st_size} bytes")
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tc-big", metavar="OUT_DIR", type=Path,
+                    help="write the full-size random tc-big benchmark model to OUT_DIR instead")
+    args = ap.parse_args()
+    if args.tc_big:
+        make_tc_big(args.tc_big.resolve())
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     d = tensors()
     save_both(d, OUT / "tensors")

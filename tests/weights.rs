@@ -358,6 +358,21 @@ fn legacy_aliases_load_as_one_tensor() {
     assert_eq!(w.bytes_read(), 650 * 32 * 4);
 }
 
+#[test]
+fn without_the_alias_cache_a_second_name_is_read_again() {
+    let path = weights_fixture("tensors-legacy.bin");
+    let w = open(std::slice::from_ref(&path)).with_alias_cache(false);
+    let a = w.get_unchecked("tied.a", DType::F16, &Device::Cpu).unwrap();
+    let b = w.get_unchecked("tied.b", DType::F16, &Device::Cpu).unwrap();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(w.bytes_read(), 2 * 12 * 2);
+    let (a, b) = (
+        a.to_vec2::<half::f16>().unwrap(),
+        b.to_vec2::<half::f16>().unwrap(),
+    );
+    assert_eq!(a, b);
+}
+
 /// A model directory holding `files` (empty files; detection looks at names only, except for
 /// the index, which gets `index`).
 fn layout_dir(files: &[&str], index: Option<(&str, &str)>) -> tempfile::TempDir {

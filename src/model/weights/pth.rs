@@ -28,8 +28,8 @@
 //! for it, with one positioned read of the span its view covers; a strided view (a transposed
 //! tensor) is gathered into a contiguous tensor. Names that are the same view of one storage
 //! (tied embeddings that an older transformers saved under several names) get the same candle
-//! tensor, read once. A storage that several different views cut up is read once and kept
-//! until its last view is served.
+//! tensor, read once (unless [`PthWeights::with_alias_cache`] turns that off). A storage that
+//! several different views cut up is read once and kept until its last view is served.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -124,6 +124,8 @@ pub struct PthWeights {
     names_per_view: Vec<usize>,
     tensors: HashMap<String, usize>,
     cache: Mutex<Cache>,
+    /// Whether a tensor with several names is kept for the names not yet asked for.
+    keep_aliases: bool,
 }
 
 impl std::fmt::Debug for PthWeights {
@@ -569,7 +571,18 @@ impl PthWeights {
             names_per_view,
             tensors,
             cache: Mutex::new(cache),
+            keep_aliases: true,
         })
+    }
+
+    /// Whether a tensor stored under several names is kept, once read, until every name has
+    /// been asked for, so that all names get the same tensor (the default). Pass `false` when
+    /// the model copies each weight it loads into another layout (tarjama's packed float32
+    /// CPU weights): keeping the original would then only hold a dead copy, as large as the
+    /// embedding, until loading ends, and a name asked for again is read again instead.
+    pub fn with_alias_cache(mut self, keep: bool) -> Self {
+        self.keep_aliases = keep;
+        self
     }
 
     /// The names of all tensors, sorted.
@@ -661,7 +674,7 @@ impl PthWeights {
             .build(&mut cache, vid, dev)
             .map_err(|e| candle_core::Error::Msg(e.to_string()))?
             .to_dtype(dtype)?;
-        if self.names_per_view[vid] > 1 {
+        if self.keep_aliases && self.names_per_view[vid] > 1 {
             cache
                 .views
                 .insert(vid, (t.clone(), self.names_per_view[vid] - 1));
