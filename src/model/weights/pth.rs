@@ -41,7 +41,7 @@ use candle_core::pickle::{Object, Stack};
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 
-use crate::error::{candle_message, Error, Result};
+use crate::error::{candle_message, candle_root, Error, Result};
 
 /// The legacy format's first pickle: `MAGIC_NUMBER` of `torch/serialization.py` pickled with
 /// protocol 2 (`PROTO 2`, `LONG1` of 10 bytes, `STOP`).
@@ -186,13 +186,11 @@ fn allowed_global(module: &str, name: &str) -> bool {
 fn read_pickle<R: BufRead>(r: &mut R, bad: &dyn Fn(String) -> Error) -> Result<Object> {
     let mut stack = Stack::empty();
     loop {
-        let done = stack.read(r).map_err(|e| {
-            let msg = candle_message(&e);
-            if msg.contains("failed to fill whole buffer") || msg.contains("UnexpectedEof") {
+        let done = stack.read(r).map_err(|e| match candle_root(&e) {
+            candle_core::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 bad("truncated: the pickle ends early".into())
-            } else {
-                bad(format!("unreadable pickle: {msg}"))
             }
+            _ => bad(format!("unreadable pickle: {}", candle_message(&e))),
         })?;
         if let Some(Object::Class {
             module_name,
@@ -460,8 +458,8 @@ fn read_legacy(path: &Path, bad: &dyn Fn(String) -> Error) -> Result<(Vec<RawTen
             .and_then(|_| file.read_exact(&mut count))
             .map_err(|_| bad(format!("truncated: storage {key} is missing")))?;
         let numel = u64::from_le_bytes(count);
-        // A storage no tensor uses still occupies its bytes; its element size is unknown, so
-        // only storages that come last can be skipped safely.
+        // A storage that only a non-tensor value uses has no known element size, so the
+        // storages after it cannot be located: refuse rather than guess.
         let Some(sref) = refs.get(key.as_str()) else {
             return Err(bad(format!("storage {key} is used by no tensor")));
         };
