@@ -425,3 +425,52 @@ fn layout_prefers_safetensors_then_single_files_then_bin_shards() {
         "{err}"
     );
 }
+
+#[test]
+fn float16_loads_of_the_bin_copies_equal_the_safetensors_one() {
+    // In float16 nothing is repacked, so the reader keeps aliases: the legacy copy's four names
+    // of the embedding come back as one tensor through the model's VarBuilder.
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = [
+        marian_copy(dir.path(), "safetensors", None),
+        marian_copy(
+            dir.path(),
+            "legacy",
+            Some(&weights_fixture("marian-tiny-legacy/pytorch_model.bin")),
+        ),
+        marian_copy(
+            dir.path(),
+            "zip",
+            Some(&weights_fixture("marian-tiny-zip/pytorch_model.bin")),
+        ),
+    ];
+    let g = common::golden("marian-tiny");
+    let inputs: Vec<Vec<u32>> = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(12)
+        .map(|c| common::ids(&c["input_ids"]))
+        .collect();
+    let outputs: Vec<Vec<(Vec<u32>, Option<f32>)>> = dirs
+        .iter()
+        .map(|d| {
+            let pipe = tarjama::pipeline::Seq2SeqPipeline::load(
+                d.to_str().unwrap(),
+                None,
+                &Device::Cpu,
+                DType::F16,
+            )
+            .unwrap();
+            let cfg = common::setting_config(&pipe, &g["settings"]["beam4"]);
+            pipe.generate(&inputs, &cfg, 4)
+                .unwrap()
+                .into_iter()
+                .map(|(hyps, _)| (hyps[0].tokens.clone(), hyps[0].score))
+                .collect()
+        })
+        .collect();
+    assert!(outputs[0].iter().all(|(t, _)| t.len() > 1));
+    assert_eq!(outputs[0], outputs[1], "legacy .bin in float16");
+    assert_eq!(outputs[0], outputs[2], "zip .bin in float16");
+}
