@@ -184,7 +184,7 @@ fn local_layouts_are_detected() {
     let f = ModelFiles::from_dir(dir.path()).unwrap();
     assert_eq!(
         f.weights,
-        Weights::PytorchBin(dir.path().join("pytorch_model.bin"))
+        Weights::PytorchBin(vec![dir.path().join("pytorch_model.bin")])
     );
     assert_eq!(
         f.tokenizer,
@@ -279,8 +279,8 @@ fn local_directory_without_weights_says_so() {
     assert_eq!(
         msg,
         format!(
-            "{}: no model weights (model.safetensors, model.safetensors.index.json or \
-             pytorch_model.bin)",
+            "{}: no model weights (model.safetensors, model.safetensors.index.json, \
+             pytorch_model.bin or pytorch_model.bin.index.json)",
             dir.path().display()
         )
     );

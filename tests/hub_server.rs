@@ -1277,7 +1277,7 @@ fn a_repo_without_weights_is_reported_without_downloads() {
     assert_eq!(
         msg,
         "someone/noweights on the Hub: no model weights (model.safetensors, \
-         model.safetensors.index.json or pytorch_model.bin)"
+         model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json)"
     );
     assert_eq!(hub.requests().len(), 1, "{:?}", hub.requests());
 }

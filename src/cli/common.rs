@@ -131,9 +131,12 @@ fn weights_error(
         }
     }
     let place = match &files.weights {
-        crate::hub::Weights::Safetensors(f) if f.len() == 1 => f[0].clone(),
-        crate::hub::Weights::PytorchBin(p) => p.clone(),
-        crate::hub::Weights::Safetensors(_) => files.dir.clone(),
+        crate::hub::Weights::Safetensors(f) | crate::hub::Weights::PytorchBin(f)
+            if f.len() == 1 =>
+        {
+            f[0].clone()
+        }
+        _ => files.dir.clone(),
     };
     Error::Model(format!(
         "{}: {context}: {}",
@@ -143,13 +146,17 @@ fn weights_error(
 }
 
 /// The weights file holding `tensor`: the only one, or the shard that
-/// `model.safetensors.index.json` maps it to, else the model's directory.
+/// `model.safetensors.index.json` (`pytorch_model.bin.index.json`) maps it to, else the model's
+/// directory.
 fn weights_file(files: &crate::hub::ModelFiles, tensor: &str) -> PathBuf {
-    match &files.weights {
-        crate::hub::Weights::PytorchBin(p) => p.clone(),
-        crate::hub::Weights::Safetensors(f) if f.len() == 1 => f[0].clone(),
-        crate::hub::Weights::Safetensors(_) => {
-            let index = files.dir.join("model.safetensors.index.json");
+    let (f, index) = match &files.weights {
+        crate::hub::Weights::Safetensors(f) => (f, "model.safetensors.index.json"),
+        crate::hub::Weights::PytorchBin(f) => (f, "pytorch_model.bin.index.json"),
+    };
+    match f.len() {
+        1 => f[0].clone(),
+        _ => {
+            let index = files.dir.join(index);
             std::fs::read_to_string(&index)
                 .ok()
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

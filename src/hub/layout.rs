@@ -12,8 +12,10 @@ pub enum Weights {
     /// `model.safetensors`, or the shards listed by `model.safetensors.index.json`
     /// (each file once, sorted by name).
     Safetensors(Vec<PathBuf>),
-    /// `pytorch_model.bin`, a PyTorch pickle read through candle's pickle reader.
-    PytorchBin(PathBuf),
+    /// `pytorch_model.bin`, or the shards listed by `pytorch_model.bin.index.json` (each file
+    /// once, sorted by name): PyTorch checkpoints in the zip or the legacy format, read by
+    /// [`crate::model::weights::PthWeights`].
+    PytorchBin(Vec<PathBuf>),
 }
 
 /// The tokenizer files, in the order tarjama looks for them.
@@ -96,6 +98,7 @@ pub(crate) const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 pub(crate) const SAFETENSORS: &str = "model.safetensors";
 pub(crate) const SAFETENSORS_INDEX: &str = "model.safetensors.index.json";
 pub(crate) const PYTORCH_BIN: &str = "pytorch_model.bin";
+pub(crate) const PYTORCH_BIN_INDEX: &str = "pytorch_model.bin.index.json";
 const TOKENIZER_JSON: &str = "tokenizer.json";
 const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
 const SPIECE: &str = "spiece.model";
@@ -107,6 +110,7 @@ enum WeightsPlan {
     Single,
     Sharded,
     Bin,
+    BinSharded,
 }
 
 /// What the tokenizer is, by file name, before anything is fetched.
@@ -131,15 +135,22 @@ pub(crate) fn detect(src: &mut dyn FileSource) -> Result<Layout> {
         WeightsPlan::Sharded
     } else if src.has(PYTORCH_BIN) {
         WeightsPlan::Bin
+    } else if src.has(PYTORCH_BIN_INDEX) {
+        WeightsPlan::BinSharded
     } else {
         return Err(src.missing(&format!(
-            "no model weights ({SAFETENSORS}, {SAFETENSORS_INDEX} or {PYTORCH_BIN})"
+            "no model weights ({SAFETENSORS}, {SAFETENSORS_INDEX}, {PYTORCH_BIN} or \
+             {PYTORCH_BIN_INDEX})"
         )));
     };
     // Shards are known only from the index, so it is fetched and checked before anything else.
     let shards = match weights_plan {
-        WeightsPlan::Sharded => {
-            let index = src.fetch(SAFETENSORS_INDEX)?;
+        WeightsPlan::Sharded | WeightsPlan::BinSharded => {
+            let index_name = match weights_plan {
+                WeightsPlan::Sharded => SAFETENSORS_INDEX,
+                _ => PYTORCH_BIN_INDEX,
+            };
+            let index = src.fetch(index_name)?;
             let shards = read_shard_names(&index)?;
             let absent: Vec<&str> = shards
                 .iter()
@@ -148,7 +159,7 @@ pub(crate) fn detect(src: &mut dyn FileSource) -> Result<Layout> {
                 .collect();
             if !absent.is_empty() {
                 return Err(src.missing(&format!(
-                    "{} listed in {SAFETENSORS_INDEX} missing: {}",
+                    "{} listed in {index_name} missing: {}",
                     if absent.len() == 1 { "shard" } else { "shards" },
                     absent.join(", ")
                 )));
@@ -186,7 +197,13 @@ pub(crate) fn detect(src: &mut dyn FileSource) -> Result<Layout> {
                 .map(|s| src.fetch(s))
                 .collect::<Result<Vec<_>>>()?,
         ),
-        WeightsPlan::Bin => Weights::PytorchBin(src.fetch(PYTORCH_BIN)?),
+        WeightsPlan::Bin => Weights::PytorchBin(vec![src.fetch(PYTORCH_BIN)?]),
+        WeightsPlan::BinSharded => Weights::PytorchBin(
+            shards
+                .iter()
+                .map(|s| src.fetch(s))
+                .collect::<Result<Vec<_>>>()?,
+        ),
     };
     Ok(Layout {
         config,
@@ -240,7 +257,8 @@ fn plan_tokenizer(src: &dyn FileSource) -> Result<TokenizerPlan> {
     ))
 }
 
-/// The shard file names of a `model.safetensors.index.json`, each once, sorted.
+/// The shard file names of a `model.safetensors.index.json` or `pytorch_model.bin.index.json`,
+/// each once, sorted.
 fn read_shard_names(index: &Path) -> Result<Vec<String>> {
     #[derive(serde::Deserialize)]
     struct Index {
@@ -248,10 +266,10 @@ fn read_shard_names(index: &Path) -> Result<Vec<String>> {
     }
     let text = std::fs::read_to_string(index).map_err(|e| Error::io(index, e))?;
     let parsed: Index = serde_json::from_str(&text)
-        .map_err(|e| Error::input(index, format!("not a safetensors index: {e}")))?;
+        .map_err(|e| Error::input(index, format!("not a checkpoint index: {e}")))?;
     let shards: BTreeSet<String> = parsed.weight_map.into_values().collect();
     if shards.is_empty() {
-        return Err(Error::input(index, "safetensors index lists no shards"));
+        return Err(Error::input(index, "checkpoint index lists no shards"));
     }
     // Shards live next to the index; anything else could point outside the model.
     if let Some(bad) = shards.iter().find(|s| !is_plain_file_name(s)) {

@@ -87,8 +87,11 @@ pub struct SpecialTokens {
     pub forced_bos: Option<u32>,
 }
 
-/// A `VarBuilder` over the weights on `device` in `dtype`: safetensors are read one tensor at a
-/// time ([`weights::StreamedSafetensors`]), PyTorch pickles through candle's reader.
+/// A `VarBuilder` over the weights on `device` in `dtype`, read one tensor at a time when the
+/// model asks for it: safetensors by [`weights::StreamedSafetensors`], PyTorch checkpoints by
+/// [`weights::PthWeights`] (no data is read before the model asks; names of one tensor get the
+/// same tensor, read once, except where float32 CPU weights are repacked, see
+/// [`weights::PthWeights::with_alias_cache`]).
 ///
 /// Errors name the weight file that could not be read.
 pub fn var_builder(
@@ -105,12 +108,19 @@ pub fn var_builder(
                 device.clone(),
             ))
         }
-        Weights::PytorchBin(path) => VarBuilder::from_pth(path, dtype, device).map_err(|e| {
-            Error::Model(format!(
-                "{}: cannot read PyTorch weights: {e}",
-                path.display()
+        Weights::PytorchBin(files) => {
+            // Where float32 weights are repacked at load (CPU with a SIMD kernel), a tensor kept
+            // for its other names would be a dead copy: aliases asked for again are re-read.
+            let repacks = dtype == DType::F32
+                && kernels::PackedWeight::pack(&Tensor::zeros((1, 1), DType::F32, device)?)?
+                    .is_some();
+            let backend = weights::PthWeights::open(files)?.with_alias_cache(!repacks);
+            Ok(VarBuilder::from_backend(
+                Box::new(backend),
+                dtype,
+                device.clone(),
             ))
-        }),
+        }
     }
 }
 

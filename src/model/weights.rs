@@ -4,7 +4,12 @@
 //! so loading peaks at twice the weights' size. This loader parses the safetensors header
 //! (8-byte little-endian length, JSON table of `dtype`, `shape`, `data_offsets`) and reads each
 //! tensor's bytes with a positioned read when the model asks for it: the peak stays at the
-//! weights plus one tensor.
+//! weights plus one tensor. PyTorch `pytorch_model.bin` checkpoints are read the same way by
+//! [`PthWeights`] (module `pth`).
+
+mod pth;
+
+pub use pth::PthWeights;
 
 use std::collections::HashMap;
 use std::fs::File;
