@@ -645,6 +645,24 @@ fn main_job_from_an_empty_cache_then_offline_with_the_hub_gone() {
     );
 }
 
+/// The default models' shapes as their Hub repos hold them: `.bin` weights only (float16 zip for
+/// tc-big, the legacy format for distilbart), no `generation_config.json` or `tokenizer.json`
+/// for distilbart.
+#[test]
+fn main_job_with_bin_only_repos_shaped_like_the_default_models() {
+    let stderr =
+        main_job_from_the_hub_equals_local(&fixture("tc-big-tiny"), &fixture("distilbart-tiny"));
+    assert!(
+        stderr.contains("downloaded someone/tc-big-tiny pytorch_model.bin ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("downloaded someone/distilbart-tiny pytorch_model.bin ("),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("safetensors"), "{stderr}");
+}
+
 #[test]
 fn the_cache_is_in_huggingface_hubs_layout() {
     let (hub, cache) = marian_hub();

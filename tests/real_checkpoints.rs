@@ -13,17 +13,8 @@
 //! | `distilbart-tiny` | sshleifer/distilbart-cnn-12-6 | legacy `.bin`, no generation_config.json |
 //! | `t5-small-tiny` | google-t5/t5-small | `model.safetensors`, the 2020 config |
 //! | `mt5-xlsum-tiny` | csebuetnlp/mT5_multilingual_XLSum | zip `.bin`, untied head, spiece only |
-//!
-//! Tests of the two legacy-`.bin` fixtures are `#[ignore]`d until tarjama reads that format (the
-//! weights work in progress). To run them now against the same tensors in safetensors, build the
-//! copies with the fixture script (`--scratch`, default `target/fixtures-safetensors`) and run
-//! `TARJAMA_FIXTURE_SAFETENSORS=target/fixtures-safetensors cargo test --test real_checkpoints
-//! -- --include-ignored`: every fixture is then read from a temporary copy whose
-//! `pytorch_model.bin` is replaced by that `model.safetensors`.
 
 mod common;
-
-use std::path::{Path, PathBuf};
 
 use common::{ids, load_dir, read_json, run_tarjama};
 use serde_json::Value;
@@ -31,47 +22,9 @@ use tarjama::decoding::EarlyStopping;
 use tarjama::pipeline::summarize::{summarize, SummarizeSettings};
 use tarjama::pipeline::Seq2SeqPipeline;
 
-/// The directory to load the fixture `name` from: the committed one, or with
-/// `TARJAMA_FIXTURE_SAFETENSORS` set, a temporary copy whose `pytorch_model.bin` is replaced by
-/// the script's safetensors copy of the same tensors (see the module documentation).
-struct Dir {
-    path: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-fn real_dir(name: &str) -> Dir {
-    let committed = common::fixture(name);
-    let Some(scratch) = std::env::var_os("TARJAMA_FIXTURE_SAFETENSORS") else {
-        return Dir {
-            path: committed,
-            _tmp: None,
-        };
-    };
-    let st = Path::new(&scratch).join(name).join("model.safetensors");
-    if !committed.join("pytorch_model.bin").exists() || !st.exists() {
-        return Dir {
-            path: committed,
-            _tmp: None,
-        };
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&committed).unwrap() {
-        let p = entry.unwrap().path();
-        let file = p.file_name().unwrap();
-        if file != "pytorch_model.bin" {
-            std::fs::copy(&p, tmp.path().join(file)).unwrap();
-        }
-    }
-    std::fs::copy(&st, tmp.path().join("model.safetensors")).unwrap();
-    Dir {
-        path: tmp.path().to_path_buf(),
-        _tmp: Some(tmp),
-    }
-}
-
-fn load(name: &str) -> (Seq2SeqPipeline, Dir) {
-    let dir = real_dir(name);
-    (load_dir(&dir.path), dir)
+/// The fixture `name` loaded from its committed directory, weights as the real repo holds them.
+fn load(name: &str) -> Seq2SeqPipeline {
+    load_dir(&common::fixture(name))
 }
 
 fn golden(name: &str) -> Value {
@@ -88,7 +41,7 @@ fn vocab(name: &str) -> Value {
 
 /// `setting` of the fixture's golden.json, every case, `batch_size` inputs at a time.
 fn parity(name: &str, setting: &str, batch_size: usize) {
-    let (pipe, _dir) = load(name);
+    let pipe = load(name);
     let g = golden(name);
     let n = g["cases"].as_array().unwrap().len();
     common::check_with(&pipe, &g, name, setting, batch_size, n);
@@ -168,7 +121,7 @@ fn regex_free_sentences(article: &str) -> Vec<String> {
 /// text encodes to the pipeline's ids, generation gives its `summary_token_ids`, and
 /// [`summarize`] returns its `summary_text` exactly.
 fn pipeline_parity(name: &str) {
-    let (pipe, _dir) = load(name);
+    let pipe = load(name);
     let g = pipeline_golden(name);
     let settings = SummarizeSettings::for_model(&pipe).unwrap();
     let eff = &g["meta"]["effective"];
@@ -245,7 +198,7 @@ fn pipeline_parity(name: &str) {
 /// `tarjama summarize FILE --model DIR --format json` prints the pipeline's `summary_text` for
 /// the first `n` cases.
 fn pipeline_cli(name: &str, n: usize) {
-    let dir = real_dir(name);
+    let dir = common::fixture(name);
     let g = pipeline_golden(name);
     let tmp = tempfile::tempdir().unwrap();
     for c in g["cases"].as_array().unwrap().iter().take(n) {
@@ -256,7 +209,7 @@ fn pipeline_cli(name: &str, n: usize) {
                 "summarize",
                 input.to_str().unwrap(),
                 "--model",
-                dir.path.to_str().unwrap(),
+                dir.to_str().unwrap(),
                 "--format",
                 "json",
             ],
@@ -279,7 +232,7 @@ fn pipeline_cli(name: &str, n: usize) {
                 "summarize",
                 input.to_str().unwrap(),
                 "--model",
-                dir.path.to_str().unwrap(),
+                dir.to_str().unwrap(),
             ],
             None,
             &[],
@@ -299,7 +252,7 @@ const TC_BIG: &str = "tc-big-tiny";
 
 #[test]
 fn tc_big_settings_and_ids_come_from_the_real_files() {
-    let (pipe, _dir) = load(TC_BIG);
+    let pipe = load(TC_BIG);
     let v = vocab(TC_BIG);
     let id = |t: &str| v[t].as_u64().unwrap() as u32;
     let n = v.as_object().unwrap().len() as u32;
@@ -364,9 +317,8 @@ fn tc_big_seed_article_end_to_end() {
 const OPUS: &str = "opus-mt-ar-en-tiny";
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_settings_come_from_the_real_files() {
-    let (pipe, _dir) = load(OPUS);
+    let pipe = load(OPUS);
     let gen = &pipe.generation;
     assert_eq!(gen.eos_token_ids, vec![0]);
     assert_eq!(gen.forced_eos_token_id, Some(0));
@@ -379,25 +331,21 @@ fn opus_mt_settings_come_from_the_real_files() {
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_greedy_one_by_one() {
     parity(OPUS, "greedy", 1);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_greedy_batched() {
     parity(OPUS, "greedy", 8);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_beam4_one_by_one() {
     parity(OPUS, "beam4", 1);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_beam4_batched() {
     parity(OPUS, "beam4", 8);
 }
@@ -405,9 +353,8 @@ fn opus_mt_beam4_batched() {
 /// The legacy `.bin` holds marian-tiny's tensors (and the sinusoidal tables a 2020 conversion
 /// stored): both give the same ids and beam scores, bit for bit.
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn opus_mt_legacy_bin_equals_marian_tiny_safetensors() {
-    let (bin, _dir) = load(OPUS);
+    let bin = load(OPUS);
     let st = common::pipeline("marian-tiny");
     same_outputs(&bin, &st, &golden(OPUS));
 }
@@ -443,7 +390,7 @@ const NLLB: &str = "nllb-real-tiny";
 
 #[test]
 fn nllb_settings_come_from_the_real_files() {
-    let (pipe, _dir) = load(NLLB);
+    let pipe = load(NLLB);
     let gen = &pipe.generation;
     assert_eq!(gen.eos_token_ids, vec![2]);
     assert_eq!(gen.decoder_start_token_id, 2);
@@ -485,7 +432,7 @@ fn nllb_seed_article_end_to_end() {
 /// The `.bin` with the four aliases holds nllb-tiny's tensors: identical outputs.
 #[test]
 fn nllb_bin_with_aliases_equals_nllb_tiny_safetensors() {
-    let (bin, _dir) = load(NLLB);
+    let bin = load(NLLB);
     let st = common::pipeline("nllb-tiny");
     same_outputs(&bin, &st, &golden(NLLB));
 }
@@ -496,9 +443,8 @@ fn nllb_bin_with_aliases_equals_nllb_tiny_safetensors() {
 const DISTILBART: &str = "distilbart-tiny";
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_settings_come_from_the_old_config_keys() {
-    let (pipe, _dir) = load(DISTILBART);
+    let pipe = load(DISTILBART);
     // GenerationConfig.from_model_config of the old BartConfig: the top-level generation keys,
     // forced BOS from force_bos_token_to_be_generated, forced EOS from BartConfig's default.
     let gen = &pipe.generation;
@@ -521,37 +467,31 @@ fn distilbart_settings_come_from_the_old_config_keys() {
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_greedy_one_by_one() {
     parity(DISTILBART, "greedy", 1);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_greedy_batched() {
     parity(DISTILBART, "greedy", 8);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_beam4_one_by_one() {
     parity(DISTILBART, "beam4", 1);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_beam4_batched() {
     parity(DISTILBART, "beam4", 8);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_summaries_equal_the_summarization_pipeline() {
     pipeline_parity(DISTILBART);
 }
 
 #[test]
-#[ignore = "needs the legacy (non-zip) pytorch_model.bin reader"]
 fn distilbart_cli_summaries_equal_the_summarization_pipeline() {
     pipeline_cli(DISTILBART, 3);
 }
@@ -563,7 +503,7 @@ const T5_SMALL: &str = "t5-small-tiny";
 
 #[test]
 fn t5_small_old_config_gets_transformers_defaults() {
-    let (pipe, _dir) = load(T5_SMALL);
+    let pipe = load(T5_SMALL);
     // Same weights as t5-tiny, whose config spells the defaults out: the same model.
     let spelled = common::pipeline("t5-tiny");
     same_outputs(&pipe, &spelled, &golden(T5_SMALL));
@@ -610,7 +550,7 @@ const MT5: &str = "mt5-xlsum-tiny";
 
 #[test]
 fn mt5_xlsum_settings_come_from_config_json() {
-    let (pipe, _dir) = load(MT5);
+    let pipe = load(MT5);
     let gen = &pipe.generation;
     assert_eq!(gen.num_beams, 4);
     assert_eq!(gen.effective_max_length(), 84);

@@ -78,6 +78,11 @@ pub struct Config {
     /// Marian: encoder and decoder share one embedding matrix (default true).
     #[serde(default = "default_true")]
     pub share_encoder_decoder_embeddings: bool,
+    /// The output projection is the decoder's token embedding (`PretrainedConfig`'s default
+    /// true). transformers' `tie_weights` then replaces a stored `lm_head.weight` with the
+    /// embedding, so tarjama does not load it either.
+    #[serde(default = "default_true")]
+    pub tie_word_embeddings: bool,
     /// Layer-norm epsilon (transformers uses `nn.LayerNorm`'s default 1e-5 for this family).
     #[serde(default)]
     pub layer_norm_eps: Option<f64>,
@@ -621,13 +626,15 @@ impl BartModel {
         let decoder_layers = (0..cfg.decoder_layers)
             .map(|i| DecoderLayer::new(cfg, act, eps, vb.pp(format!("model.decoder.layers.{i}"))))
             .collect::<Result<Vec<_>>>()?;
-        let lm_head = if vb.contains_tensor("lm_head.weight") {
+        // Tied (the default): checkpoints often store the embedding again as `lm_head.weight`
+        // (transformers' `.bin` files do); it is the same matrix, so it is not read.
+        let lm_head = if cfg.tie_word_embeddings {
+            dec_tokens.tied_projection()
+        } else {
             let w = vb
                 .get((dec_vocab, d), "lm_head.weight")
-                .ctx("loading lm_head.weight")?;
+                .ctx("loading lm_head.weight (tie_word_embeddings is false)")?;
             Linear::new(w, None)?
-        } else {
-            dec_tokens.tied_projection()
         };
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
             vb.get((1, dec_vocab), "final_logits_bias")
