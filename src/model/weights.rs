@@ -132,6 +132,20 @@ impl StreamedSafetensors {
     }
 }
 
+/// `t` if it has the `expected` shape, else candle's shape error naming the tensor: what
+/// `VarBuilder::get` reports for every backend.
+fn expect_shape(t: Tensor, expected: Shape, name: &str) -> candle_core::Result<Tensor> {
+    if t.shape() != &expected {
+        return Err(candle_core::Error::UnexpectedShape {
+            msg: format!("shape mismatch for {name}"),
+            expected,
+            got: t.shape().clone(),
+        }
+        .bt());
+    }
+    Ok(t)
+}
+
 impl SimpleBackend for StreamedSafetensors {
     fn get(
         &self,
@@ -141,16 +155,7 @@ impl SimpleBackend for StreamedSafetensors {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        let t = self.load(name, dtype, dev)?;
-        if t.shape() != &s {
-            return Err(candle_core::Error::UnexpectedShape {
-                msg: format!("shape mismatch for {name}"),
-                expected: s,
-                got: t.shape().clone(),
-            }
-            .bt());
-        }
-        Ok(t)
+        expect_shape(self.load(name, dtype, dev)?, s, name)
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
