@@ -17,6 +17,9 @@ order of first use (see save_legacy). Writes:
 - evil-zip.bin, evil-legacy.bin: a state dict whose second value is an object with a __reduce__
   returning (os.system, ("touch tarjama-pickle-marker",)): loading it with pickle would run the
   command. It is only written here, never loaded.
+- expanded-zip.bin: one tensor that is a stride-0 view of a one-element storage announcing
+  2^20 x 2^20 elements (torch.zeros(1).expand(...)): a 4 TiB tensor in a file of 1 KiB, which a
+  reader must refuse by its shape before reading anything.
 - marian-tiny-zip/pytorch_model.bin, marian-tiny-legacy/pytorch_model.bin: the tensors of
   tests/fixtures/marian-tiny/model.safetensors unchanged (float32), as zip and legacy checkpoints.
   The legacy copy stores the tied embedding under its four names (model.shared.weight,
@@ -218,6 +221,10 @@ def main() -> None:
 
     evil = collections.OrderedDict([("weight", torch.ones(2)), ("payload", Evil())])
     save_both(evil, OUT / "evil")
+
+    expanded = collections.OrderedDict(
+        [("model.shared.weight", torch.zeros(1).expand(1 << 20, 1 << 20))])
+    torch.save(expanded, OUT / "expanded-zip.bin")
 
     st = load_file(MARIAN / "model.safetensors")
     for kind in ("zip", "legacy"):

@@ -263,6 +263,59 @@ fn broken_files_give_one_line_naming_the_file() {
     assert!(err.contains("not a readable zip archive"), "{err}");
 }
 
+#[test]
+fn crafted_pickles_cannot_crash_the_reader_or_exhaust_memory() {
+    let legacy = std::fs::read(weights_fixture("tensors-legacy.bin")).unwrap();
+    // The legacy magic-number pickle, then 150,000 nested lists where the protocol version
+    // belongs: building, cloning and dropping such a tree recurses, which once overflowed the
+    // main thread's stack (an abort no error names).
+    let mut deep = legacy[..15].to_vec();
+    deep.extend_from_slice(b"\x80\x02");
+    deep.extend(std::iter::repeat_n(b']', 150_000));
+    deep.extend(std::iter::repeat_n(b'a', 149_999));
+    deep.push(b'.');
+    let (err, path) = error_for(&deep);
+    assert_eq!(
+        err,
+        format!(
+            "{}: no protocol version after the legacy magic number: not a PyTorch checkpoint",
+            path.display()
+        )
+    );
+    // A pickle larger than any state dict's (a 9 MiB string) is cut off at 8 MiB.
+    let mut big = legacy[..15].to_vec();
+    big.extend_from_slice(b"\x80\x02X");
+    big.extend_from_slice(&(9u32 << 20).to_le_bytes());
+    big.resize(big.len() + (9 << 20), b'x');
+    big.push(b'.');
+    let (err, path) = error_for(&big);
+    assert_eq!(
+        err,
+        format!(
+            "{}: a pickle larger than 8 MiB: not a state dict",
+            path.display()
+        )
+    );
+    // A stride-0 view announcing 2^20 x 2^20 elements of a one-element storage: refused by its
+    // shape before a byte is read (gathering it would allocate 4 TiB).
+    let w = open(&[weights_fixture("expanded-zip.bin")]);
+    let err = w
+        .get(
+            (650, 32).into(),
+            "model.shared.weight",
+            candle_nn::Init::Const(0.),
+            DType::F32,
+            &Device::Cpu,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shape mismatch for model.shared.weight"),
+        "{err}"
+    );
+    assert_eq!(w.bytes_read(), 0);
+}
+
 /// A copy of `tests/fixtures/marian-tiny` in `root/name` without its weights, plus `weights`
 /// as `pytorch_model.bin` (or the original `model.safetensors` when `None`).
 fn marian_copy(root: &Path, name: &str, weights: Option<&Path>) -> PathBuf {

@@ -136,14 +136,19 @@ impl StreamedSafetensors {
 /// `VarBuilder::get` reports for every backend.
 fn expect_shape(t: Tensor, expected: Shape, name: &str) -> candle_core::Result<Tensor> {
     if t.shape() != &expected {
-        return Err(candle_core::Error::UnexpectedShape {
-            msg: format!("shape mismatch for {name}"),
-            expected,
-            got: t.shape().clone(),
-        }
-        .bt());
+        return Err(shape_error(name, expected, t.shape().clone()));
     }
     Ok(t)
+}
+
+/// candle's error for the tensor `name` of shape `got` where `expected` was asked for.
+fn shape_error(name: &str, expected: Shape, got: Shape) -> candle_core::Error {
+    candle_core::Error::UnexpectedShape {
+        msg: format!("shape mismatch for {name}"),
+        expected,
+        got,
+    }
+    .bt()
 }
 
 impl SimpleBackend for StreamedSafetensors {

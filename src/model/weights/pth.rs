@@ -51,6 +51,17 @@ const LEGACY_MAGIC: [u8; 15] = [
 /// The legacy format's `PROTOCOL_VERSION`.
 const LEGACY_PROTOCOL: i64 = 1001;
 
+/// The largest pickle read, in bytes. A state dict's pickle holds names, shapes and storage
+/// keys only (about 200 bytes a tensor: under 1 MiB for the largest presets); the cap bounds how
+/// deeply a crafted file can nest objects.
+const MAX_PICKLE_BYTES: u64 = 8 << 20;
+
+/// Stack of the thread that parses the pickles. Nested objects are built, cloned (memo) and
+/// dropped recursively, at under 100 bytes of stack a level, and [`MAX_PICKLE_BYTES`] allows at
+/// most one level per 2 bytes: 4M levels fit with room to spare. Only the pages used are
+/// touched.
+const PARSE_STACK_BYTES: usize = 1 << 30;
+
 /// One storage: a flat buffer of `numel` elements of `dtype` at byte `start` of file `file`.
 #[derive(Debug)]
 struct Storage {
@@ -185,10 +196,18 @@ fn allowed_global(module: &str, name: &str) -> bool {
 /// as it is read. `bad` turns a message into the error naming the file.
 fn read_pickle<R: BufRead>(r: &mut R, bad: &dyn Fn(String) -> Error) -> Result<Object> {
     let mut stack = Stack::empty();
+    let mut r = r.take(MAX_PICKLE_BYTES);
     loop {
-        let done = stack.read(r).map_err(|e| match candle_root(&e) {
+        let done = stack.read(&mut r).map_err(|e| match candle_root(&e) {
             candle_core::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-                bad("truncated: the pickle ends early".into())
+                if r.limit() == 0 {
+                    bad(format!(
+                        "a pickle larger than {} MiB: not a state dict",
+                        MAX_PICKLE_BYTES >> 20
+                    ))
+                } else {
+                    bad("truncated: the pickle ends early".into())
+                }
             }
             _ => bad(format!("unreadable pickle: {}", candle_message(&e))),
         })?;
@@ -419,10 +438,17 @@ fn read_legacy(path: &Path, bad: &dyn Fn(String) -> Error) -> Result<(Vec<RawTen
     match read_pickle(&mut r, bad)? {
         Object::Int(v) if i64::from(v) == LEGACY_PROTOCOL => {}
         Object::Long(v) if v == LEGACY_PROTOCOL => {}
-        other => {
-            return Err(bad(format!(
-                "legacy protocol version {other:?} is not supported"
-            )))
+        Object::Int(v) => {
+            return Err(bad(format!("legacy protocol version {v} is not supported")));
+        }
+        Object::Long(v) => {
+            return Err(bad(format!("legacy protocol version {v} is not supported")));
+        }
+        _ => {
+            return Err(bad(
+                "no protocol version after the legacy magic number: not a PyTorch checkpoint"
+                    .into(),
+            ));
         }
     }
     if let Object::Dict(info) = read_pickle(&mut r, bad)? {
@@ -490,6 +516,28 @@ impl PthWeights {
     /// not a tensor-rebuild function, an unsupported storage type, a tensor outside its storage,
     /// a tensor name found in two files.
     pub fn open(files: &[PathBuf]) -> Result<Self> {
+        // Parsed on a thread with a large stack, so that no nesting a file can hold within
+        // MAX_PICKLE_BYTES overflows it (a crash no error message could name).
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("pickle".into())
+                .stack_size(PARSE_STACK_BYTES)
+                .spawn_scoped(scope, || Self::open_here(files))
+                .map_err(|e| Error::Model(format!("cannot start the weights reader: {e}")))?
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(Error::Model(format!(
+                        "{}: the weights reader failed",
+                        files
+                            .first()
+                            .map_or_else(String::new, |f| f.display().to_string())
+                    )))
+                })
+        })
+    }
+
+    /// [`PthWeights::open`] on the calling thread.
+    fn open_here(files: &[PathBuf]) -> Result<Self> {
         let mut storages: Vec<Storage> = Vec::new();
         let mut views: Vec<View> = Vec::new();
         let mut view_ids: HashMap<View, usize> = HashMap::new();
@@ -726,6 +774,17 @@ impl SimpleBackend for PthWeights {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
+        // The shape is known from the pickle: a mismatch is refused before any byte is read
+        // (a crafted stride-0 view can announce far more elements than its file holds).
+        if let Some(&vid) = self.tensors.get(name) {
+            if self.views[vid].shape != s.dims() {
+                return Err(super::shape_error(
+                    name,
+                    s,
+                    self.views[vid].shape.clone().into(),
+                ));
+            }
+        }
         super::expect_shape(self.load(name, dtype, dev)?, s, name)
     }
 
