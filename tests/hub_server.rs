@@ -1119,6 +1119,46 @@ fn models_download_a_preset_at_a_revision_quietly_then_list_shows_it() {
 }
 
 #[test]
+fn models_download_goes_on_past_a_model_that_fails() {
+    let (hub, cache) = marian_hub();
+    hub.add_dir("someone/bart-tiny", &fixture("bart-tiny"));
+    let out = output(tarjama(cache.path(), &hub.endpoint).args([
+        "models",
+        "download",
+        "-q",
+        "someone/marian-tiny",
+        "someone/absent",
+        "someone/bart-tiny",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let snapshot = |repo: &str| {
+        repo_dir(cache.path(), repo)
+            .join("snapshots")
+            .join(hub.commit(repo))
+            .display()
+            .to_string()
+    };
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "someone/marian-tiny\t{}\t{}\nsomeone/bart-tiny\t{}\t{}\n",
+            hub.commit("someone/marian-tiny"),
+            snapshot("someone/marian-tiny"),
+            hub.commit("someone/bart-tiny"),
+            snapshot("someone/bart-tiny")
+        )
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: someone/absent: no such model or revision on the Hub ({}) (the Hub says: \
+             Repository not found)\n1 of 3 models could not be downloaded\n",
+            hub.endpoint
+        )
+    );
+}
+
+#[test]
 fn run_takes_a_revision_for_each_model() {
     let (hub, cache) = marian_hub();
     hub.add_dir("someone/bart-tiny", &fixture("bart-tiny"));

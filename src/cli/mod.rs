@@ -102,7 +102,7 @@ pub fn main() -> i32 {
 }
 
 /// Formats an error and its causes on one line: `outer: inner: root`.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
         // candle's errors carry a multi-line backtrace when RUST_BACKTRACE is set: leave it out.

@@ -57,26 +57,42 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `tarjama models download`: each model resolved (downloaded when not cached), one line each.
-/// Stops at the first model that fails, with its error.
+/// `tarjama models download`: each model resolved (downloaded when not cached), one line each
+/// on stdout. A model that fails gets its one-line error on stderr and the others are still
+/// fetched; the exit code is 1 if any failed.
 fn download(models: &[String], quiet: bool) -> anyhow::Result<i32> {
     hub::set_quiet(quiet);
     let opts = HubOptions::from_env();
+    let mut failed = 0;
     for name in models {
-        let files = hub::resolve_with(name, None, &opts)?;
-        if let hub::ModelSource::Local(dir) = &files.source {
-            anyhow::bail!(
-                "{}: is a local directory; models download takes presets and Hub repo ids",
-                dir.display()
-            );
+        let fetched = hub::resolve_with(name, None, &opts)
+            .map_err(anyhow::Error::from)
+            .and_then(|files| match &files.source {
+                hub::ModelSource::Local(dir) => Err(anyhow::anyhow!(
+                    "{}: is a local directory; models download takes presets and Hub repo ids",
+                    dir.display()
+                )),
+                _ => Ok(files),
+            });
+        match fetched {
+            Ok(files) => println!(
+                "{name}\t{}\t{}",
+                files.revision.as_deref().unwrap_or("-"),
+                files.dir.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {}", super::one_line(&e));
+                failed += 1;
+            }
         }
-        println!(
-            "{name}\t{}\t{}",
-            files.revision.as_deref().unwrap_or("-"),
-            files.dir.display()
+    }
+    if failed > 0 && models.len() > 1 {
+        eprintln!(
+            "{failed} of {} models could not be downloaded",
+            models.len()
         );
     }
-    Ok(0)
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 /// Bytes on disk under `dir`, following the snapshot's symlinks to their blobs.
