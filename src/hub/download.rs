@@ -270,7 +270,7 @@ impl<'a> Client<'a> {
                     ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
                         return Failure::Other(format!(
                             "bad Hub address {} (HF_ENDPOINT)",
-                            self.opts.endpoint
+                            without_credentials(&self.opts.endpoint)
                         ))
                     }
                     _ => "network error",
@@ -612,7 +612,8 @@ impl<'a> Client<'a> {
                 let says = message
                     .map(|m| format!(" (the Hub says: {})", self.scrub(&m)))
                     .unwrap_or_default();
-                let repo_page = format!("{}/{}", self.opts.endpoint, repo_of(name));
+                let endpoint = without_credentials(&self.opts.endpoint);
+                let repo_page = format!("{endpoint}/{}", repo_of(name));
                 let token = self.opts.token.is_some();
                 let text = match (error_code.as_deref(), code) {
                     (Some("GatedRepo"), _) if token => format!(
@@ -627,15 +628,11 @@ impl<'a> Client<'a> {
                         format!("{what}: the Hub has no such file at this revision")
                     }
                     (Some("RevisionNotFound"), _) => {
-                        format!(
-                            "{name}: no such revision on the Hub ({})",
-                            self.opts.endpoint
-                        )
+                        format!("{name}: no such revision on the Hub ({endpoint})")
                     }
-                    (_, 404) => format!(
-                        "{name}: no such model or revision on the Hub ({})",
-                        self.opts.endpoint
-                    ),
+                    (_, 404) => {
+                        format!("{name}: no such model or revision on the Hub ({endpoint})")
+                    }
                     (_, 401 | 403) if token => format!(
                         "{name}: not found on the Hub, or the token in use (HF_TOKEN) has no \
                          access to it"
@@ -666,12 +663,19 @@ fn repo_of(name: &str) -> &str {
     name.split('@').next().unwrap_or(name)
 }
 
-/// Words of `s` that are addresses lose their query string (`?X-Amz-Signature=...`).
+/// Words of `s` that are addresses lose their query string (`?X-Amz-Signature=...`) and any
+/// `user:password@`.
 pub(crate) fn scrub_urls(s: &str) -> String {
     s.split(' ')
-        .map(|w| match (w.contains("://"), w.find('?')) {
-            (true, Some(q)) => format!("{}?…", &w[..q]),
-            _ => w.to_string(),
+        .map(|w| {
+            if !w.contains("://") {
+                return w.to_string();
+            }
+            let w = without_credentials(w);
+            match w.find('?') {
+                Some(q) => format!("{}?…", &w[..q]),
+                None => w,
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -808,6 +812,16 @@ fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// `scheme://host[:port]` of an address.
+/// `url` without the `user:password@` a user may have written into `HF_ENDPOINT`, for messages.
+fn without_credentials(url: &str) -> String {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let host_end = url[after..].find('/').map_or(url.len(), |i| after + i);
+    match url[after..host_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..after], &url[after + at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 fn origin(url: &str) -> &str {
     let after = url.find("://").map_or(0, |i| i + 3);
     match url[after..].find('/') {
@@ -976,6 +990,22 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_lose_their_credentials_in_messages() {
+        assert_eq!(
+            without_credentials("http://user:pa55@127.0.0.1:8/x@y"),
+            "http://127.0.0.1:8/x@y"
+        );
+        assert_eq!(
+            without_credentials("https://huggingface.co"),
+            "https://huggingface.co"
+        );
+        assert_eq!(
+            scrub_urls("GET http://u:p@h/a/b?X-Amz-Signature=s: refused"),
+            "GET http://h/a/b?… refused"
+        );
+    }
 
     #[test]
     fn git_blob_ids_equal_git_hash_object() {
