@@ -1119,6 +1119,30 @@ fn models_download_a_preset_at_a_revision_quietly_then_list_shows_it() {
 }
 
 #[test]
+fn an_error_from_the_cdn_is_not_blamed_on_the_repo() {
+    let (hub, cache) = marian_hub();
+    hub.fault(Fault::Status("/cdn/".into(), 403, vec![]));
+    let mut opts = options(cache.path(), &hub);
+    opts.retries = 1;
+    let msg = err_of(resolve_with("someone/marian-tiny", None, &opts));
+    // The first LFS file fetched is the tokenizer's.
+    let spm = std::fs::read(fixture("marian-tiny").join("source.spm")).unwrap();
+    let partial = repo_dir(cache.path(), "someone/marian-tiny")
+        .join("blobs")
+        .join(format!("{}.incomplete", sha256_hex(&spm)));
+    assert_eq!(
+        msg,
+        format!(
+            "someone/marian-tiny: downloading source.spm failed 2 times (the file's download \
+             address (CDN) answered HTTP 403); the partial file {} (0 B of {}) is kept and the \
+             next run resumes it; delete it to start over",
+            partial.display(),
+            tarjama::hub::format_size(spm.len() as u64)
+        )
+    );
+}
+
+#[test]
 fn models_download_goes_on_past_a_model_that_fails() {
     let (hub, cache) = marian_hub();
     hub.add_dir("someone/bart-tiny", &fixture("bart-tiny"));

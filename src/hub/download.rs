@@ -517,7 +517,19 @@ impl<'a> Client<'a> {
                 restart(out, have)?;
                 return Err(Failure::Unreachable("the partial file did not fit".into()));
             }
-            Err(e) => return Err(self.failure(e)),
+            Err(e) => {
+                return Err(match self.failure(e) {
+                    // An error status from the content address (the CDN an LFS file redirects
+                    // to) says nothing of the repo or the token: most often the signed address
+                    // expired. Retried with a fresh address.
+                    Failure::Status { code, .. } if !meta.url.starts_with(&self.opts.endpoint) => {
+                        Failure::Unreachable(format!(
+                            "the file's download address (CDN) answered HTTP {code}"
+                        ))
+                    }
+                    f => f,
+                });
+            }
         };
         match resp.status() {
             206 => {
