@@ -465,7 +465,13 @@ impl PackedWeight {
 
 /// Whether weights like `w` are packed: on the CPU, with a SIMD kernel.
 fn packs(w: &Tensor) -> bool {
-    matches!(w.device(), Device::Cpu) && Isa::detect() != Isa::Portable
+    packs_on(w.device())
+}
+
+/// Whether float32 weights on `device` are repacked at load ([`PackedWeight::pack`]): on the
+/// CPU, unless the CPU has no SIMD kernel (or `TARJAMA_CPU_KERNEL=portable`).
+pub(crate) fn packs_on(device: &Device) -> bool {
+    matches!(device, Device::Cpu) && Isa::detect() != Isa::Portable
 }
 
 /// `[panel][k][NR]` from `value(row, kk)` for an `(n, k)` matrix, panels in parallel, the last

@@ -111,9 +111,7 @@ pub fn var_builder(
         Weights::PytorchBin(files) => {
             // Where float32 weights are repacked at load (CPU with a SIMD kernel), a tensor kept
             // for its other names would be a dead copy: aliases asked for again are re-read.
-            let repacks = dtype == DType::F32
-                && kernels::PackedWeight::pack(&Tensor::zeros((1, 1), DType::F32, device)?)?
-                    .is_some();
+            let repacks = dtype == DType::F32 && kernels::packs_on(device);
             let backend = weights::PthWeights::open(files)?.with_alias_cache(!repacks);
             Ok(VarBuilder::from_backend(
                 Box::new(backend),
