@@ -320,21 +320,27 @@ impl Seq2SeqPipeline {
     ///
     /// Errors: an unreadable or malformed `config.json`.
     pub fn config_prefix(&self) -> Result<Option<String>> {
+        Ok(self
+            .config_json()?
+            .get("prefix")
+            .and_then(|p| p.as_str())
+            .map(str::to_string))
+    }
+
+    /// The model's `config.json`, parsed. Errors name the file.
+    fn config_json(&self) -> Result<serde_json::Value> {
         let text = std::fs::read_to_string(&self.files.config)
             .map_err(|e| Error::io(&self.files.config, e))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))?;
-        Ok(v.get("prefix").and_then(|p| p.as_str()).map(str::to_string))
+        serde_json::from_str(&text)
+            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))
     }
 
     /// `task_specific_params[task]` of the model's `config.json` (e.g. `summarization` for
     /// bart-large-cnn and T5: generation settings and a `prefix`), if present.
     pub fn task_specific_params(&self, task: &str) -> Result<Option<serde_json::Value>> {
-        let text = std::fs::read_to_string(&self.files.config)
-            .map_err(|e| Error::io(&self.files.config, e))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))?;
-        Ok(v.get("task_specific_params")
+        Ok(self
+            .config_json()?
+            .get("task_specific_params")
             .and_then(|t| t.get(task))
             .filter(|t| t.is_object())
             .cloned())
