@@ -826,10 +826,10 @@ fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
 /// `scheme://host[:port]` of an address.
 /// `url` without the `user:password@` a user may have written into `HF_ENDPOINT`, for messages.
 fn without_credentials(url: &str) -> String {
-    let after = url.find("://").map_or(0, |i| i + 3);
-    let host_end = url[after..].find('/').map_or(url.len(), |i| after + i);
-    match url[after..host_end].rfind('@') {
-        Some(at) => format!("{}{}", &url[..after], &url[after + at + 1..]),
+    let head = origin(url);
+    let after = head.find("://").map_or(0, |i| i + 3);
+    match head[after..].rfind('@') {
+        Some(at) => format!("{}{}", &head[..after], &url[after + at + 1..]),
         None => url.to_string(),
     }
 }
