@@ -1,5 +1,5 @@
 //! `tarjama batch`: translate and/or summarize every file of a folder, with progress, resume,
-//! atomic outputs and sharding. The work is [`crate::pipeline::batch`]; this file parses flags,
+//! atomic outputs and sharding. The work is [`tarjama::pipeline::batch`]; this file parses flags,
 //! loads the models and draws progress.
 
 use std::io::IsTerminal;
@@ -14,16 +14,16 @@ use super::common::{
     LanguageArgs, ModelArgs,
 };
 use super::summarize::{load_summarizer, Lang};
-use crate::hub::DEFAULT_TRANSLATOR;
-use crate::pipeline::batch::{
+use tarjama::hub::DEFAULT_TRANSLATOR;
+use tarjama::pipeline::batch::{
     self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
     Totals,
 };
-use crate::pipeline::stats::Stats;
-use crate::pipeline::summarize::Strategy;
-use crate::pipeline::translate::TranslateSettings;
-use crate::pipeline::Seq2SeqPipeline;
-use crate::text::Normalization;
+use tarjama::pipeline::stats::Stats;
+use tarjama::pipeline::summarize::Strategy;
+use tarjama::pipeline::translate::TranslateSettings;
+use tarjama::pipeline::Seq2SeqPipeline;
+use tarjama::text::Normalization;
 
 /// Exit code when the run finished but some inputs failed (see the manifest).
 pub const EXIT_SOME_FAILED: i32 = 3;
@@ -481,7 +481,7 @@ impl Progress for Reporter {
 
 /// Clap value parser for `--glob`: a pattern globset compiles.
 fn glob_value(s: &str) -> Result<String, String> {
-    crate::pipeline::batch::check_glob(s)
+    tarjama::pipeline::batch::check_glob(s)
         .map(|()| s.to_string())
         .map_err(|e| e.to_string())
 }

@@ -8,10 +8,10 @@ use clap::{Args, ValueEnum};
 use super::common::{
     positive, print_stats, read_text_input, valid, DecodeArgs, LanguageArgs, ModelArgs, Output,
 };
-use crate::hub::DEFAULT_TRANSLATOR;
-use crate::pipeline::stats::Stats;
-use crate::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
-use crate::text::Normalization;
+use tarjama::hub::DEFAULT_TRANSLATOR;
+use tarjama::pipeline::stats::Stats;
+use tarjama::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
+use tarjama::text::Normalization;
 
 /// Output formats of `translate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

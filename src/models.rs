@@ -5,8 +5,8 @@
 
 use clap::{Args, Subcommand};
 
-use crate::hub::{self, HubOptions, Preset, DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR};
-use crate::tokenize::languages::family_codes;
+use tarjama::hub::{self, HubOptions, Preset, DEFAULT_SUMMARIZER, DEFAULT_TRANSLATOR};
+use tarjama::tokenize::languages::family_codes;
 
 /// Flags of `tarjama models`.
 #[derive(Debug, Args)]

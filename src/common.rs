@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use crate::decoding::{EarlyStopping, GenerationOverrides};
-use crate::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
-use crate::Error;
+use tarjama::decoding::{EarlyStopping, GenerationOverrides};
+use tarjama::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
+use tarjama::Error;
 
 /// Which model to load and where to run it.
 #[derive(Debug, Clone, Args)]
@@ -36,7 +36,7 @@ pub struct ModelArgs {
     pub threads: Option<usize>,
     /// Quantize the projection weights: q8_0 (smallest drift), q6k, q4k, q4_0 (CPU int8/int4
     /// kernels; outputs drift slightly from float32).
-    #[arg(long, value_parser = valid::<crate::model::linear::Quantization>)]
+    #[arg(long, value_parser = valid::<tarjama::model::linear::Quantization>)]
     pub quantize: Option<String>,
     /// The flag that names the model, for messages (`--model` when `None`; `tarjama run` sets
     /// `--translator` or `--summarizer`).
@@ -49,7 +49,7 @@ impl ModelArgs {
     /// Errors: a message naming both.
     pub fn check(&self) -> Result<(), String> {
         match &self.model {
-            Some(model) => crate::hub::revision_conflict(model, self.revision.as_deref())
+            Some(model) => tarjama::hub::revision_conflict(model, self.revision.as_deref())
                 .map_or(Ok(()), |msg| Err(format!("--model {msg}"))),
             None => Ok(()),
         }
@@ -57,12 +57,12 @@ impl ModelArgs {
 
     /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
     /// with `--threads` and `--quantize` applied; downloads show progress unless `--quiet`.
-    pub fn load(&self, default: &str) -> crate::Result<crate::pipeline::Seq2SeqPipeline> {
-        crate::hub::set_quiet(self.quiet);
+    pub fn load(&self, default: &str) -> tarjama::Result<tarjama::pipeline::Seq2SeqPipeline> {
+        tarjama::hub::set_quiet(self.quiet);
         let quantize = self
             .quantize
             .as_deref()
-            .map(str::parse::<crate::model::linear::Quantization>)
+            .map(str::parse::<tarjama::model::linear::Quantization>)
             .transpose()?;
         let (device, dtype) = self.device_and_dtype()?;
         let name = self.model.as_deref().unwrap_or(default);
@@ -76,7 +76,7 @@ impl ModelArgs {
     }
 
     /// Parses `--device` and `--dtype`, and applies `--threads`.
-    pub fn device_and_dtype(&self) -> crate::Result<(candle_core::Device, candle_core::DType)> {
+    pub fn device_and_dtype(&self) -> tarjama::Result<(candle_core::Device, candle_core::DType)> {
         if let Some(n) = self.threads {
             set_threads(n)?;
         }
@@ -95,7 +95,7 @@ pub fn load_pipeline(
     revision: Option<&str>,
     device: &candle_core::Device,
     dtype: candle_core::DType,
-) -> crate::Result<Seq2SeqPipeline> {
+) -> tarjama::Result<Seq2SeqPipeline> {
     Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
         Error::Tensor { context, source } => weights_error(name, revision, context, source),
         e => e.for_flag(flag),
@@ -111,13 +111,13 @@ fn weights_error(
     context: String,
     source: candle_core::Error,
 ) -> Error {
-    let mut opts = crate::hub::HubOptions::from_env();
+    let mut opts = tarjama::hub::HubOptions::from_env();
     opts.offline = true;
-    let Ok(files) = crate::hub::resolve_with(name, revision, &opts) else {
+    let Ok(files) = tarjama::hub::resolve_with(name, revision, &opts) else {
         return Error::Tensor { context, source };
     };
     if let candle_core::Error::UnexpectedShape { msg, expected, got } =
-        crate::error::candle_root(&source)
+        tarjama::error::candle_root(&source)
     {
         if let Some(tensor) = msg.strip_prefix("shape mismatch for ") {
             let config = files.config.file_name().map_or_else(
@@ -131,7 +131,7 @@ fn weights_error(
         }
     }
     let place = match &files.weights {
-        crate::hub::Weights::Safetensors(f) | crate::hub::Weights::PytorchBin(f)
+        tarjama::hub::Weights::Safetensors(f) | tarjama::hub::Weights::PytorchBin(f)
             if f.len() == 1 =>
         {
             f[0].clone()
@@ -141,17 +141,17 @@ fn weights_error(
     Error::Model(format!(
         "{}: {context}: {}",
         place.display(),
-        crate::error::candle_message(&source)
+        tarjama::error::candle_message(&source)
     ))
 }
 
 /// The weights file holding `tensor`: the only one, or the shard that
 /// `model.safetensors.index.json` (`pytorch_model.bin.index.json`) maps it to, else the model's
 /// directory.
-fn weights_file(files: &crate::hub::ModelFiles, tensor: &str) -> PathBuf {
+fn weights_file(files: &tarjama::hub::ModelFiles, tensor: &str) -> PathBuf {
     let (f, index) = match &files.weights {
-        crate::hub::Weights::Safetensors(f) => (f, "model.safetensors.index.json"),
-        crate::hub::Weights::PytorchBin(f) => (f, "pytorch_model.bin.index.json"),
+        tarjama::hub::Weights::Safetensors(f) => (f, "model.safetensors.index.json"),
+        tarjama::hub::Weights::PytorchBin(f) => (f, "pytorch_model.bin.index.json"),
     };
     match f.len() {
         1 => f[0].clone(),
@@ -192,7 +192,7 @@ pub struct LanguageArgs {
 impl LanguageArgs {
     /// Applies the flags to a loaded pipeline. A model without language codes ignores them,
     /// with a note on stderr.
-    pub fn apply(&self, pipe: &mut Seq2SeqPipeline) -> crate::Result<()> {
+    pub fn apply(&self, pipe: &mut Seq2SeqPipeline) -> tarjama::Result<()> {
         let given: Vec<&str> = [
             self.src_lang.as_ref().map(|_| "--src-lang"),
             self.tgt_lang.as_ref().map(|_| "--tgt-lang"),
@@ -288,7 +288,7 @@ impl DecodeArgs {
     }
 
     /// The overrides these flags ask for.
-    pub fn overrides(&self) -> crate::Result<GenerationOverrides> {
+    pub fn overrides(&self) -> tarjama::Result<GenerationOverrides> {
         Ok(GenerationOverrides {
             num_beams: self.beams,
             max_length: self.max_length,
@@ -311,7 +311,7 @@ impl DecodeArgs {
 ///
 /// Errors (naming the path): missing or unreadable file, a directory, invalid UTF-8 (with the
 /// byte offset), or no text at all.
-pub fn read_text_input(path: &Path) -> crate::Result<String> {
+pub fn read_text_input(path: &Path) -> tarjama::Result<String> {
     let bytes = if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -412,7 +412,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut builder = tempfile::Builder::new();
     // A replaced file keeps its mode; a new one gets 0666 less the umask (the rule `batch`
     // follows too).
-    if let Some(permissions) = crate::pipeline::batch::output_permissions(path) {
+    if let Some(permissions) = tarjama::pipeline::batch::output_permissions(path) {
         builder.permissions(permissions);
     }
     let mut tmp = builder
@@ -436,7 +436,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Sets the number of CPU threads candle's kernels use (they follow `RAYON_NUM_THREADS`, read
 /// when the first parallel kernel runs). Call before loading a model.
-pub fn set_threads(n: usize) -> crate::Result<()> {
+pub fn set_threads(n: usize) -> tarjama::Result<()> {
     if n == 0 {
         return Err(Error::Config("--threads must be at least 1".into()));
     }
@@ -445,7 +445,7 @@ pub fn set_threads(n: usize) -> crate::Result<()> {
 }
 
 /// `--stats`: prints the run's statistics as one JSON line on stderr.
-pub fn print_stats(stats: &mut crate::pipeline::stats::Stats) {
+pub fn print_stats(stats: &mut tarjama::pipeline::stats::Stats) {
     stats.finish();
     if let Ok(line) = serde_json::to_string(stats) {
         eprintln!("{line}");
@@ -505,7 +505,7 @@ pub fn fraction(s: &str) -> Result<f64, String> {
 
 /// Clap value parser for `--shard K/N`.
 pub fn shard_value(s: &str) -> Result<String, String> {
-    s.parse::<crate::pipeline::batch::Shard>()
+    s.parse::<tarjama::pipeline::batch::Shard>()
         .map(|_| s.to_string())
         .map_err(|_| "expected K/N with 1 <= K <= N (e.g. 2/8)".into())
 }
@@ -520,7 +520,7 @@ pub fn model_name(s: &str) -> Result<String, String> {
 
 /// Clap value parser for `--revision`: a branch, tag, `refs/pr/N` or commit.
 pub fn revision_value(s: &str) -> Result<String, String> {
-    if !crate::hub::is_revision(s) {
+    if !tarjama::hub::is_revision(s) {
         return Err("not a valid revision (a branch, tag, refs/pr/N or commit)".into());
     }
     Ok(s.to_string())
@@ -537,7 +537,7 @@ pub fn finite(s: &str) -> Result<f32, String> {
 
 /// `--dtype` values.
 pub fn dtype_value(s: &str) -> Result<String, String> {
-    crate::pipeline::parse_dtype(s)
+    tarjama::pipeline::parse_dtype(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
 }

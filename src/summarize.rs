@@ -7,11 +7,11 @@ use clap::{Args, ValueEnum};
 use super::common::{
     min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
 };
-use crate::hub::DEFAULT_SUMMARIZER;
-use crate::pipeline::prompt::Prompt;
-use crate::pipeline::stats::Stats;
-use crate::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
-use crate::text::Normalization;
+use tarjama::hub::DEFAULT_SUMMARIZER;
+use tarjama::pipeline::prompt::Prompt;
+use tarjama::pipeline::stats::Stats;
+use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
+use tarjama::text::Normalization;
 
 /// Output formats of `summarize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,13 +69,13 @@ pub struct SummarizeArgs {
 
 /// Loads the summarizer named by `model` (default preset when `None`) with its settings and
 /// the user's overrides.
-pub(crate) fn load_summarizer(
+pub fn load_summarizer(
     model: &ModelArgs,
     decode: &DecodeArgs,
     prompt: Option<&std::path::Path>,
     strategy: &str,
     lang: Option<Lang>,
-) -> anyhow::Result<(crate::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
+) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let strategy: Strategy = strategy.parse()?;
     let overrides = decode.overrides()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
@@ -110,7 +110,7 @@ pub(crate) fn load_summarizer(
 }
 
 /// Prints the truncation notice a summary carries, if any.
-pub(crate) fn notice(summary: &crate::pipeline::summarize::Summary, strategy: Strategy) {
+pub fn notice(summary: &tarjama::pipeline::summarize::Summary, strategy: Strategy) {
     if let Some((tokens, limit)) = summary.truncated {
         let hint = match strategy {
             Strategy::Truncate => " (use --strategy map-reduce to summarize all of it)",

@@ -1,5 +1,5 @@
 //! `tarjama eval` and `tarjama compare`: flags are parsed into [`EvalSettings`], the library
-//! in [`crate::eval`] computes everything, and this module prints it.
+//! in [`tarjama::eval`] computes everything, and this module prints it.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,10 +9,10 @@ use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 
-use crate::eval::input::{
+use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
-use crate::eval::{
+use tarjama::eval::{
     self, BleuConfig, BootstrapSettings, EvalSettings, MetricComparison, MetricKind, RougeConfig,
     RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
@@ -156,7 +156,7 @@ fn read_refs(paths: &[PathBuf], args: &MetricArgs) -> anyhow::Result<Vec<Segment
     Ok(paths
         .iter()
         .map(|p| read_segments(p, &fmt))
-        .collect::<crate::Result<Vec<_>>>()?)
+        .collect::<tarjama::Result<Vec<_>>>()?)
 }
 
 fn is_stdin(path: &Path) -> bool {

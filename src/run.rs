@@ -11,14 +11,14 @@ use super::common::{
     Output,
 };
 use super::summarize::{load_summarizer, notice, Lang};
-use crate::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_TRANSLATOR};
-use crate::pipeline::stats::Stats;
-use crate::pipeline::summarize::summarize;
-use crate::pipeline::summarize::Strategy;
-use crate::pipeline::translate::{
+use tarjama::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_TRANSLATOR};
+use tarjama::pipeline::stats::Stats;
+use tarjama::pipeline::summarize::summarize;
+use tarjama::pipeline::summarize::Strategy;
+use tarjama::pipeline::translate::{
     translate_documents, translate_documents_with_stats, TranslateSettings,
 };
-use crate::text::Normalization;
+use tarjama::text::Normalization;
 
 /// Output formats of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,7 +59,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub summarize_first: bool,
     /// cpu, cuda[:N], metal or auto.
-    #[arg(long, default_value = "cpu", value_parser = valid::<crate::pipeline::DeviceChoice>)]
+    #[arg(long, default_value = "cpu", value_parser = valid::<tarjama::pipeline::DeviceChoice>)]
     pub device: String,
     /// f32, f16 or bf16.
     #[arg(long, default_value = "f32", value_parser = dtype_value)]
@@ -68,7 +68,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
     /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
-    #[arg(long, value_parser = valid::<crate::model::linear::Quantization>)]
+    #[arg(long, value_parser = valid::<tarjama::model::linear::Quantization>)]
     pub quantize: Option<String>,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]

@@ -20,35 +20,35 @@ pub const DEFAULT_ARABIC_SUMMARIZER: &str = "mt5-xlsum";
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "bart-large-cnn",
-        include_str!("../../models/bart-large-cnn.toml"),
+        include_str!("../../../../models/bart-large-cnn.toml"),
     ),
     (
         "distilbart-cnn-12-6",
-        include_str!("../../models/distilbart-cnn-12-6.toml"),
+        include_str!("../../../../models/distilbart-cnn-12-6.toml"),
     ),
     (
         "flan-t5-base",
-        include_str!("../../models/flan-t5-base.toml"),
+        include_str!("../../../../models/flan-t5-base.toml"),
     ),
-    ("m2m100_418M", include_str!("../../models/m2m100_418M.toml")),
-    ("mt5-xlsum", include_str!("../../models/mt5-xlsum.toml")),
+    ("m2m100_418M", include_str!("../../../../models/m2m100_418M.toml")),
+    ("mt5-xlsum", include_str!("../../../../models/mt5-xlsum.toml")),
     (
         "nllb-200-distilled-1.3B",
-        include_str!("../../models/nllb-200-distilled-1.3B.toml"),
+        include_str!("../../../../models/nllb-200-distilled-1.3B.toml"),
     ),
     (
         "nllb-200-distilled-600M",
-        include_str!("../../models/nllb-200-distilled-600M.toml"),
+        include_str!("../../../../models/nllb-200-distilled-600M.toml"),
     ),
     (
         "opus-mt-ar-en",
-        include_str!("../../models/opus-mt-ar-en.toml"),
+        include_str!("../../../../models/opus-mt-ar-en.toml"),
     ),
     (
         "opus-mt-tc-big-ar-en",
-        include_str!("../../models/opus-mt-tc-big-ar-en.toml"),
+        include_str!("../../../../models/opus-mt-tc-big-ar-en.toml"),
     ),
-    ("t5-small", include_str!("../../models/t5-small.toml")),
+    ("t5-small", include_str!("../../../../models/t5-small.toml")),
 ];
 
 /// Keys allowed in a preset's `[generation]` table: the `generate()` arguments tarjama's

@@ -321,7 +321,7 @@ pub(crate) fn is_repo_id(s: &str) -> bool {
 
 /// Whether `s` is a usable revision (branch, tag, `refs/pr/N` or commit) that cannot escape
 /// the cache's `refs/` directory.
-pub(crate) fn is_revision(s: &str) -> bool {
+pub fn is_revision(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))

@@ -5,9 +5,9 @@
 //! normalize and segment ([`text`]) → tokenize ([`tokenize`]) → encode/decode with a model
 //! family ([`model`]) driven by a search ([`decoding`]) → detokenize and join ([`pipeline`]).
 //! [`hub`] resolves presets, Hub repos and local directories; [`eval`] scores outputs
-//! (BLEU, chrF, TER, ROUGE); [`cli`] only parses flags and prints.
+//! (BLEU, chrF, TER, ROUGE). The `tarjama` command-line tool is a separate crate over this
+//! library (the repository's root package); the library never prints.
 
-pub mod cli;
 pub mod decoding;
 pub mod error;
 pub mod eval;

@@ -10,11 +10,11 @@ use crate::error::{Error, Result};
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "summarize.t5.txt",
-        include_str!("../../prompts/summarize.t5.txt"),
+        include_str!("../../../../prompts/summarize.t5.txt"),
     ),
     (
         "summarize.flan-t5.txt",
-        include_str!("../../prompts/summarize.flan-t5.txt"),
+        include_str!("../../../../prompts/summarize.flan-t5.txt"),
     ),
 ];
 
