@@ -548,3 +548,59 @@ pub fn min_input_tokens(s: &str) -> Result<usize, String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        decode: DecodeArgs,
+    }
+
+    fn flags(args: &[&str]) -> Result<DecodeArgs, String> {
+        Flags::try_parse_from(std::iter::once("tarjama").chain(args.iter().copied()))
+            .map(|f| f.decode)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn decode_flags_become_a_patch_of_typed_values() {
+        let d = flags(&[
+            "--beams",
+            "3",
+            "--max-length",
+            "40",
+            "--length-penalty",
+            "-0.5",
+            "--repetition-penalty",
+            "1.25",
+            "--early-stopping",
+            "Never",
+        ])
+        .unwrap();
+        assert_eq!(d.early_stopping, Some(EarlyStopping::Never));
+        assert_eq!(
+            d.patch(),
+            GenerationPatch {
+                num_beams: Some(3),
+                max_length: Some(40),
+                length_penalty: Some(-0.5),
+                repetition_penalty: Some(1.25),
+                early_stopping: Some(EarlyStopping::Never),
+                ..GenerationPatch::default()
+            }
+        );
+        assert!(flags(&[]).unwrap().patch().is_empty());
+        let err = flags(&["--early-stopping", "sometimes"]).unwrap_err();
+        assert!(
+            err.contains(
+                "invalid value 'sometimes' for '--early-stopping <EARLY_STOPPING>': \
+                 early stopping must be true, false or never, not \"sometimes\""
+            ),
+            "{err}"
+        );
+    }
+}
