@@ -14,6 +14,7 @@ use super::common::{
     LanguageArgs, ModelArgs,
 };
 use super::summarize::{load_summarizer, Lang};
+use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::batch::{
     self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
@@ -204,7 +205,7 @@ impl BatchArgs {
         self.languages.apply(pipe)?;
         let normalization: Normalization = self.normalize.parse()?;
         let mut generation = pipe.generation.clone();
-        self.decode.overrides()?.apply(&mut generation);
+        generation.apply(&self.decode.patch(), ChosenBy::User);
         Ok(TranslateSettings {
             normalization,
             generation,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use tarjama::decoding::{EarlyStopping, GenerationOverrides};
+use tarjama::decoding::{EarlyStopping, GenerationPatch};
 use tarjama::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
 use tarjama::Error;
 
@@ -242,8 +242,8 @@ pub struct DecodeArgs {
     #[arg(long, value_parser = positive_finite, allow_hyphen_values = true)]
     pub repetition_penalty: Option<f32>,
     /// Beam-search stopping rule: true, false or never (early_stopping).
-    #[arg(long, value_parser = valid::<EarlyStopping>)]
-    pub early_stopping: Option<String>,
+    #[arg(long, value_parser = |s: &str| s.parse::<EarlyStopping>().map_err(|e| e.to_string()))]
+    pub early_stopping: Option<EarlyStopping>,
 }
 
 impl DecodeArgs {
@@ -287,23 +287,21 @@ impl DecodeArgs {
         ))
     }
 
-    /// The overrides these flags ask for.
-    pub fn overrides(&self) -> tarjama::Result<GenerationOverrides> {
-        Ok(GenerationOverrides {
+    /// The settings these flags ask for, to apply as the user's
+    /// ([`tarjama::decoding::ChosenBy::User`]).
+    pub fn patch(&self) -> GenerationPatch {
+        GenerationPatch {
             num_beams: self.beams,
             max_length: self.max_length,
             max_new_tokens: self.max_new_tokens,
             min_length: self.min_length,
             min_new_tokens: self.min_new_tokens,
-            length_penalty: self.length_penalty,
+            length_penalty: self.length_penalty.map(f64::from),
             no_repeat_ngram_size: self.no_repeat_ngram_size,
-            repetition_penalty: self.repetition_penalty,
-            early_stopping: self
-                .early_stopping
-                .as_deref()
-                .map(str::parse::<EarlyStopping>)
-                .transpose()?,
-        })
+            repetition_penalty: self.repetition_penalty.map(f64::from),
+            early_stopping: self.early_stopping,
+            ..GenerationPatch::default()
+        }
     }
 }
 
@@ -548,5 +546,61 @@ pub fn min_input_tokens(s: &str) -> Result<usize, String> {
         Ok(n) if n < 2 => Err("must be at least 2".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        decode: DecodeArgs,
+    }
+
+    fn flags(args: &[&str]) -> Result<DecodeArgs, String> {
+        Flags::try_parse_from(std::iter::once("tarjama").chain(args.iter().copied()))
+            .map(|f| f.decode)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn decode_flags_become_a_patch_of_typed_values() {
+        let d = flags(&[
+            "--beams",
+            "3",
+            "--max-length",
+            "40",
+            "--length-penalty",
+            "-0.5",
+            "--repetition-penalty",
+            "1.25",
+            "--early-stopping",
+            "Never",
+        ])
+        .unwrap();
+        assert_eq!(d.early_stopping, Some(EarlyStopping::Never));
+        assert_eq!(
+            d.patch(),
+            GenerationPatch {
+                num_beams: Some(3),
+                max_length: Some(40),
+                length_penalty: Some(-0.5),
+                repetition_penalty: Some(1.25),
+                early_stopping: Some(EarlyStopping::Never),
+                ..GenerationPatch::default()
+            }
+        );
+        assert!(flags(&[]).unwrap().patch().is_empty());
+        let err = flags(&["--early-stopping", "sometimes"]).unwrap_err();
+        assert!(
+            err.contains(
+                "invalid value 'sometimes' for '--early-stopping <EARLY_STOPPING>': \
+                 early stopping must be true, false or never, not \"sometimes\""
+            ),
+            "{err}"
+        );
     }
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use super::common::{
     min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
 };
+use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::prompt::Prompt;
 use tarjama::pipeline::stats::Stats;
@@ -77,7 +78,6 @@ pub fn load_summarizer(
     lang: Option<Lang>,
 ) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let strategy: Strategy = strategy.parse()?;
-    let overrides = decode.overrides()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
     // The input language: as asked, else the preset's source language, else English.
     let preset_lang = pipe.files.preset.as_ref().map(|p| p.source_lang.clone());
@@ -98,7 +98,7 @@ pub fn load_summarizer(
         }
     }
     let mut settings = SummarizeSettings::for_model(&pipe)?;
-    overrides.apply(&mut settings.generation);
+    settings.generation.apply(&decode.patch(), ChosenBy::User);
     settings.strategy = strategy;
     if let Some(p) = prompt {
         settings.prompt = Some(Prompt::from_file(p)?);

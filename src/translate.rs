@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::common::{
     positive, print_stats, read_text_input, valid, DecodeArgs, LanguageArgs, ModelArgs, Output,
 };
+use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
@@ -63,7 +64,6 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         args.inputs.clone()
     };
     let normalization: Normalization = args.normalize.parse()?;
-    let overrides = args.decode.overrides()?;
     let output = Output::new(args.output.as_deref(), &inputs, args.force)?;
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
@@ -88,7 +88,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;
     args.languages.apply(&mut pipe)?;
     let mut generation = pipe.generation.clone();
-    overrides.apply(&mut generation);
+    generation.apply(&args.decode.patch(), ChosenBy::User);
     let settings = TranslateSettings {
         normalization,
         generation,

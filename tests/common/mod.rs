@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use candle_core::{DType, Device};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tarjama::decoding::GenerationConfig;
+use tarjama::decoding::{ChosenBy, GenerationConfig, GenerationPatch};
 use tarjama::pipeline::Seq2SeqPipeline;
 
 // ------------------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ pub fn ids(v: &Value) -> Vec<u32> {
 /// The model defaults with a setting's `generate()` kwargs applied, as transformers does.
 pub fn setting_config(pipe: &Seq2SeqPipeline, kwargs: &Value) -> GenerationConfig {
     let mut cfg = pipe.generation.clone();
-    cfg.apply_json(kwargs);
+    cfg.apply(&GenerationPatch::lenient(kwargs), ChosenBy::Model);
     if kwargs.get("max_length").is_some() {
         cfg.max_length_set = true;
     }

@@ -1,10 +1,13 @@
-//! Generation settings with transformers' `GenerationConfig` meaning and defaults.
+//! [`GenerationConfig`]: the decoding settings, with transformers' `GenerationConfig` meaning
+//! and defaults, built from a model's files ([`GenerationConfig::from_model_config`]) and
+//! changed by [`GenerationPatch`]es in one place ([`GenerationConfig::apply`], [`ChosenBy`]).
 
 use std::path::Path;
 use std::str::FromStr;
 
 use serde_json::Value;
 
+use super::patch::{GenerationPatch, TokenIds};
 use crate::error::{Error, Result};
 
 /// `early_stopping`: when beam search stops (transformers' three values).
@@ -38,7 +41,8 @@ impl FromStr for EarlyStopping {
 
 /// Decoding settings. Every field means what the same-named transformers `generate()` argument
 /// means; defaults are transformers' (`GenerationConfig()`), then the model's
-/// `generation_config.json` (or, without one, the generation fields of `config.json`), then flags.
+/// `generation_config.json` (or, without one, the generation fields of `config.json`), then the
+/// task's, the preset's and the flags' patches, in that order (see [`GenerationConfig::apply`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GenerationConfig {
     /// Longest output in tokens, counting the decoder start token. Default 20 (which, when the
@@ -111,16 +115,28 @@ impl Default for GenerationConfig {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
+/// Who chose a patch's settings, which decides how its `max_length` meets a `max_new_tokens`
+/// already in the settings (see [`GenerationConfig::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChosenBy {
+    /// The model's files (`generation_config.json`, `config.json`, `task_specific_params`):
+    /// each key replaces its setting, nothing else changes (transformers'
+    /// `GenerationConfig.update`).
+    Model,
+    /// tarjama's preset: as [`ChosenBy::Model`], and a `max_length` given without
+    /// `max_new_tokens` also drops a `max_new_tokens` from the defaults (the summarization
+    /// pipeline's 256), which would otherwise win over it.
+    Preset,
+    /// The user (flags), as `generate()` arguments: as [`ChosenBy::Preset`], and the
+    /// `max_length` is taken literally ([`GenerationConfig::max_length_set`]).
+    User,
 }
 
 /// Fills in what transformers' config classes set when `config.json` does not say:
 /// `forced_eos_token_id` (2 for `BartConfig`/`MBartConfig`, 0 for `MarianConfig`) and BART's
 /// legacy `force_bos_token_to_be_generated` (forced BOS = `bos_token_id`). These reach
 /// `generate()` through `GenerationConfig.from_model_config` when a repo has no
-/// `generation_config.json` (e.g. sshleifer/distilbart-cnn-12-6).
+/// `generation_config.json` (e.g. sshleifer/distilbart-cnn-12-6). An explicit `null` stays.
 fn apply_config_class_defaults(model: &mut Value) {
     let Some(obj) = model.as_object_mut() else {
         return;
@@ -148,119 +164,56 @@ fn apply_config_class_defaults(model: &mut Value) {
     }
 }
 
-/// Checks the type of every generation key a JSON object has (`null` means unset), so a
-/// malformed value such as `"num_beams": "four"` is an error rather than silently ignored.
-/// Other keys are not looked at.
-///
-/// Errors: a message naming the key, its value and what it should be.
-fn check_json(v: &Value) -> std::result::Result<(), String> {
-    const COUNTS: &[&str] = &[
-        "max_length",
-        "max_new_tokens",
-        "min_length",
-        "min_new_tokens",
-        "num_beams",
-        "num_return_sequences",
-        "no_repeat_ngram_size",
-    ];
-    const NUMBERS: &[&str] = &["length_penalty", "repetition_penalty"];
-    const FLAGS: &[&str] = &["renormalize_logits"];
-    // Token ids: an integer, or (as transformers allows) a list of them.
-    const IDS: &[&str] = &[
-        "eos_token_id",
-        "pad_token_id",
-        "bos_token_id",
-        "decoder_start_token_id",
-        "forced_bos_token_id",
-        "forced_eos_token_id",
-    ];
-    let Some(obj) = v.as_object() else {
-        return Err("expected a JSON object".into());
-    };
-    let is_count = |x: &Value| x.as_u64().is_some();
-    let is_ids = |x: &Value| ids(x).is_some_and(|l| !l.is_empty());
-    for (key, x) in obj {
-        if x.is_null() {
-            continue;
-        }
-        let k = key.as_str();
-        let expected = if COUNTS.contains(&k) {
-            (!is_count(x)).then_some("a non-negative integer")
-        } else if NUMBERS.contains(&k) {
-            (!x.is_number()).then_some("a number")
-        } else if FLAGS.contains(&k) {
-            (!x.is_boolean()).then_some("true or false")
-        } else if IDS.contains(&k) {
-            (!is_ids(x)).then_some("a token id (a non-negative integer) or a list of them")
-        } else if k == "early_stopping" {
-            (!(x.is_boolean() || x.as_str() == Some("never"))).then_some("true, false or \"never\"")
-        } else if k == "bad_words_ids" {
-            let ok = x
-                .as_array()
-                .is_some_and(|a| a.iter().all(|s| s.as_array().is_some_and(|_| is_ids(s))));
-            (!ok).then_some("a list of lists of token ids")
-        } else {
-            None
-        };
-        if let Some(expected) = expected {
-            return Err(format!("{key} must be {expected}, not {x}"));
-        }
-    }
-    Ok(())
-}
-
-fn ids(v: &Value) -> Option<Vec<u32>> {
-    match v {
-        Value::Number(n) => n.as_u64().map(|x| vec![x as u32]),
-        Value::Array(a) => a.iter().map(|x| x.as_u64().map(|x| x as u32)).collect(),
-        _ => None,
-    }
-}
-
 impl GenerationConfig {
-    /// Builds the model's default settings the way transformers does: from
-    /// `generation_config.json` when the model has one, otherwise from the generation fields
-    /// of `config.json`; token ids missing there are taken from `config.json`.
+    /// Builds the model's default settings the way transformers does, from the parsed
+    /// `config.json` (`config`, read from `config_path`) and `generation_config.json` (with its
+    /// path) when the model has one: transformers' defaults, then `generation_config.json` or,
+    /// without one, the generation keys of `config.json` over its config class's defaults
+    /// (`GenerationConfig.from_model_config`). Token ids `generation_config.json` leaves out
+    /// are taken from `config.json`; `pad_token_id` defaults to the first EOS id and
+    /// `decoder_start_token_id` to `bos_token_id`.
     ///
-    /// Errors: unreadable or malformed JSON (naming the file), or no usable EOS / decoder start id.
-    pub fn from_files(config_json: &Path, generation_config_json: Option<&Path>) -> Result<Self> {
-        let mut model = read_json(config_json)?;
+    /// Errors (naming the file): a malformed generation value (see
+    /// [`GenerationPatch::from_json`]), or no usable EOS / decoder start id.
+    pub fn from_model_config(
+        config: &Value,
+        config_path: &Path,
+        generation_config: Option<(&Value, &Path)>,
+    ) -> Result<Self> {
+        let mut model = config.clone();
         apply_config_class_defaults(&mut model);
-        let (gen, gen_path) = match generation_config_json {
-            Some(p) => (read_json(p)?, p),
-            None => (model.clone(), config_json),
-        };
-        check_json(&gen).map_err(|msg| Error::input(gen_path, msg))?;
+        let (source, source_path) = generation_config.unwrap_or((&model, config_path));
+        let file =
+            GenerationPatch::from_json(source).map_err(|msg| Error::input(source_path, msg))?;
         let mut cfg = GenerationConfig::default();
-        cfg.apply_json(&gen);
-        let get = |k: &str| {
-            gen.get(k)
-                .filter(|v| !v.is_null())
-                .or_else(|| model.get(k).filter(|v| !v.is_null()))
+        cfg.apply(&file, ChosenBy::Model);
+        // The token ids: the source's, else config.json's.
+        let fallback = match generation_config {
+            Some(_) => GenerationPatch::lenient(&model),
+            None => GenerationPatch::default(),
         };
-        cfg.eos_token_ids = get("eos_token_id").and_then(ids).ok_or_else(|| {
-            Error::input(
-                config_json,
-                "no eos_token_id in config.json or generation_config.json",
-            )
-        })?;
-        cfg.pad_token_id = get("pad_token_id")
-            .and_then(|v| v.as_u64())
-            .map(|x| x as u32)
-            .unwrap_or(cfg.eos_token_ids[0]);
-        cfg.decoder_start_token_id = get("decoder_start_token_id")
-            .or_else(|| get("bos_token_id"))
-            .and_then(|v| v.as_u64())
-            .map(|x| x as u32)
+        let id = |key: fn(&GenerationPatch) -> &Option<TokenIds>| {
+            key(&file).as_ref().or(key(&fallback).as_ref())
+        };
+        cfg.eos_token_ids = id(|p| &p.eos_token_id)
+            .map(TokenIds::to_vec)
             .ok_or_else(|| {
-                Error::input(config_json, "no decoder_start_token_id or bos_token_id")
+                Error::input(
+                    config_path,
+                    "no eos_token_id in config.json or generation_config.json",
+                )
             })?;
-        cfg.forced_eos_token_id = get("forced_eos_token_id")
-            .and_then(|v| v.as_u64())
-            .map(|x| x as u32);
-        cfg.forced_bos_token_id = get("forced_bos_token_id")
-            .and_then(|v| v.as_u64())
-            .map(|x| x as u32);
+        cfg.pad_token_id = id(|p| &p.pad_token_id)
+            .and_then(TokenIds::single)
+            .unwrap_or(cfg.eos_token_ids[0]);
+        cfg.decoder_start_token_id = id(|p| &p.decoder_start_token_id)
+            .or_else(|| id(|p| &p.bos_token_id))
+            .and_then(TokenIds::single)
+            .ok_or_else(|| {
+                Error::input(config_path, "no decoder_start_token_id or bos_token_id")
+            })?;
+        cfg.forced_eos_token_id = id(|p| &p.forced_eos_token_id).and_then(TokenIds::single);
+        cfg.forced_bos_token_id = id(|p| &p.forced_bos_token_id).and_then(TokenIds::single);
         cfg.max_position_embeddings = model
             .get("max_position_embeddings")
             .and_then(|v| v.as_u64())
@@ -268,59 +221,68 @@ impl GenerationConfig {
         Ok(cfg)
     }
 
-    /// Applies the generation keys present in a JSON object (a generation config, a preset's
-    /// `[generation]` table as JSON, or `task_specific_params` entry). Unknown keys are ignored.
-    pub fn apply_json(&mut self, v: &Value) {
-        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as usize);
-        let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).map(|x| x as f32);
-        if let Some(x) = u("max_length") {
+    /// Writes every setting `patch` has into `self`; what `by` changes besides is said on
+    /// [`ChosenBy`]. Token ids given as a list where one id is needed (`pad_token_id`,
+    /// `decoder_start_token_id`, the forced ids) are left as they are.
+    pub fn apply(&mut self, patch: &GenerationPatch, by: ChosenBy) {
+        let p = patch;
+        if let Some(x) = p.max_length {
             self.max_length = x;
+            if by != ChosenBy::Model && p.max_new_tokens.is_none() {
+                self.max_new_tokens = None;
+            }
+            if by == ChosenBy::User {
+                self.max_length_set = true;
+            }
         }
-        if let Some(x) = u("max_new_tokens") {
+        if let Some(x) = p.max_new_tokens {
             self.max_new_tokens = Some(x);
         }
-        if let Some(x) = u("min_length") {
+        if let Some(x) = p.min_length {
             self.min_length = x;
         }
-        if let Some(x) = u("min_new_tokens") {
+        if let Some(x) = p.min_new_tokens {
             self.min_new_tokens = Some(x);
         }
-        if let Some(x) = u("num_beams") {
+        if let Some(x) = p.num_beams {
             self.num_beams = x;
         }
-        if let Some(x) = u("num_return_sequences") {
+        if let Some(x) = p.num_return_sequences {
             self.num_return_sequences = x;
         }
-        if let Some(x) = f("length_penalty") {
-            self.length_penalty = x;
+        if let Some(x) = p.length_penalty {
+            self.length_penalty = x as f32;
         }
-        match v.get("early_stopping") {
-            Some(Value::Bool(true)) => self.early_stopping = EarlyStopping::True,
-            Some(Value::Bool(false)) => self.early_stopping = EarlyStopping::False,
-            Some(Value::String(s)) if s == "never" => self.early_stopping = EarlyStopping::Never,
-            _ => {}
+        if let Some(x) = p.early_stopping {
+            self.early_stopping = x;
         }
-        if let Some(x) = u("no_repeat_ngram_size") {
+        if let Some(x) = p.no_repeat_ngram_size {
             self.no_repeat_ngram_size = x;
         }
-        if let Some(x) = f("repetition_penalty") {
-            self.repetition_penalty = x;
+        if let Some(x) = p.repetition_penalty {
+            self.repetition_penalty = x as f32;
         }
-        if let Some(Value::Array(a)) = v.get("bad_words_ids") {
-            self.bad_words_ids = a.iter().filter_map(ids).collect();
+        if let Some(x) = &p.bad_words_ids {
+            self.bad_words_ids = x.clone();
         }
-        if let Some(Value::Bool(b)) = v.get("renormalize_logits") {
-            self.renormalize_logits = *b;
+        if let Some(x) = p.renormalize_logits {
+            self.renormalize_logits = x;
         }
-        let id = |k: &str| v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32);
-        if let Some(x) = id("forced_bos_token_id") {
+        let single = |ids: &Option<TokenIds>| ids.as_ref().and_then(TokenIds::single);
+        if let Some(x) = single(&p.forced_bos_token_id) {
             self.forced_bos_token_id = Some(x);
         }
-        if let Some(x) = id("forced_eos_token_id") {
+        if let Some(x) = single(&p.forced_eos_token_id) {
             self.forced_eos_token_id = Some(x);
         }
-        if let Some(x) = id("decoder_start_token_id") {
+        if let Some(x) = single(&p.decoder_start_token_id) {
             self.decoder_start_token_id = x;
+        }
+        if let Some(x) = single(&p.pad_token_id) {
+            self.pad_token_id = x;
+        }
+        if let Some(x) = &p.eos_token_id {
+            self.eos_token_ids = x.to_vec();
         }
     }
 
@@ -378,163 +340,159 @@ impl GenerationConfig {
     }
 }
 
-/// Settings a user gives on the command line; each `Some` replaces the model's default.
-/// Field names and meanings are transformers' `generate()` arguments.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GenerationOverrides {
-    /// `num_beams`.
-    pub num_beams: Option<usize>,
-    /// `max_length` (counts the decoder start token).
-    pub max_length: Option<usize>,
-    /// `max_new_tokens`.
-    pub max_new_tokens: Option<usize>,
-    /// `min_length` (counts the decoder start token).
-    pub min_length: Option<usize>,
-    /// `min_new_tokens`.
-    pub min_new_tokens: Option<usize>,
-    /// `length_penalty`.
-    pub length_penalty: Option<f32>,
-    /// `no_repeat_ngram_size`.
-    pub no_repeat_ngram_size: Option<usize>,
-    /// `repetition_penalty`.
-    pub repetition_penalty: Option<f32>,
-    /// `early_stopping`.
-    pub early_stopping: Option<EarlyStopping>,
-}
-
-impl GenerationOverrides {
-    /// Writes every given setting into `cfg`. An explicit `max_length` is taken literally
-    /// (no default-length adjustment), as when passed to `generate()`, and replaces a
-    /// `max_new_tokens` that came from the defaults (the summarization pipeline's 256), which
-    /// would otherwise win over it; `max_new_tokens`, when also given, still wins.
-    pub fn apply(&self, cfg: &mut GenerationConfig) {
-        if let Some(x) = self.num_beams {
-            cfg.num_beams = x;
-        }
-        if let Some(x) = self.max_length {
-            cfg.max_length = x;
-            cfg.max_length_set = true;
-            cfg.max_new_tokens = None;
-        }
-        if let Some(x) = self.max_new_tokens {
-            cfg.max_new_tokens = Some(x);
-        }
-        if let Some(x) = self.min_length {
-            cfg.min_length = x;
-        }
-        if let Some(x) = self.min_new_tokens {
-            cfg.min_new_tokens = Some(x);
-        }
-        if let Some(x) = self.length_penalty {
-            cfg.length_penalty = x;
-        }
-        if let Some(x) = self.no_repeat_ngram_size {
-            cfg.no_repeat_ngram_size = x;
-        }
-        if let Some(x) = self.repetition_penalty {
-            cfg.repetition_penalty = x;
-        }
-        if let Some(x) = self.early_stopping {
-            cfg.early_stopping = x;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn from_config(json: &str) -> GenerationConfig {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("config.json");
-        std::fs::write(&p, json).unwrap();
-        GenerationConfig::from_files(&p, None).unwrap()
+    fn from_config(config: Value) -> GenerationConfig {
+        GenerationConfig::from_model_config(&config, Path::new("m/config.json"), None).unwrap()
     }
 
     #[test]
-    fn generation_values_of_the_wrong_type_are_errors_and_other_keys_are_not_checked() {
-        // Real-world shapes: distilbart-cnn's config.json (no generation_config.json), with
-        // nulls, floats, a boolean early_stopping and keys tarjama does not know.
-        let ok = serde_json::json!({
-            "model_type": "bart", "eos_token_id": 2, "pad_token_id": 1, "bos_token_id": 0,
-            "decoder_start_token_id": 2, "forced_bos_token_id": null, "forced_eos_token_id": [2],
-            "early_stopping": true, "length_penalty": 2.0, "repetition_penalty": 1,
-            "max_length": 142, "min_length": 56, "no_repeat_ngram_size": 3, "num_beams": 4,
-            "max_new_tokens": null, "bad_words_ids": [[58100], [1, 2]],
-            "renormalize_logits": false, "transformers_version": "4.57.6",
-            "task_specific_params": {"summarization": {"num_beams": "x"}},
-            "id2label": {"0": "LABEL_0"}, "cache_implementation": "static"
-        });
-        assert_eq!(check_json(&ok), Ok(()));
+    fn malformed_generation_config_names_the_file_and_the_key() {
+        let config = json!({"eos_token_id": 0, "decoder_start_token_id": 1});
+        let gen = json!({"num_beams": "four"});
+        let gen_path = Path::new("m/generation_config.json");
+        let msg = GenerationConfig::from_model_config(
+            &config,
+            Path::new("m/config.json"),
+            Some((&gen, gen_path)),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
-            check_json(&serde_json::json!({"early_stopping": "never"})),
-            Ok(())
+            msg,
+            "m/generation_config.json: num_beams must be a non-negative integer, not \"four\""
         );
-        for (bad, key) in [
-            (serde_json::json!({"num_beams": "four"}), "num_beams"),
-            (serde_json::json!({"num_beams": 4.5}), "num_beams"),
-            (serde_json::json!({"max_new_tokens": -1}), "max_new_tokens"),
-            (serde_json::json!({"length_penalty": "2"}), "length_penalty"),
-            (
-                serde_json::json!({"early_stopping": "yes"}),
-                "early_stopping",
-            ),
-            (
-                serde_json::json!({"renormalize_logits": 1}),
-                "renormalize_logits",
-            ),
-            (
-                serde_json::json!({"bad_words_ids": [1, 2]}),
-                "bad_words_ids",
-            ),
-            (
-                serde_json::json!({"eos_token_id": [1, "x"]}),
-                "eos_token_id",
-            ),
-        ] {
-            let msg = check_json(&bad).unwrap_err();
-            assert!(msg.starts_with(&format!("{key} must be ")), "{msg}");
-        }
-        assert!(check_json(&serde_json::json!([1])).is_err());
-    }
-
-    #[test]
-    fn malformed_generation_config_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.json");
-        std::fs::write(&config, r#"{"eos_token_id":0,"decoder_start_token_id":1}"#).unwrap();
-        let gen = dir.path().join("generation_config.json");
-        std::fs::write(&gen, r#"{"num_beams":"four"}"#).unwrap();
-        let msg = GenerationConfig::from_files(&config, Some(&gen))
+        // Without generation_config.json, config.json's generation keys are checked.
+        let config = json!({"eos_token_id": 0, "decoder_start_token_id": 1, "length_penalty": "x"});
+        let msg = GenerationConfig::from_model_config(&config, Path::new("m/config.json"), None)
             .unwrap_err()
             .to_string();
         assert_eq!(
             msg,
-            format!(
-                "{}: num_beams must be a non-negative integer, not \"four\"",
-                gen.display()
-            )
+            "m/config.json: length_penalty must be a number, not \"x\""
         );
+        // With one, config.json only fills in token ids: its other keys are not read.
+        let gen = json!({"eos_token_id": 3});
+        let c = GenerationConfig::from_model_config(
+            &config,
+            Path::new("m/config.json"),
+            Some((&gen, gen_path)),
+        )
+        .unwrap();
+        assert_eq!((c.eos_token_ids, c.decoder_start_token_id), (vec![3], 1));
+        assert_eq!(c.length_penalty, 1.0);
+    }
+
+    #[test]
+    fn generation_config_json_wins_over_config_json_and_fills_in_from_it() {
+        // m2m100-style: config.json holds old generation keys, generation_config.json the
+        // current ones; token ids generation_config.json lacks come from config.json.
+        let config = json!({
+            "model_type": "m2m_100", "eos_token_id": 2, "pad_token_id": 1, "bos_token_id": 0,
+            "decoder_start_token_id": 2, "num_beams": 5, "max_length": 200,
+            "forced_bos_token_id": 7, "max_position_embeddings": 1024
+        });
+        let gen = json!({"eos_token_id": [2, 3], "num_beams": 2, "max_new_tokens": null});
+        let c = GenerationConfig::from_model_config(
+            &config,
+            Path::new("config.json"),
+            Some((&gen, Path::new("generation_config.json"))),
+        )
+        .unwrap();
+        assert_eq!(c.num_beams, 2);
+        assert_eq!(c.max_length, 20);
+        assert_eq!(c.eos_token_ids, vec![2, 3]);
+        assert_eq!(c.pad_token_id, 1);
+        assert_eq!(c.decoder_start_token_id, 2);
+        assert_eq!(c.forced_bos_token_id, Some(7));
+        assert_eq!(c.max_position_embeddings, Some(1024));
+        // No pad id anywhere: the first EOS id; no decoder start: the BOS id.
+        let c = from_config(json!({"eos_token_id": [5, 6], "bos_token_id": 4}));
+        assert_eq!((c.pad_token_id, c.decoder_start_token_id), (5, 4));
+        let err = GenerationConfig::from_model_config(
+            &json!({"eos_token_id": 1}),
+            Path::new("c.json"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "c.json: no decoder_start_token_id or bos_token_id");
+    }
+
+    #[test]
+    fn patches_merge_in_order_and_the_later_one_wins() {
+        // config.json → task_specific_params → preset → flags, each setting num_beams.
+        let mut cfg = from_config(json!({
+            "model_type": "t5", "eos_token_id": 1, "decoder_start_token_id": 0,
+            "num_beams": 2, "length_penalty": 0.5, "min_length": 3
+        }));
+        assert_eq!(
+            (cfg.num_beams, cfg.length_penalty, cfg.min_length),
+            (2, 0.5, 3)
+        );
+        let tsp = GenerationPatch::lenient(&json!({"num_beams": 3, "length_penalty": 2.0}));
+        cfg.apply(&tsp, ChosenBy::Model);
+        assert_eq!(
+            (cfg.num_beams, cfg.length_penalty, cfg.min_length),
+            (3, 2.0, 3)
+        );
+        let preset: GenerationPatch = toml::from_str("num_beams = 4\nmin_length = 30").unwrap();
+        cfg.apply(&preset, ChosenBy::Preset);
+        assert_eq!(
+            (cfg.num_beams, cfg.length_penalty, cfg.min_length),
+            (4, 2.0, 30)
+        );
+        let flags = GenerationPatch {
+            num_beams: Some(1),
+            ..GenerationPatch::default()
+        };
+        cfg.apply(&flags, ChosenBy::User);
+        assert_eq!(
+            (cfg.num_beams, cfg.length_penalty, cfg.min_length),
+            (1, 2.0, 30)
+        );
+        // An empty patch changes nothing.
+        let before = cfg.clone();
+        cfg.apply(&GenerationPatch::default(), ChosenBy::User);
+        assert_eq!(cfg, before);
     }
 
     #[test]
     fn an_explicit_max_length_replaces_a_default_max_new_tokens() {
-        let mut cfg = GenerationConfig {
+        let defaults = GenerationConfig {
             max_new_tokens: Some(256),
             ..GenerationConfig::default()
         };
-        GenerationOverrides {
+        let max_length = GenerationPatch {
             max_length: Some(40),
-            ..Default::default()
-        }
-        .apply(&mut cfg);
-        assert_eq!(cfg.effective_max_length(), 40);
-        GenerationOverrides {
-            max_length: Some(40),
+            ..GenerationPatch::default()
+        };
+        // From the model's files, max_new_tokens still wins.
+        let mut cfg = defaults.clone();
+        cfg.apply(&max_length, ChosenBy::Model);
+        assert_eq!(
+            (cfg.effective_max_length(), cfg.max_length_set),
+            (257, false)
+        );
+        // A preset's or a flag's max_length replaces it; only a flag's counts literally.
+        let mut cfg = defaults.clone();
+        cfg.apply(&max_length, ChosenBy::Preset);
+        assert_eq!(
+            (cfg.effective_max_length(), cfg.max_length_set),
+            (40, false)
+        );
+        let mut cfg = defaults.clone();
+        cfg.apply(&max_length, ChosenBy::User);
+        assert_eq!((cfg.effective_max_length(), cfg.max_length_set), (40, true));
+        // max_new_tokens, when also given, still wins.
+        let both = GenerationPatch {
             max_new_tokens: Some(10),
-            ..Default::default()
-        }
-        .apply(&mut cfg);
+            ..max_length
+        };
+        cfg.apply(&both, ChosenBy::User);
         assert_eq!(cfg.effective_max_length(), 11);
     }
 
@@ -542,8 +500,8 @@ mod tests {
     fn config_class_defaults_apply_without_generation_config() {
         // distilbart-cnn-12-6 style: no forced_eos_token_id in config.json, BartConfig's is 2.
         let c = from_config(
-            r#"{"model_type":"bart","eos_token_id":2,"pad_token_id":1,"bos_token_id":0,
-                "decoder_start_token_id":2,"num_beams":4,"max_length":142}"#,
+            json!({"model_type":"bart","eos_token_id":2,"pad_token_id":1,
+            "bos_token_id":0, "decoder_start_token_id":2,"num_beams":4,"max_length":142}),
         );
         assert_eq!(c.forced_eos_token_id, Some(2));
         assert_eq!(c.forced_bos_token_id, None);
@@ -551,13 +509,17 @@ mod tests {
         assert_eq!(c.effective_max_length(), 142);
         // The legacy flag turns on forced BOS.
         let c = from_config(
-            r#"{"model_type":"bart","eos_token_id":2,"pad_token_id":1,"bos_token_id":0,
-                "decoder_start_token_id":2,"force_bos_token_to_be_generated":true}"#,
+            json!({"model_type":"bart","eos_token_id":2,"pad_token_id":1,
+            "bos_token_id":0, "decoder_start_token_id":2,"force_bos_token_to_be_generated":true}),
         );
         assert_eq!(c.forced_bos_token_id, Some(0));
-        // An explicit null stays unset; T5 has no class default.
+        // An explicit null stays unset.
+        let c = from_config(json!({"model_type":"marian","eos_token_id":0,
+            "decoder_start_token_id":1,"forced_eos_token_id":null}));
+        assert_eq!(c.forced_eos_token_id, None);
+        // T5 has no class default.
         let c = from_config(
-            r#"{"model_type":"t5","eos_token_id":1,"pad_token_id":0,"decoder_start_token_id":0}"#,
+            json!({"model_type":"t5","eos_token_id":1,"pad_token_id":0,"decoder_start_token_id":0}),
         );
         assert_eq!(c.forced_eos_token_id, None);
         // Default max_length 20 means 20 new tokens (21 with the start token).

@@ -8,9 +8,11 @@
 mod beam;
 mod config;
 mod greedy;
+mod patch;
 mod processors;
 
-pub use config::{EarlyStopping, GenerationConfig, GenerationOverrides};
+pub use config::{ChosenBy, EarlyStopping, GenerationConfig};
+pub use patch::{GenerationPatch, TokenIds};
 pub use processors::log_softmax_in_place;
 
 use candle_core::Tensor;

@@ -25,7 +25,7 @@ pub use download::{format_size, Progress, LINE_EVERY};
 pub use layout::{TokenizerFiles, Weights};
 pub use preset::{
     preset, preset_names, presets, Preset, DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER,
-    DEFAULT_TRANSLATOR, GENERATION_KEYS,
+    DEFAULT_TRANSLATOR,
 };
 pub use remote::{set_quiet, HubOptions, DEFAULT_ENDPOINT, DEFAULT_RETRIES, DEFAULT_TIMEOUT};
 

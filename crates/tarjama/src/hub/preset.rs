@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use crate::decoding::GenerationPatch;
 use crate::{Error, Result};
 
 /// The preset used by `tarjama translate` when no `--model` is given.
@@ -30,8 +31,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "flan-t5-base",
         include_str!("../../../../models/flan-t5-base.toml"),
     ),
-    ("m2m100_418M", include_str!("../../../../models/m2m100_418M.toml")),
-    ("mt5-xlsum", include_str!("../../../../models/mt5-xlsum.toml")),
+    (
+        "m2m100_418M",
+        include_str!("../../../../models/m2m100_418M.toml"),
+    ),
+    (
+        "mt5-xlsum",
+        include_str!("../../../../models/mt5-xlsum.toml"),
+    ),
     (
         "nllb-200-distilled-1.3B",
         include_str!("../../../../models/nllb-200-distilled-1.3B.toml"),
@@ -49,25 +56,6 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../models/opus-mt-tc-big-ar-en.toml"),
     ),
     ("t5-small", include_str!("../../../../models/t5-small.toml")),
-];
-
-/// Keys allowed in a preset's `[generation]` table: the `generate()` arguments tarjama's
-/// decoding understands, with transformers' names and meanings.
-pub const GENERATION_KEYS: &[&str] = &[
-    "num_beams",
-    "max_length",
-    "max_new_tokens",
-    "min_length",
-    "min_new_tokens",
-    "length_penalty",
-    "early_stopping",
-    "no_repeat_ngram_size",
-    "repetition_penalty",
-    "bad_words_ids",
-    "renormalize_logits",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-    "decoder_start_token_id",
 ];
 
 /// A named model preset (one `models/<name>.toml` file).
@@ -100,9 +88,27 @@ pub struct Preset {
     #[serde(default)]
     pub prompt: Option<String>,
     /// Generation defaults that override the repo's `generation_config.json`, with
-    /// transformers' key names (see [`GENERATION_KEYS`]); empty when the repo's own apply.
-    #[serde(default)]
-    pub generation: serde_json::Map<String, serde_json::Value>,
+    /// transformers' key names (the fields of [`GenerationPatch`]; another key is refused);
+    /// empty when the repo's own apply.
+    #[serde(default, deserialize_with = "generation_table")]
+    pub generation: GenerationPatch,
+}
+
+/// A `[generation]` table: its keys must be [`GenerationPatch`]'s, and their values well-formed.
+fn generation_table<'de, D>(d: D) -> std::result::Result<GenerationPatch, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let table = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    let known = GenerationPatch::keys();
+    if let Some(key) = table.keys().find(|k| !known.contains(k)) {
+        return Err(D::Error::custom(format!(
+            "unknown [generation] key {key:?} (known: {})",
+            known.join(", ")
+        )));
+    }
+    GenerationPatch::from_json(&serde_json::Value::Object(table)).map_err(D::Error::custom)
 }
 
 fn main_revision() -> String {
@@ -131,16 +137,6 @@ impl Preset {
             return bad(format!(
                 "revision {:?} is not a valid revision",
                 self.revision
-            ));
-        }
-        if let Some(key) = self
-            .generation
-            .keys()
-            .find(|k| !GENERATION_KEYS.contains(&k.as_str()))
-        {
-            return bad(format!(
-                "unknown [generation] key {key:?} (known: {})",
-                GENERATION_KEYS.join(", ")
             ));
         }
         Ok(())
@@ -213,9 +209,16 @@ approx_parameters = 1
             "{err}"
         );
 
+        let gen = format!("{base}[generation]\nnum_beams = \"four\"\n");
+        let err = Preset::from_toml("x", &gen).unwrap_err().to_string();
+        assert!(
+            err.contains("num_beams must be a non-negative integer, not \"four\""),
+            "{err}"
+        );
+
         let gen = format!("{base}[generation]\nnum_beams = 4\nlength_penalty = 0.6\n");
         let p = Preset::from_toml("x", &gen).unwrap();
-        assert_eq!(p.generation["num_beams"], serde_json::json!(4));
-        assert_eq!(p.generation["length_penalty"], serde_json::json!(0.6));
+        assert_eq!(p.generation.num_beams, Some(4));
+        assert_eq!(p.generation.length_penalty, Some(0.6));
     }
 }

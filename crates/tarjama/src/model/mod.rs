@@ -24,6 +24,7 @@ pub use crate::hub::Weights;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use serde::Deserialize;
 
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
@@ -148,33 +149,31 @@ fn first_eos(eos_token_id: &serde_json::Value) -> Result<u32> {
     Ok(eos as u32)
 }
 
-/// Reads a model's `config.json` and loads the matching family.
+/// Loads the family `config` (the parsed `config.json`, read from `config_path`) names, with
+/// its weights.
 ///
-/// Errors: unreadable or malformed config (naming the file), a `model_type` tarjama does not
-/// support, or missing/mis-shaped weights (naming the tensor).
+/// Errors: a malformed config (naming the file), a `model_type` tarjama does not support, or
+/// missing/mis-shaped weights (naming the tensor).
 pub fn load(
+    config: &serde_json::Value,
     config_path: &Path,
     weights: &Weights,
     dtype: DType,
     device: &Device,
 ) -> Result<Box<dyn Seq2Seq>> {
-    let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(config_path, e))?;
-    let raw: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::input(config_path, format!("invalid JSON: {e}")))?;
-    let model_type = raw
+    let model_type = config
         .get("model_type")
         .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
-    match model_type.as_str() {
+        .unwrap_or("");
+    match model_type {
         "marian" | "bart" | "mbart" | "m2m_100" => {
-            let cfg: bart::Config = serde_json::from_value(raw)
+            let cfg = bart::Config::deserialize(config)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
             Ok(Box::new(bart::BartModel::new(&cfg, vb)?))
         }
         "t5" | "mt5" => {
-            let cfg: t5::Config = serde_json::from_value(raw)
+            let cfg = t5::Config::deserialize(config)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
             Ok(Box::new(t5::T5Model::new(&cfg, vb)?))

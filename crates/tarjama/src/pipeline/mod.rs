@@ -8,12 +8,13 @@ pub mod stats;
 pub mod summarize;
 pub mod translate;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::decoding::{self, GenerationConfig, Hypothesis};
+use crate::decoding::{self, ChosenBy, GenerationConfig, Hypothesis};
 use crate::error::{candle_message, Error, Result};
 use crate::hub::{self, ModelFiles, TokenizerFiles};
 use crate::model::{self, Seq2Seq};
@@ -141,6 +142,15 @@ pub struct Seq2SeqPipeline {
     pub load_seconds: f64,
     /// The resolved files (config, tokenizer, preset).
     pub files: ModelFiles,
+    /// The model's `config.json`, parsed at load (read by [`Self::config_prefix`] and
+    /// [`Self::task_specific_params`]).
+    config_json: serde_json::Value,
+}
+
+/// A JSON file, parsed. Errors name the file.
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
 }
 
 /// Maps the hub's tokenizer file list to the tokenizer stage's input.
@@ -202,11 +212,21 @@ impl Seq2SeqPipeline {
         let t0 = Instant::now();
         let files = hub::resolve(model, revision)?;
         let tokenizer = tokenize::load(&tokenizer_source(&files)?)?;
-        let net = model::load(&files.config, &files.weights, dtype, device)?;
-        let mut generation =
-            GenerationConfig::from_files(&files.config, files.generation_config.as_deref())?;
+        // config.json is read once: for the model family, the generation defaults and the
+        // task settings (`prefix`, `task_specific_params`).
+        let config_json = read_json(&files.config)?;
+        let net = model::load(&config_json, &files.config, &files.weights, dtype, device)?;
+        let generation_json = match &files.generation_config {
+            Some(path) => Some((read_json(path)?, path.as_path())),
+            None => None,
+        };
+        let mut generation = GenerationConfig::from_model_config(
+            &config_json,
+            &files.config,
+            generation_json.as_ref().map(|(v, p)| (v, *p)),
+        )?;
         if let Some(preset) = &files.preset {
-            generation.apply_json(&serde_json::Value::Object(preset.generation.clone()));
+            generation.apply(&preset.generation, ChosenBy::Preset);
         }
         let info = ModelInfo {
             name: model.to_string(),
@@ -231,6 +251,7 @@ impl Seq2SeqPipeline {
             info,
             load_seconds: t0.elapsed().as_secs_f64(),
             files,
+            config_json,
         };
         pipe.default_languages()?;
         Ok(pipe)
@@ -317,33 +338,17 @@ impl Seq2SeqPipeline {
     /// The top-level `prefix` of the model's `config.json` (`PretrainedConfig.prefix`, which
     /// transformers' text-to-text pipelines put before every input: `" "` for bart-large-cnn
     /// and distilbart-cnn), if it has one.
-    ///
-    /// Errors: an unreadable or malformed `config.json`.
-    pub fn config_prefix(&self) -> Result<Option<String>> {
-        Ok(self
-            .config_json()?
-            .get("prefix")
-            .and_then(|p| p.as_str())
-            .map(str::to_string))
-    }
-
-    /// The model's `config.json`, parsed. Errors name the file.
-    fn config_json(&self) -> Result<serde_json::Value> {
-        let text = std::fs::read_to_string(&self.files.config)
-            .map_err(|e| Error::io(&self.files.config, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::input(&self.files.config, format!("invalid JSON: {e}")))
+    pub fn config_prefix(&self) -> Option<&str> {
+        self.config_json.get("prefix").and_then(|p| p.as_str())
     }
 
     /// `task_specific_params[task]` of the model's `config.json` (e.g. `summarization` for
-    /// bart-large-cnn and T5: generation settings and a `prefix`), if present.
-    pub fn task_specific_params(&self, task: &str) -> Result<Option<serde_json::Value>> {
-        Ok(self
-            .config_json()?
+    /// bart-large-cnn and T5: generation settings and a `prefix`), if it is there (an object).
+    pub fn task_specific_params(&self, task: &str) -> Option<&serde_json::Value> {
+        self.config_json
             .get("task_specific_params")
             .and_then(|t| t.get(task))
             .filter(|t| t.is_object())
-            .cloned())
     }
 
     /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).

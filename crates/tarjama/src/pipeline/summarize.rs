@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::prompt::Prompt;
 use super::Seq2SeqPipeline;
-use crate::decoding::GenerationConfig;
+use crate::decoding::{ChosenBy, GenerationConfig, GenerationPatch};
 use crate::error::{Error, Result};
 use crate::text::{split_document, Normalization, SentenceSplitter};
 
@@ -69,26 +69,22 @@ impl SummarizeSettings {
     /// - the preset's generation settings last (a `max_length` there replaces the pipeline's
     ///   default `max_new_tokens`, as a flag does).
     ///
-    /// Errors: an unreadable `config.json` or an unknown preset prompt.
+    /// Errors: an unknown preset prompt.
     pub fn for_model(pipe: &Seq2SeqPipeline) -> Result<Self> {
         let mut generation = pipe.generation.clone();
         pipeline_defaults(&mut generation);
-        let mut prefix = pipe.config_prefix()?;
-        if let Some(tsp) = pipe.task_specific_params("summarization")? {
-            generation.apply_json(&tsp);
+        let mut prefix = pipe.config_prefix();
+        if let Some(tsp) = pipe.task_specific_params("summarization") {
+            generation.apply(&GenerationPatch::lenient(tsp), ChosenBy::Model);
             if let Some(p) = tsp.get("prefix").and_then(|p| p.as_str()) {
-                prefix = Some(p.to_string());
+                prefix = Some(p);
             }
         }
-        let mut prompt = prefix.filter(|p| !p.is_empty()).map(|p| Prompt::prefix(&p));
+        let mut prompt = prefix.filter(|p| !p.is_empty()).map(Prompt::prefix);
         if let Some(preset) = &pipe.files.preset {
-            let g = &preset.generation;
-            generation.apply_json(&serde_json::Value::Object(g.clone()));
             // A preset's max_length is tarjama's choice, given like a generate() argument: it
             // replaces the pipeline's default max_new_tokens (which would otherwise win).
-            if g.contains_key("max_length") && !g.contains_key("max_new_tokens") {
-                generation.max_new_tokens = None;
-            }
+            generation.apply(&preset.generation, ChosenBy::Preset);
             if let Some(name) = &preset.prompt {
                 prompt = Some(Prompt::embedded(name)?);
             }
