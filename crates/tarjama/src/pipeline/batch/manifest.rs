@@ -250,6 +250,28 @@ impl Appender {
     }
 }
 
+/// An `ok` record of `a.txt` for `translate` with settings hash `ff`, for tests.
+#[cfg(test)]
+pub(super) fn sample_entry(sha256: &str, bytes: u64, output: &str) -> ManifestEntry {
+    ManifestEntry {
+        path: "a.txt".into(),
+        sha256: Some(sha256.into()),
+        bytes: Some(bytes),
+        status: Status::Ok,
+        reason: None,
+        task: Task::Translate,
+        outputs: vec![output.into()],
+        settings_sha256: "ff".into(),
+        settings: serde_json::Value::Null,
+        models: serde_json::Value::Null,
+        segments: 1,
+        tokens: TokenCounts::default(),
+        seconds: 0.1,
+        finished_at: 1.0,
+        shard: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,23 +280,7 @@ mod tests {
     fn a_torn_manifest_line_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("manifest.jsonl");
-        let entry = ManifestEntry {
-            path: "a.txt".into(),
-            sha256: Some("00".into()),
-            bytes: Some(1),
-            status: Status::Ok,
-            reason: None,
-            task: Task::Translate,
-            outputs: vec!["a.en.txt".into()],
-            settings_sha256: "ff".into(),
-            settings: serde_json::Value::Null,
-            models: serde_json::Value::Null,
-            segments: 1,
-            tokens: TokenCounts::default(),
-            seconds: 0.1,
-            finished_at: 1.0,
-            shard: None,
-        };
+        let entry = sample_entry("00", 1, "a.en.txt");
         let line = serde_json::to_string(&entry).unwrap();
         fs::write(&path, format!("{line}\n{}", &line[..line.len() / 2])).unwrap();
         let m = read_manifest(&path).unwrap();

@@ -134,7 +134,7 @@ pub enum Mode {
     Fresh,
     /// Skip inputs whose manifest record is `ok` with the same content hash, settings and models
     /// and whose outputs exist; redo the rest. Refuse (before any work) when an existing output
-    /// is not one the manifest records for its input (see [`plan`]).
+    /// is not one the manifest records for its input (see [`plan()`]).
     Resume,
     /// Redo every input, replacing outputs and starting a new manifest.
     Overwrite,

@@ -1,5 +1,5 @@
-//! Planning a batch run before any model is loaded: the walk of INPUT_DIR ([`walk`] order:
-//! sorted, hidden names and OUT_DIR left out, symlinks judged), the `--glob` filter, sharding,
+//! Planning a batch run before any model is loaded: the walk of INPUT_DIR (by name,
+//! hidden names and OUT_DIR left out, symlinks judged), the `--glob` filter, sharding,
 //! output names ([`output_names`]), the refusal to replace files that are not the run's own
 //! ([`plan`]), the earlier run's files read once for `--resume` ([`EarlierRun`]), and the
 //! fingerprint of the settings and models that `--resume` compares ([`Fingerprint`]).

@@ -615,7 +615,7 @@ fn now_unix() -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::READS;
+    use super::super::manifest::{sample_entry, READS};
     use super::super::{plan, BatchSettings, OutputFormat, Task};
     use super::*;
 
@@ -629,23 +629,7 @@ mod tests {
         fs::write(input.join("a.txt"), text).unwrap();
         fs::write(input.join("b.txt"), text).unwrap();
         let sha = sha256_hex(text.as_bytes());
-        let entry = ManifestEntry {
-            path: "a.txt".into(),
-            sha256: Some(sha.clone()),
-            bytes: Some(text.len() as u64),
-            status: Status::Ok,
-            reason: None,
-            task: Task::Translate,
-            outputs: vec!["results.jsonl".into()],
-            settings_sha256: "ff".into(),
-            settings: serde_json::Value::Null,
-            models: serde_json::Value::Null,
-            segments: 1,
-            tokens: TokenCounts::default(),
-            seconds: 0.1,
-            finished_at: 1.0,
-            shard: None,
-        };
+        let entry = sample_entry(&sha, text.len() as u64, "results.jsonl");
         let line = serde_json::to_string(&entry).unwrap();
         fs::write(
             out.join("manifest.jsonl"),
