@@ -114,12 +114,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         batch_size: args.batch_size.max(1),
     };
     // Summarizing the Arabic first needs an Arabic summarizer.
-    let summarizer_name = args.summarizer.clone().or_else(|| {
-        args.summarize_first
-            .then(|| RunSettings::default_summarizer(true).to_string())
-    });
+    let summarizer_name = args
+        .summarizer
+        .clone()
+        .unwrap_or_else(|| RunSettings::default_summarizer(args.summarize_first).to_string());
     let (summarizer, ssettings) = load_summarizer(
-        &model_args(summarizer_name, "--summarizer"),
+        &model_args(Some(summarizer_name), "--summarizer"),
         &DecodeArgs::default(),
         None,
         &args.strategy,
