@@ -196,6 +196,14 @@ mod tests {
         let missing = dir.path().join("none");
         let err = replace(&missing, &missing.join("f"), b"x", ".t-", "").unwrap_err();
         assert_eq!(err.step, WriteStep::CreateTemp);
+        // A regular file whose temporary cannot be created (its "folder" is a file): the old
+        // contents stay.
+        let file = dir.path().join("old.txt");
+        fs::write(&file, b"old").unwrap();
+        let err = replace(&file, &file, b"new", ".t-", "").unwrap_err();
+        assert_eq!(err.step, WriteStep::CreateTemp);
+        assert_eq!(fs::read(&file).unwrap(), b"old");
+        fs::remove_file(&file).unwrap();
         // No temporary file is left behind.
         let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
