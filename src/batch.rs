@@ -20,8 +20,10 @@ use tarjama::pipeline::batch::{
     self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
     Totals,
 };
+use tarjama::pipeline::run::RunSettings;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::Strategy;
+use tarjama::pipeline::summarizer;
 use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
@@ -267,7 +269,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 &args.decode,
                 args.prompt.as_deref(),
                 &args.strategy,
-                args.lang,
+                args.lang.map(Into::into),
             )?;
             ssettings.max_input_tokens = args.max_input_tokens;
             stats.load_seconds += pipe.load_seconds;
@@ -297,15 +299,19 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 &args.decode,
                 args.prompt.as_deref(),
                 &args.strategy,
-                Some(Lang::En),
+                Some(summarizer::Lang::En),
             )?;
             ssettings.max_input_tokens = args.max_input_tokens;
             stats.load_seconds += translator.load_seconds + summarizer.load_seconds;
+            let settings = RunSettings {
+                translate: tsettings,
+                summarize: ssettings,
+                summarize_first: false,
+            };
             let models = Models::Run {
                 translator: &translator,
-                translate: &tsettings,
                 summarizer: &summarizer,
-                summarize: &ssettings,
+                settings: &settings,
             };
             batch::run(&plan, &models, &mut progress, &mut stats)?
         }

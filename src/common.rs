@@ -4,11 +4,12 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 
 use tarjama::decoding::{EarlyStopping, GenerationPatch};
+use tarjama::fsio::{self, WriteStep};
 use tarjama::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
+use tarjama::text::script::{decode_text, Unusable};
 use tarjama::Error;
 
 /// Which model to load and where to run it.
@@ -327,16 +328,10 @@ pub fn read_text_input(path: &Path) -> tarjama::Result<String> {
     } else {
         path.to_path_buf()
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Error::input(
-            &name,
-            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
-        )
-    })?;
-    if text.trim().is_empty() {
-        return Err(Error::input(&name, "empty input (no text to process)"));
-    }
-    Ok(text)
+    decode_text(bytes).map_err(|e| match e {
+        Unusable::Empty => Error::input(&name, "empty input (no text to process)"),
+        e => Error::input(&name, e.to_string()),
+    })
 }
 
 /// Where results go: stdout, or a file written atomically.
@@ -397,8 +392,9 @@ impl Output {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
-/// `path` never holds a partial result.
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename
+/// ([`tarjama::fsio::replace`]), so `path` never holds a partial result. A replaced file keeps
+/// its mode; a new one gets 0666 less the umask (the rule `batch` follows too).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -407,29 +403,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if !dir.is_dir() {
         anyhow::bail!("{}: no such directory", dir.display());
     }
-    let mut builder = tempfile::Builder::new();
-    // A replaced file keeps its mode; a new one gets 0666 less the umask (the rule `batch`
-    // follows too).
-    if let Some(permissions) = tarjama::pipeline::batch::output_permissions(path) {
-        builder.permissions(permissions);
-    }
-    let mut tmp = builder
-        .prefix(".tarjama-")
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot create a file in this directory", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("{}: write failed", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("{}: sync failed", path.display()))?;
-    tmp.persist(path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot move the output into place: {}",
-            path.display(),
-            e.error
-        )
-    })?;
-    Ok(())
+    fsio::replace(&dir, path, bytes, ".tarjama-", "").map_err(|e| {
+        let what = match e.step {
+            WriteStep::CreateTemp => {
+                format!("{}: cannot create a file in this directory", dir.display())
+            }
+            WriteStep::Write => format!("{}: write failed", path.display()),
+            WriteStep::Sync => format!("{}: sync failed", path.display()),
+            WriteStep::Persist => {
+                return anyhow::anyhow!(
+                    "{}: cannot move the output into place: {}",
+                    path.display(),
+                    e.source
+                )
+            }
+        };
+        anyhow::Error::new(e.source).context(what)
+    })
 }
 
 /// Sets the number of CPU threads candle's kernels use (they follow `RAYON_NUM_THREADS`, read

@@ -1,13 +1,14 @@
 //! `tarjama eval` and `tarjama compare`: flags are parsed into [`EvalSettings`], the library
 //! in [`tarjama::eval`] computes everything, and this module prints it.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, ValueEnum};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
@@ -225,52 +226,107 @@ fn rouge_hint(settings: &EvalSettings, systems: &[Vec<String>], refs: &[Vec<Stri
     }
 }
 
-/// A score rounded to the printed precision, as a JSON number (sacrebleu's JSON does this).
-fn rounded(x: f64, width: usize) -> Value {
-    let s = format!("{x:.width$}");
-    s.parse::<f64>().map(Value::from).unwrap_or(Value::Null)
+/// A score rounded to the printed precision (sacrebleu's JSON does this); `None` when it does
+/// not parse back (never for a finite score), printed as `null`.
+fn rounded(x: f64, width: usize) -> Option<f64> {
+    format!("{x:.width$}").parse::<f64>().ok()
 }
 
-/// The raw values behind a score line.
-fn exact(line: &ScoreLine) -> Value {
-    match &line.detail {
-        ScoreDetail::Bleu(b) => json!({
-            "score": b.score, "counts": b.counts, "totals": b.totals,
-            "precisions": b.precisions, "bp": b.bp, "ratio": b.ratio(),
-            "sys_len": b.sys_len, "ref_len": b.ref_len,
-        }),
-        ScoreDetail::Ter(t) => json!({
-            "score": t.score, "num_edits": t.num_edits, "ref_length": t.ref_length,
-        }),
-        ScoreDetail::Rouge(r) => json!({
-            "precision": r.precision, "recall": r.recall, "fmeasure": r.fmeasure,
-        }),
-        ScoreDetail::None => json!({ "score": line.score }),
+/// The raw values behind a score line (`exact`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Exact<'a> {
+    Bleu {
+        score: f64,
+        counts: &'a [u64],
+        totals: &'a [u64],
+        precisions: &'a [f64],
+        bp: f64,
+        ratio: f64,
+        sys_len: u64,
+        ref_len: u64,
+    },
+    Ter {
+        score: f64,
+        num_edits: f64,
+        ref_length: f64,
+    },
+    Rouge {
+        precision: f64,
+        recall: f64,
+        fmeasure: f64,
+    },
+    Score {
+        score: f64,
+    },
+}
+
+impl<'a> Exact<'a> {
+    fn of(line: &'a ScoreLine) -> Self {
+        match &line.detail {
+            ScoreDetail::Bleu(b) => Exact::Bleu {
+                score: b.score,
+                counts: &b.counts,
+                totals: &b.totals,
+                precisions: &b.precisions,
+                bp: b.bp,
+                ratio: b.ratio(),
+                sys_len: b.sys_len,
+                ref_len: b.ref_len,
+            },
+            ScoreDetail::Ter(t) => Exact::Ter {
+                score: t.score,
+                num_edits: t.num_edits,
+                ref_length: t.ref_length,
+            },
+            ScoreDetail::Rouge(r) => Exact::Rouge {
+                precision: r.precision,
+                recall: r.recall,
+                fmeasure: r.fmeasure,
+            },
+            ScoreDetail::None => Exact::Score { score: line.score },
+        }
     }
 }
 
 /// One score line as sacrebleu's JSON object (name, rounded score, signature and its fields),
-/// plus the unrounded values under `exact`.
-fn line_json(line: &ScoreLine, width: usize) -> Value {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(line.name));
-    m.insert("score".into(), rounded(line.score, width));
-    m.insert("signature".into(), json!(line.signature));
-    let verbose = line.verbose(width);
-    if !verbose.is_empty() {
-        m.insert("verbose_score".into(), json!(verbose));
+/// plus the unrounded values under `exact`. A signature field of the same name as another key
+/// wins over it, except over `exact`.
+#[derive(Serialize)]
+struct LineRecord<'a> {
+    name: &'a str,
+    score: Option<f64>,
+    signature: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    verbose_score: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    precision: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recall: Option<Option<f64>>,
+    #[serde(flatten)]
+    fields: BTreeMap<&'a str, &'a str>,
+    exact: Exact<'a>,
+}
+
+fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
+    let rouge = match &line.detail {
+        ScoreDetail::Rouge(r) => Some(r),
+        _ => None,
+    };
+    LineRecord {
+        name: &line.name,
+        score: rounded(line.score, width),
+        signature: &line.signature,
+        verbose_score: line.verbose(width),
+        precision: rouge.map(|r| rounded(100.0 * r.precision, width)),
+        recall: rouge.map(|r| rounded(100.0 * r.recall, width)),
+        fields: line
+            .signature
+            .split('|')
+            .filter_map(|f| f.split_once(':'))
+            .collect(),
+        exact: Exact::of(line),
     }
-    if let ScoreDetail::Rouge(r) = &line.detail {
-        m.insert("precision".into(), rounded(100.0 * r.precision, width));
-        m.insert("recall".into(), rounded(100.0 * r.recall, width));
-    }
-    for field in line.signature.split('|') {
-        if let Some((k, v)) = field.split_once(':') {
-            m.insert(k.into(), json!(v));
-        }
-    }
-    m.insert("exact".into(), exact(line));
-    Value::Object(m)
 }
 
 /// Writes the whole report to stdout at once; a closed pipe (`| head`) is not an error.
@@ -285,8 +341,62 @@ fn emit(out: &str) -> anyhow::Result<()> {
     }
 }
 
-fn json_text(v: &Value) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(v)? + "\n")
+/// `record` as pretty JSON and a newline. Through a [`serde_json::Value`]: its maps sort their keys, the
+/// order these reports have always had (and a later key of the same name replaces an earlier).
+fn json_text(record: &impl Serialize) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(record)?)? + "\n")
+}
+
+/// `eval --sentence --format json`.
+#[derive(Serialize)]
+struct SentencesRecord<'a> {
+    signatures: BTreeMap<&'a str, &'a str>,
+    sentences: Vec<SentenceRecord<'a>>,
+}
+
+/// One line's scores in [`SentencesRecord`].
+#[derive(Serialize)]
+struct SentenceRecord<'a> {
+    line: usize,
+    scores: Vec<LineRecord<'a>>,
+}
+
+/// `compare --format json`.
+#[derive(Serialize)]
+struct CompareRecord<'a> {
+    test: &'static str,
+    resamples: usize,
+    seed: u64,
+    baseline: &'a str,
+    systems: &'a [String],
+    metrics: Vec<MetricRecord<'a>>,
+}
+
+/// One metric of [`CompareRecord`].
+#[derive(Serialize)]
+struct MetricRecord<'a> {
+    name: &'a str,
+    signature: &'a str,
+    results: Vec<SystemRecord<'a>>,
+}
+
+/// One system's result in [`MetricRecord`]: rounded, and exact.
+#[derive(Serialize)]
+struct SystemRecord<'a> {
+    system: &'a str,
+    score: Option<f64>,
+    mean: Option<f64>,
+    ci: Option<f64>,
+    p_value: Option<Option<f64>>,
+    exact: SystemExact,
+}
+
+#[derive(Serialize)]
+struct SystemExact {
+    score: f64,
+    mean: f64,
+    ci: f64,
+    p_value: Option<f64>,
 }
 
 /// `tarjama eval`.
@@ -326,21 +436,21 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
                 }
             }
             OutputFormat::Json => {
-                let sigs: Map<String, Value> = first
-                    .iter()
-                    .map(|l| (l.name.clone(), json!(l.signature)))
-                    .collect();
-                let sentences: Vec<Value> = rows
-                    .iter()
-                    .enumerate()
-                    .map(|(i, row)| {
-                        json!({
-                            "line": i + 1,
-                            "scores": row.iter().map(|l| line_json(l, w)).collect::<Vec<_>>(),
+                let record = SentencesRecord {
+                    signatures: first
+                        .iter()
+                        .map(|l| (l.name.as_str(), l.signature.as_str()))
+                        .collect(),
+                    sentences: rows
+                        .iter()
+                        .enumerate()
+                        .map(|(i, row)| SentenceRecord {
+                            line: i + 1,
+                            scores: row.iter().map(|l| line_json(l, w)).collect(),
                         })
-                    })
-                    .collect();
-                out = json_text(&json!({ "signatures": sigs, "sentences": sentences }))?;
+                        .collect(),
+                };
+                out = json_text(&record)?;
             }
         }
         emit(&out)?;
@@ -354,9 +464,8 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
             }
         }
         OutputFormat::Json => {
-            out = json_text(&Value::Array(
-                lines.iter().map(|l| line_json(l, w)).collect(),
-            ))?;
+            let records: Vec<LineRecord> = lines.iter().map(|l| line_json(l, w)).collect();
+            out = json_text(&records)?;
         }
     }
     emit(&out)?;
@@ -473,34 +582,38 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
     match m.format {
         OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,
         OutputFormat::Json => {
-            let metrics: Vec<Value> = cmp
+            let metrics = cmp
                 .iter()
-                .map(|c| {
-                    let results: Vec<Value> = names
+                .map(|c| MetricRecord {
+                    name: &c.name,
+                    signature: &c.signature,
+                    results: names
                         .iter()
                         .zip(&c.results)
-                        .map(|(n, r)| {
-                            json!({
-                                "system": n,
-                                "score": rounded(r.score, w),
-                                "mean": rounded(r.mean, w),
-                                "ci": rounded(r.ci, w),
-                                "p_value": r.p_value.map(|p| rounded(p, 4)),
-                                "exact": {"score": r.score, "mean": r.mean, "ci": r.ci, "p_value": r.p_value},
-                            })
+                        .map(|(n, r)| SystemRecord {
+                            system: n,
+                            score: rounded(r.score, w),
+                            mean: rounded(r.mean, w),
+                            ci: rounded(r.ci, w),
+                            p_value: r.p_value.map(|p| rounded(p, 4)),
+                            exact: SystemExact {
+                                score: r.score,
+                                mean: r.mean,
+                                ci: r.ci,
+                                p_value: r.p_value,
+                            },
                         })
-                        .collect();
-                    json!({"name": c.name, "signature": c.signature, "results": results})
+                        .collect(),
                 })
                 .collect();
-            emit(&json_text(&json!({
-                "test": "paired bootstrap resampling",
-                "resamples": bs.resamples,
-                "seed": bs.seed,
-                "baseline": names[0],
-                "systems": names,
-                "metrics": metrics,
-            }))?)?;
+            emit(&json_text(&CompareRecord {
+                test: "paired bootstrap resampling",
+                resamples: bs.resamples,
+                seed: bs.seed,
+                baseline: &names[0],
+                systems: &names,
+                metrics,
+            })?)?;
         }
     }
     Ok(0)

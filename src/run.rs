@@ -10,14 +10,13 @@ use super::common::{
     dtype_value, model_name, positive, print_stats, read_text_input, valid, DecodeArgs, ModelArgs,
     Output,
 };
-use super::summarize::{load_summarizer, notice, Lang};
-use tarjama::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_TRANSLATOR};
+use super::summarize::{load_summarizer, notice};
+use tarjama::hub::DEFAULT_TRANSLATOR;
+use tarjama::pipeline;
+use tarjama::pipeline::run::{RunRecord, RunSettings};
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::summarize::summarize;
 use tarjama::pipeline::summarize::Strategy;
-use tarjama::pipeline::translate::{
-    translate_documents, translate_documents_with_stats, TranslateSettings,
-};
+use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::text::Normalization;
 
 /// Output formats of `run`.
@@ -114,56 +113,33 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         generation: translator.generation.clone(),
         batch_size: args.batch_size.max(1),
     };
-    let lang = if args.summarize_first {
-        Lang::Ar
-    } else {
-        Lang::En
-    };
     // Summarizing the Arabic first needs an Arabic summarizer.
-    let summarizer_name = args.summarizer.clone().or_else(|| {
-        args.summarize_first
-            .then(|| DEFAULT_ARABIC_SUMMARIZER.to_string())
-    });
+    let summarizer_name = args
+        .summarizer
+        .clone()
+        .unwrap_or_else(|| RunSettings::default_summarizer(args.summarize_first).to_string());
     let (summarizer, ssettings) = load_summarizer(
-        &model_args(summarizer_name, "--summarizer"),
+        &model_args(Some(summarizer_name), "--summarizer"),
         &DecodeArgs::default(),
         None,
         &args.strategy,
-        Some(lang),
+        Some(RunSettings::summarizer_lang(args.summarize_first)),
     )?;
+    let settings = RunSettings {
+        translate: tsettings,
+        summarize: ssettings,
+        summarize_first: args.summarize_first,
+    };
 
     let mut stats = Stats {
         load_seconds: translator.load_seconds + summarizer.load_seconds,
         ..Stats::default()
     };
-    let t0 = Instant::now();
-    let translation = translate_documents_with_stats(
-        &translator,
-        std::slice::from_ref(&text),
-        &tsettings,
-        &mut stats,
-    )?
-    .remove(0);
-    let translate_seconds = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let (summary, summary_en) = if args.summarize_first {
-        let s = summarize(&summarizer, &text, &ssettings)?;
-        let en = translate_documents(&translator, std::slice::from_ref(&s.text), &tsettings)?
-            .remove(0)
-            .text;
-        (s, en.trim().to_string())
-    } else {
-        let s = summarize(&summarizer, &translation.text, &ssettings)?;
-        let en = s.text.clone();
-        (s, en)
-    };
-    let summarize_seconds = t1.elapsed().as_secs_f64();
-    stats.generate_seconds += summarize_seconds;
-    stats.segments += 1;
-    stats.source_tokens += summary.input_tokens;
-    stats.target_tokens += summary.summary_tokens;
-    notice(&summary, ssettings.strategy);
+    let result = pipeline::run::run(&translator, &summarizer, &text, &settings, &mut stats)?;
+    notice(&result.summary.summary, settings.summarize.strategy);
 
+    let summary_en = &result.summary.english;
+    let translation = &result.translation;
     let out = match args.format {
         Format::Text => format!("{summary_en}\n\n{}", ensure_newline(&translation.text)),
         Format::Markdown => format!(
@@ -171,39 +147,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             ensure_newline(&translation.text)
         ),
         Format::Json => {
-            let v = serde_json::json!({
-                "input": args.input.display().to_string(),
-                "summary": summary_en,
-                "summary_source_language": if args.summarize_first { "ar" } else { "en" },
-                "translation": translation.text,
-                "models": {
-                    "translator": translator.info,
-                    "summarizer": summarizer.info,
-                },
-                "settings": {
-                    "translator": tsettings.generation,
-                    "summarizer": ssettings.generation,
-                    "strategy": ssettings.strategy,
-                    "normalize": args.normalize,
-                    "summarize_first": args.summarize_first,
-                },
-                "seconds": {
-                    "load_translator": translator.load_seconds,
-                    "load_summarizer": summarizer.load_seconds,
-                    "translate": translate_seconds,
-                    "summarize": summarize_seconds,
-                    "total": t_start.elapsed().as_secs_f64(),
-                },
-                "tokens": {
-                    "source": translation.segments.iter().map(|s| s.source_tokens).sum::<usize>(),
-                    "translation": translation.segments.iter().map(|s| s.target_tokens).sum::<usize>(),
-                    "summary_input": summary.input_tokens,
-                    "summary": summary.summary_tokens,
-                },
-                "segments": translation.segments.len(),
-                "summary_chunks": summary.chunks,
-                "summary_truncated": summary.truncated.is_some(),
-            });
+            let record = RunRecord::new(
+                args.input.display().to_string(),
+                &result,
+                &translator,
+                &summarizer,
+                &settings,
+                args.normalize.clone(),
+                t_start.elapsed().as_secs_f64(),
+            );
+            // Through a JSON value: its maps sort their keys, the order `run` has always printed.
+            let v = serde_json::to_value(&record)?;
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
     };

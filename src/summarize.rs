@@ -7,12 +7,12 @@ use clap::{Args, ValueEnum};
 use super::common::{
     min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
 };
-use tarjama::decoding::ChosenBy;
+use serde::Serialize;
+use tarjama::decoding::GenerationConfig;
 use tarjama::hub::DEFAULT_SUMMARIZER;
-use tarjama::pipeline::prompt::Prompt;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
-use tarjama::text::Normalization;
+use tarjama::pipeline::{summarizer, ModelInfo};
 
 /// Output formats of `summarize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,58 +68,74 @@ pub struct SummarizeArgs {
     pub decode: DecodeArgs,
 }
 
-/// Loads the summarizer named by `model` (default preset when `None`) with its settings and
-/// the user's overrides.
+impl From<Lang> for summarizer::Lang {
+    fn from(l: Lang) -> Self {
+        match l {
+            Lang::En => summarizer::Lang::En,
+            Lang::Ar => summarizer::Lang::Ar,
+        }
+    }
+}
+
+/// Loads the summarizer named by `model` (default preset when `None`) with the settings the
+/// library's policy gives it ([`summarizer::summarizer_settings`]) and the user's overrides;
+/// prints the library's language note, if any.
 pub fn load_summarizer(
     model: &ModelArgs,
     decode: &DecodeArgs,
     prompt: Option<&std::path::Path>,
     strategy: &str,
-    lang: Option<Lang>,
+    lang: Option<summarizer::Lang>,
 ) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let strategy: Strategy = strategy.parse()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
-    // The input language: as asked, else the preset's source language, else English.
-    let preset_lang = pipe.files.preset.as_ref().map(|p| p.source_lang.clone());
-    let lang = lang.unwrap_or(match preset_lang.as_deref() {
-        Some("ar") => Lang::Ar,
-        _ => Lang::En,
-    });
-    if let (Some(preset), Some(src)) = (&pipe.files.preset, preset_lang.as_deref()) {
-        let asked = match lang {
-            Lang::Ar => "ar",
-            Lang::En => "en",
-        };
-        if src != asked {
-            eprintln!(
-                "note: the summarizer {} reads {src} text, but it is given {asked} text",
-                preset.name
-            );
-        }
+    let (lang, note) = summarizer::summarizer_lang(&pipe, lang);
+    if let Some(note) = note {
+        eprintln!("note: {note}");
     }
-    let mut settings = SummarizeSettings::for_model(&pipe)?;
-    settings.generation.apply(&decode.patch(), ChosenBy::User);
-    settings.strategy = strategy;
-    if let Some(p) = prompt {
-        settings.prompt = Some(Prompt::from_file(p)?);
-    }
-    if lang == Lang::Ar {
-        settings.normalization = Normalization::default();
-    }
+    let settings = summarizer::summarizer_settings(&pipe, lang, &decode.patch(), strategy, prompt)?;
     Ok((pipe, settings))
 }
 
 /// Prints the truncation notice a summary carries, if any.
 pub fn notice(summary: &tarjama::pipeline::summarize::Summary, strategy: Strategy) {
-    if let Some((tokens, limit)) = summary.truncated {
-        let hint = match strategy {
-            Strategy::Truncate => " (use --strategy map-reduce to summarize all of it)",
-            Strategy::MapReduce => " (the chunk summaries did not get shorter than the limit)",
-        };
-        eprintln!(
-            "note: the input has {tokens} tokens; it was cut to the summarizer's limit of {limit}{hint}"
-        );
+    if let Some(note) = summarizer::truncation_note(summary, strategy) {
+        eprintln!("note: {note}");
     }
+}
+
+/// `tarjama summarize --format json`. Printed through [`serde_json::Value`], whose maps keep
+/// their keys sorted (the order this output has always had).
+#[derive(Serialize)]
+struct SummaryRecord<'a> {
+    summary: &'a str,
+    model: &'a ModelInfo,
+    settings: SummarySettingsRecord<'a>,
+    input_tokens: usize,
+    summary_tokens: usize,
+    chunks: usize,
+    rounds: usize,
+    truncated: Option<Truncated>,
+    seconds: SummarySeconds,
+}
+
+#[derive(Serialize)]
+struct SummarySettingsRecord<'a> {
+    generation: &'a GenerationConfig,
+    strategy: Strategy,
+    max_input_tokens: usize,
+}
+
+#[derive(Serialize)]
+struct Truncated {
+    input_tokens: usize,
+    limit: usize,
+}
+
+#[derive(Serialize)]
+struct SummarySeconds {
+    load: f64,
+    summarize: f64,
 }
 
 /// Runs `tarjama summarize`.
@@ -136,7 +152,7 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
         &args.decode,
         args.prompt.as_deref(),
         &args.strategy,
-        args.lang,
+        args.lang.map(Into::into),
     )?;
     settings.max_input_tokens = args.max_input_tokens;
     let summary = summarize(&pipe, &text, &settings)?;
@@ -144,21 +160,30 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
         Format::Json => {
-            let v = serde_json::json!({
-                "summary": summary.text,
-                "model": pipe.info,
-                "settings": {
-                    "generation": settings.generation,
-                    "strategy": settings.strategy,
-                    "max_input_tokens": settings.max_input_tokens.unwrap_or_else(|| pipe.model.max_input_tokens()),
+            let record = SummaryRecord {
+                summary: &summary.text,
+                model: &pipe.info,
+                settings: SummarySettingsRecord {
+                    generation: &settings.generation,
+                    strategy: settings.strategy,
+                    max_input_tokens: settings
+                        .max_input_tokens
+                        .unwrap_or_else(|| pipe.model.max_input_tokens()),
                 },
-                "input_tokens": summary.input_tokens,
-                "summary_tokens": summary.summary_tokens,
-                "chunks": summary.chunks,
-                "rounds": summary.rounds,
-                "truncated": summary.truncated.map(|(t, l)| serde_json::json!({"input_tokens": t, "limit": l})),
-                "seconds": {"load": pipe.load_seconds, "summarize": summary.seconds},
-            });
+                input_tokens: summary.input_tokens,
+                summary_tokens: summary.summary_tokens,
+                chunks: summary.chunks,
+                rounds: summary.rounds,
+                truncated: summary.truncated.map(|(input_tokens, limit)| Truncated {
+                    input_tokens,
+                    limit,
+                }),
+                seconds: SummarySeconds {
+                    load: pipe.load_seconds,
+                    summarize: summary.seconds,
+                },
+            };
+            let v = serde_json::to_value(&record)?;
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
     };

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 
 use super::common::{
     positive, print_stats, read_text_input, valid, DecodeArgs, LanguageArgs, ModelArgs, Output,
@@ -21,6 +22,26 @@ pub enum Format {
     Text,
     /// One JSON object per segment: file, paragraph, source, translation, token counts, time.
     Jsonl,
+}
+
+/// One line of `translate --format jsonl`: a segment. Printed through [`serde_json::Value`],
+/// whose maps keep their keys sorted (the order this output has always had; the score, an
+/// `f32`, is printed as the `f64` it widens to).
+#[derive(Serialize)]
+struct SegmentRecord<'a> {
+    file: String,
+    segment: usize,
+    paragraph: usize,
+    line: usize,
+    source: &'a str,
+    translation: &'a str,
+    source_tokens: usize,
+    target_tokens: usize,
+    split: &'static str,
+    score: Option<f32>,
+    seconds: f64,
+    model: &'a str,
+    revision: Option<&'a str>,
 }
 
 /// Flags of `tarjama translate`.
@@ -115,21 +136,22 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
             }
             Format::Jsonl => {
                 for (si, seg) in doc.segments.iter().enumerate() {
-                    let record = serde_json::json!({
-                        "file": path.display().to_string(),
-                        "segment": si,
-                        "paragraph": seg.paragraph,
-                        "line": seg.line,
-                        "source": seg.source,
-                        "translation": seg.translation,
-                        "source_tokens": seg.source_tokens,
-                        "target_tokens": seg.target_tokens,
-                        "split": seg.split,
-                        "score": seg.score,
-                        "seconds": seg.seconds,
-                        "model": pipe.info.name,
-                        "revision": pipe.info.revision,
-                    });
+                    let record = SegmentRecord {
+                        file: path.display().to_string(),
+                        segment: si,
+                        paragraph: seg.paragraph,
+                        line: seg.line,
+                        source: &seg.source,
+                        translation: &seg.translation,
+                        source_tokens: seg.source_tokens,
+                        target_tokens: seg.target_tokens,
+                        split: seg.split,
+                        score: seg.score,
+                        seconds: seg.seconds,
+                        model: &pipe.info.name,
+                        revision: pipe.info.revision.as_deref(),
+                    };
+                    let record = serde_json::to_value(&record)?;
                     out.push_str(&record.to_string());
                     out.push('\n');
                 }

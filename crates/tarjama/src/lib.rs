@@ -5,12 +5,13 @@
 //! normalize and segment ([`text`]) → tokenize ([`tokenize`]) → encode/decode with a model
 //! family ([`model`]) driven by a search ([`decoding`]) → detokenize and join ([`pipeline`]).
 //! [`hub`] resolves presets, Hub repos and local directories; [`eval`] scores outputs
-//! (BLEU, chrF, TER, ROUGE). The `tarjama` command-line tool is a separate crate over this
+//! (BLEU, chrF, TER, ROUGE); [`fsio`] writes files atomically. The `tarjama` command-line tool is a separate crate over this
 //! library (the repository's root package); the library never prints.
 
 pub mod decoding;
 pub mod error;
 pub mod eval;
+pub mod fsio;
 pub mod hub;
 pub mod model;
 pub mod pipeline;

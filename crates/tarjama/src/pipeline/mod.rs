@@ -1,11 +1,15 @@
 //! Pipelines: tasks built from the stages (normalize → segment → tokenize → generate →
 //! detokenize → join). [`Seq2SeqPipeline`] is a loaded model with its tokenizer and generation
-//! defaults; [`translate`] drives it over documents.
+//! defaults; [`translate`] drives it over documents, [`summarize`] summarizes a text with the
+//! settings [`summarizer`] chooses, [`run`](mod@run) does both, and [`batch`] does any of them
+//! over a folder.
 
 pub mod batch;
 pub mod prompt;
+pub mod run;
 pub mod stats;
 pub mod summarize;
+pub mod summarizer;
 pub mod translate;
 
 use std::path::Path;

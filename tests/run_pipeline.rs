@@ -1,0 +1,147 @@
+//! The library's translate-then-summarize ([`tarjama::pipeline::run`]) with the tiny fixtures:
+//! the same texts as `tarjama run`, both orders, its statistics, and its JSON record.
+
+mod common;
+
+use std::path::PathBuf;
+
+use tarjama::decoding::GenerationPatch;
+use tarjama::pipeline::run::{run, RunRecord, RunSettings};
+use tarjama::pipeline::stats::Stats;
+use tarjama::pipeline::summarize::{summarize, Strategy};
+use tarjama::pipeline::summarizer::{summarizer_lang, summarizer_settings, Lang};
+use tarjama::pipeline::translate::{translate_documents, TranslateSettings};
+use tarjama::pipeline::Seq2SeqPipeline;
+use tarjama::text::Normalization;
+
+fn sample() -> (PathBuf, String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sample.ar.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
+}
+
+/// Settings as `tarjama run` builds them without flags.
+fn settings(
+    translator: &Seq2SeqPipeline,
+    summarizer: &Seq2SeqPipeline,
+    summarize_first: bool,
+) -> RunSettings {
+    let (lang, note) = summarizer_lang(
+        summarizer,
+        Some(RunSettings::summarizer_lang(summarize_first)),
+    );
+    // A model directory has no preset, so no language note.
+    assert_eq!(note, None);
+    RunSettings {
+        translate: TranslateSettings {
+            normalization: Normalization::default(),
+            generation: translator.generation.clone(),
+            batch_size: 8,
+        },
+        summarize: summarizer_settings(
+            summarizer,
+            lang,
+            &GenerationPatch::default(),
+            Strategy::MapReduce,
+            None,
+        )
+        .unwrap(),
+        summarize_first,
+    }
+}
+
+#[test]
+fn the_library_run_is_what_tarjama_run_prints() {
+    let (path, text) = sample();
+    let translator = common::pipeline("marian-tiny");
+    let summarizer = common::pipeline("bart-tiny");
+    let settings = settings(&translator, &summarizer, false);
+    let mut stats = Stats::default();
+    let out = run(&translator, &summarizer, &text, &settings, &mut stats).unwrap();
+
+    // The parts, each made alone.
+    let translation = translate_documents(
+        &translator,
+        std::slice::from_ref(&text),
+        &settings.translate,
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(out.translation.text, translation.text);
+    let texts = |d: &tarjama::pipeline::translate::DocumentTranslation| -> Vec<String> {
+        d.segments.iter().map(|s| s.translation.clone()).collect()
+    };
+    assert_eq!(texts(&out.translation), texts(&translation));
+    let summary = summarize(&summarizer, &translation.text, &settings.summarize).unwrap();
+    assert_eq!(out.summary.summary.text, summary.text);
+    assert_eq!(out.summary.english, summary.text);
+    assert_eq!(stats.segments, translation.segments.len() + 1);
+    let source: usize = translation.segments.iter().map(|s| s.source_tokens).sum();
+    assert_eq!(stats.source_tokens, source + summary.input_tokens);
+
+    // The binary prints the same texts, and the record has the binary's keys.
+    let translator_dir = common::fixture("marian-tiny");
+    let summarizer_dir = common::fixture("bart-tiny");
+    let cli = common::run_tarjama(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--translator",
+            translator_dir.to_str().unwrap(),
+            "--summarizer",
+            summarizer_dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let record = RunRecord::new(
+        path.display().to_string(),
+        &out,
+        &translator,
+        &summarizer,
+        &settings,
+        "default".into(),
+        1.0,
+    );
+    let record = serde_json::to_value(&record).unwrap();
+    assert_eq!(record["summary"], printed["summary"]);
+    assert_eq!(record["translation"], printed["translation"]);
+    assert_eq!(record["tokens"], printed["tokens"]);
+    assert_eq!(record["settings"], printed["settings"]);
+    assert_eq!(record["summary_source_language"], "en");
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&record), keys(&printed));
+    assert_eq!(keys(&record["seconds"]), keys(&printed["seconds"]));
+}
+
+#[test]
+fn summarize_first_translates_the_arabic_summary() {
+    let (_, text) = sample();
+    let translator = common::pipeline("marian-tiny");
+    let summarizer = common::pipeline("mt5-tiny");
+    let settings = settings(&translator, &summarizer, true);
+    assert_eq!(settings.summarize.normalization, Normalization::default());
+    let mut stats = Stats::default();
+    let out = run(&translator, &summarizer, &text, &settings, &mut stats).unwrap();
+    let arabic = summarize(&summarizer, &text, &settings.summarize).unwrap();
+    assert_eq!(out.summary.summary.text, arabic.text);
+    let english = translate_documents(&translator, &[arabic.text], &settings.translate)
+        .unwrap()
+        .remove(0)
+        .text;
+    assert_eq!(out.summary.english, english.trim());
+    assert_eq!(
+        RunSettings::default_summarizer(true),
+        tarjama::hub::DEFAULT_ARABIC_SUMMARIZER
+    );
+    assert_eq!(RunSettings::summarizer_lang(true), Lang::Ar);
+}
