@@ -1,24 +1,19 @@
 //! `tarjama batch`: translate and/or summarize every file of a folder, with progress, resume,
-//! atomic outputs and sharding. The work is [`tarjama::pipeline::batch`]; this file parses flags,
-//! loads the models and draws progress.
+//! atomic outputs and sharding. The work is [`tarjama::pipeline::batch`]; this file parses flags
+//! and loads the models; [`super::progress::BatchProgress`] draws the progress.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::{
     fraction, min_input_tokens, positive, print_stats, shard_value, valid, DecodeArgs,
     LanguageArgs, ModelArgs,
 };
+use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, Lang};
 use tarjama::hub::DEFAULT_TRANSLATOR;
-use tarjama::pipeline::batch::{
-    self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
-    Totals,
-};
+use tarjama::pipeline::batch::{self, BatchSettings, Mode, Models, OutputFormat, Shard, Task};
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::Strategy;
 use tarjama::pipeline::translate::TranslateSettings;
@@ -221,7 +216,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
 
-    let mut progress = Reporter::new(args.model.quiet);
+    let mut progress = BatchProgress::new(args.model.quiet);
     let mut stats = Stats::default();
     let model_args = |name: Option<String>| ModelArgs {
         model: name,
@@ -314,169 +309,6 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
         print_stats(&mut stats);
     }
     Ok(if report.all_ok() { 0 } else { EXIT_SOME_FAILED })
-}
-
-/// How progress is shown.
-enum View {
-    /// `--quiet`.
-    Nothing,
-    /// A bar on a terminal.
-    Bar(ProgressBar),
-    /// A line every [`LINE_EVERY`] when stderr is not a terminal (a log file, a batch system).
-    Lines { last: Option<Instant> },
-}
-
-/// How often plain progress lines are printed.
-const LINE_EVERY: Duration = Duration::from_secs(10);
-
-/// Draws the library's progress on stderr.
-struct Reporter {
-    view: View,
-}
-
-fn counts(t: &Totals) -> String {
-    format!(
-        "{} ok, {} failed, {} skipped; {} segments, {:.1} tok/s",
-        t.ok,
-        t.failed,
-        t.skipped,
-        t.segments,
-        t.tokens_per_second()
-    )
-}
-
-/// [`counts`] for the bar, which has less room.
-fn short_counts(t: &Totals) -> String {
-    format!(
-        "{} failed, {} skipped, {} seg, {:.0} tok/s",
-        t.failed,
-        t.skipped,
-        t.segments,
-        t.tokens_per_second()
-    )
-}
-
-fn clock(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
-impl Reporter {
-    fn new(quiet: bool) -> Self {
-        let view = if quiet {
-            View::Nothing
-        } else if std::io::stderr().is_terminal() {
-            // Hidden until the models are loaded, so it does not fight with the download bars.
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} files {wide_bar} {msg}, ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            View::Bar(bar)
-        } else {
-            View::Lines { last: None }
-        };
-        Self { view }
-    }
-
-    fn line(t: &Totals) -> String {
-        let eta = t
-            .eta_seconds()
-            .map(clock)
-            .unwrap_or_else(|| "?".to_string());
-        format!(
-            "batch: {}/{} files ({}), ETA {eta}",
-            t.done,
-            t.todo,
-            counts(t)
-        )
-    }
-
-    fn finish(&mut self, report: &batch::BatchReport) {
-        let t = &report.totals;
-        let mut msg = format!(
-            "batch: done in {}: {} ok, {} failed, {} skipped, {} already done; {} segments, \
-             {:.1} tok/s; manifest: {}",
-            clock(t.elapsed_seconds),
-            t.ok,
-            t.failed,
-            t.skipped,
-            t.resumed,
-            t.segments,
-            t.tokens_per_second(),
-            report.manifest.display()
-        );
-        if report.dropped_manifest_lines > 0 {
-            msg.push_str(&format!(
-                " ({} torn line(s) of the earlier manifest dropped)",
-                report.dropped_manifest_lines
-            ));
-        }
-        match &self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{msg}");
-            }
-            View::Lines { .. } => eprintln!("{msg}"),
-        }
-    }
-}
-
-impl Progress for Reporter {
-    fn start(&mut self, t: &Totals) {
-        match &mut self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(Duration::from_millis(200));
-                bar.set_length(t.todo as u64);
-                bar.set_message(short_counts(t));
-                if t.resumed > 0 {
-                    bar.println(format!("batch: {} inputs already done", t.resumed));
-                }
-            }
-            View::Lines { last } => {
-                eprintln!(
-                    "batch: {} files to process ({} already done)",
-                    t.todo, t.resumed
-                );
-                *last = Some(Instant::now());
-            }
-        }
-    }
-
-    fn file_done(&mut self, entry: &ManifestEntry, t: &Totals) {
-        let warning = (entry.status == Status::Failed).then(|| {
-            format!(
-                "warning: {}: failed: {}",
-                entry.path,
-                entry.reason.as_deref().unwrap_or("")
-            )
-        });
-        match &mut self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                if let Some(w) = warning {
-                    bar.println(w);
-                }
-                bar.set_position(t.done as u64);
-                bar.set_message(short_counts(t));
-            }
-            View::Lines { last } => {
-                if let Some(w) = warning {
-                    eprintln!("{w}");
-                }
-                let due = last.is_none_or(|l| l.elapsed() >= LINE_EVERY);
-                if due && t.done < t.todo {
-                    eprintln!("{}", Self::line(t));
-                    *last = Some(Instant::now());
-                }
-            }
-        }
-    }
 }
 
 /// Clap value parser for `--glob`: a pattern globset compiles.

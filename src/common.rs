@@ -58,7 +58,7 @@ impl ModelArgs {
     /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
     /// with `--threads` and `--quantize` applied; downloads show progress unless `--quiet`.
     pub fn load(&self, default: &str) -> tarjama::Result<tarjama::pipeline::Seq2SeqPipeline> {
-        tarjama::hub::set_quiet(self.quiet);
+        super::progress::install(self.quiet);
         let quantize = self
             .quantize
             .as_deref()
@@ -96,10 +96,24 @@ pub fn load_pipeline(
     device: &candle_core::Device,
     dtype: candle_core::DType,
 ) -> tarjama::Result<Seq2SeqPipeline> {
-    Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
+    let pipe = Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
         Error::Tensor { context, source } => weights_error(name, revision, context, source),
-        e => e.for_flag(flag),
-    })
+        Error::Resolve(e) => Error::Model(e.message(flag)),
+        e => e,
+    })?;
+    warn_cpu_kernel();
+    Ok(pipe)
+}
+
+/// Prints the library's warning about a bad `TARJAMA_CPU_KERNEL` once, after the first model
+/// has loaded (the kernel is chosen while its weights load).
+fn warn_cpu_kernel() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(warning) = tarjama::model::cpu_kernel_warning() {
+            eprintln!("{warning}");
+        }
+    });
 }
 
 /// A candle error from loading the weights of `name`, located: the model's files are looked up
