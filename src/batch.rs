@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    fraction, min_input_tokens, positive, print_stats, shard_value, valid, DecodeArgs,
+    fraction, min_input_tokens, parsed, positive, print_stats, shard_value, DecodeArgs,
     LanguageArgs, ModelArgs,
 };
 use super::progress::BatchProgress;
@@ -82,7 +82,7 @@ pub struct BatchArgs {
     /// Only the inputs of shard K of N (1-based), chosen by a hash of each relative path, so N
     /// processes given 1/N .. N/N cover the folder exactly once.
     #[arg(long, value_name = "K/N", value_parser = shard_value)]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     /// Segments per model batch.
     #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
@@ -121,8 +121,8 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub languages: LanguageArgs,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
-    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
-    pub normalize: String,
+    #[arg(long, default_value = "default", value_parser = parsed::<Normalization>)]
+    pub normalize: Normalization,
     /// With --task summarize: language of the texts (default: the preset's, else en).
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
@@ -130,8 +130,8 @@ pub struct BatchArgs {
     #[arg(long)]
     pub prompt: Option<PathBuf>,
     /// Summarizer strategy for long texts: map-reduce or truncate.
-    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
-    pub strategy: String,
+    #[arg(long, default_value = "map-reduce", value_parser = parsed::<Strategy>)]
+    pub strategy: Strategy,
     /// Summarizer input limit in tokens (default: the model's).
     #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
@@ -156,7 +156,7 @@ impl BatchArgs {
         } else {
             Mode::Fresh
         };
-        s.shard = self.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+        s.shard = self.shard;
         s.format = match self.format {
             FormatArg::Text => OutputFormat::Text,
             FormatArg::Jsonl => OutputFormat::Jsonl,
@@ -197,7 +197,7 @@ impl BatchArgs {
 
     fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
         self.languages.apply(pipe)?;
-        let normalization: Normalization = self.normalize.parse()?;
+        let normalization = self.normalize;
         let mut generation = pipe.generation.clone();
         self.decode.overrides()?.apply(&mut generation);
         Ok(TranslateSettings {
@@ -211,7 +211,6 @@ impl BatchArgs {
 /// Runs `tarjama batch`; returns 0, or [`EXIT_SOME_FAILED`] when some inputs failed.
 pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     args.check_model_flags()?;
-    let _: Normalization = args.normalize.parse()?;
     let settings = args.settings()?;
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
@@ -260,7 +259,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 },
                 &args.decode,
                 args.prompt.as_deref(),
-                &args.strategy,
+                args.strategy,
                 args.lang,
             )?;
             ssettings.max_input_tokens = args.max_input_tokens;
@@ -290,7 +289,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 },
                 &args.decode,
                 args.prompt.as_deref(),
-                &args.strategy,
+                args.strategy,
                 Some(Lang::En),
             )?;
             ssettings.max_input_tokens = args.max_input_tokens;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
+    min_input_tokens, parsed, print_stats, read_text_input, DecodeArgs, ModelArgs, OutputArgs,
 };
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::prompt::Prompt;
@@ -33,15 +33,12 @@ pub enum Lang {
 
 /// Flags of `tarjama summarize`.
 #[derive(Debug, Args)]
+#[command(mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")))]
 pub struct SummarizeArgs {
     /// Input file; `-` or nothing reads standard input.
     pub input: Option<PathBuf>,
-    /// Write the summary to this file (atomically) instead of standard output.
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Language of the input text (default: the preset's source language, else en).
@@ -52,8 +49,8 @@ pub struct SummarizeArgs {
     pub prompt: Option<PathBuf>,
     /// For texts longer than the model's input limit: map-reduce (summarize chunks, then the
     /// joined chunk summaries) or truncate (cut at the limit, with a notice on stderr).
-    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
-    pub strategy: String,
+    #[arg(long, default_value = "map-reduce", value_parser = parsed::<Strategy>)]
+    pub strategy: Strategy,
     /// Input limit in tokens (default: the model's).
     #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
@@ -73,10 +70,9 @@ pub fn load_summarizer(
     model: &ModelArgs,
     decode: &DecodeArgs,
     prompt: Option<&std::path::Path>,
-    strategy: &str,
+    strategy: Strategy,
     lang: Option<Lang>,
 ) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
-    let strategy: Strategy = strategy.parse()?;
     let overrides = decode.overrides()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
     // The input language: as asked, else the preset's source language, else English.
@@ -125,17 +121,13 @@ pub fn notice(summary: &tarjama::pipeline::summarize::Summary, strategy: Strateg
 /// Runs `tarjama summarize`.
 pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let input = args.input.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let output = Output::new(
-        args.output.as_deref(),
-        std::slice::from_ref(&input),
-        args.force,
-    )?;
+    let output = args.output.open(std::slice::from_ref(&input))?;
     let text = read_text_input(&input)?;
     let (pipe, mut settings) = load_summarizer(
         &args.model,
         &args.decode,
         args.prompt.as_deref(),
-        &args.strategy,
+        args.strategy,
         args.lang,
     )?;
     settings.max_input_tokens = args.max_input_tokens;
