@@ -31,6 +31,10 @@ pub enum Error {
     /// Displayed as for `--model`; [`ResolveError::message`] names another flag.
     #[error("{0}")]
     Resolve(ResolveError),
+    /// A Hub download that failed for good, or whose content does not match what the Hub
+    /// announced; names the partial file (boxed: [`Error`] stays small).
+    #[error("{0}")]
+    Download(Box<DownloadError>),
     /// Tokenizer files are missing or malformed, or a tokenizer call failed.
     #[error("{0}")]
     Tokenizer(String),
@@ -61,6 +65,78 @@ impl Error {
         }
     }
 }
+
+/// A file of a Hub repo that could not be downloaded into the cache ([`Error::Download`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadError {
+    /// The model, as named (`owner/name`, or `owner/name@rev`).
+    pub name: String,
+    /// The file in the repo (`model.safetensors`).
+    pub file: String,
+    /// The partial file in the cache, `blobs/<etag>.incomplete`.
+    pub partial: PathBuf,
+    /// What went wrong.
+    pub kind: DownloadKind,
+}
+
+/// What went wrong in a [`DownloadError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DownloadKind {
+    /// The transfer failed `tries` times (no data in time, a broken connection, 5xx); the partial
+    /// file is kept and the next run resumes it.
+    Failed {
+        /// How many transfers were tried.
+        tries: u32,
+        /// Why the last one failed, on one line (`no data for 30 s`).
+        reason: String,
+        /// Bytes in the partial file.
+        received: u64,
+        /// The size the Hub announced, if it did.
+        total: Option<u64>,
+    },
+    /// The content does not match what the Hub announced (size, SHA-256 or git blob id); the
+    /// partial file was deleted, unless `kept` says why it could not be.
+    Corrupt {
+        /// What does not match (`checksum mismatch: SHA-256 ..., the Hub's is ...`).
+        problem: String,
+        /// Why the partial file could not be deleted, when it could not.
+        kept: Option<String>,
+    },
+}
+
+impl fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, file, partial) = (&self.name, &self.file, self.partial.display());
+        match &self.kind {
+            DownloadKind::Failed {
+                tries,
+                reason,
+                received,
+                total,
+            } => write!(
+                f,
+                "{name}: downloading {file} failed {tries} times ({reason}); the partial file \
+                 {partial} ({} of {}) is kept and the next run resumes it; delete it to start over",
+                crate::hub::format_size(*received),
+                total.map_or_else(|| "?".into(), crate::hub::format_size)
+            ),
+            DownloadKind::Corrupt { problem, kept } => {
+                let removed = match kept {
+                    None => "the download was deleted".to_string(),
+                    Some(e) => format!("delete {partial} ({e})"),
+                };
+                write!(
+                    f,
+                    "{name}: {file}: {problem}; {removed}; run again, and if it happens again the \
+                     file on the Hub or a proxy in between is broken"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DownloadError {}
 
 /// A model name (a preset, a Hub repo id or a local directory, as `--model` takes it) that could
 /// not be resolved: [`crate::hub::ModelSpec::parse`] and [`crate::hub::resolve_with`] return it
@@ -272,6 +348,37 @@ mod tests {
         assert_eq!(
             ours.to_string(),
             "tensor operation: loading x: shape mismatch"
+        );
+    }
+
+    #[test]
+    fn download_errors_name_the_partial_file() {
+        let mut e = DownloadError {
+            name: "o/m".into(),
+            file: "model.safetensors".into(),
+            partial: "/c/blobs/e.incomplete".into(),
+            kind: DownloadKind::Failed {
+                tries: 4,
+                reason: "no data for 30 s".into(),
+                received: 1536,
+                total: None,
+            },
+        };
+        assert_eq!(
+            Error::Download(Box::new(e.clone())).to_string(),
+            "o/m: downloading model.safetensors failed 4 times (no data for 30 s); the partial \
+             file /c/blobs/e.incomplete (1.5 KiB of ?) is kept and the next run resumes it; \
+             delete it to start over"
+        );
+        e.kind = DownloadKind::Corrupt {
+            problem: "received 3 bytes, the Hub announced 4".into(),
+            kept: Some("permission denied".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "o/m: model.safetensors: received 3 bytes, the Hub announced 4; delete \
+             /c/blobs/e.incomplete (permission denied); run again, and if it happens again the \
+             file on the Hub or a proxy in between is broken"
         );
     }
 

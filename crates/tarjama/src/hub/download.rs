@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::remote::HubOptions;
+use crate::error::{DownloadError, DownloadKind};
 use crate::{Error, Result};
 
 /// `n` bytes in binary units, as `ls -h` would: `512 B`, `1.5 KiB`, `302 MiB`, `1.2 GiB`.
@@ -411,14 +412,17 @@ impl<'a> Client<'a> {
                 }
                 Err(Failure::Unreachable(reason)) => {
                     observer.stopped(&label);
-                    return Err(Error::Model(format!(
-                        "{name}: downloading {file} failed {tries} times ({reason}); the partial \
-                         file {} ({} of {}) is kept and the next run resumes it; delete it to \
-                         start over",
-                        partial.display(),
-                        format_size(have.1),
-                        meta.size.map_or_else(|| "?".into(), format_size),
-                    )));
+                    return Err(Error::Download(Box::new(DownloadError {
+                        name: name.to_string(),
+                        file: file.to_string(),
+                        partial,
+                        kind: DownloadKind::Failed {
+                            tries,
+                            reason,
+                            received: have.1,
+                            total: meta.size,
+                        },
+                    })));
                 }
                 Err(e) => {
                     observer.stopped(&label);
@@ -429,15 +433,14 @@ impl<'a> Client<'a> {
         observer.stopped(&label);
         out.sync_all().map_err(|e| Error::io(&partial, e))?;
         drop(out);
-        let bad = |what: String| {
-            let removed = match std::fs::remove_file(&partial) {
-                Ok(()) => "the download was deleted".to_string(),
-                Err(e) => format!("delete {} ({e})", partial.display()),
-            };
-            Error::Model(format!(
-                "{name}: {file}: {what}; {removed}; run again, and if it happens again the file \
-                 on the Hub or a proxy in between is broken"
-            ))
+        let bad = |problem: String| {
+            let kept = std::fs::remove_file(&partial).err().map(|e| e.to_string());
+            Error::Download(Box::new(DownloadError {
+                name: name.to_string(),
+                file: file.to_string(),
+                partial: partial.clone(),
+                kind: DownloadKind::Corrupt { problem, kept },
+            }))
         };
         if let Some(size) = meta.size {
             if have.1 != size {

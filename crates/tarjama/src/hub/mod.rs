@@ -244,6 +244,7 @@ pub fn resolve_with(model: &str, revision: Option<&str>, opts: &HubOptions) -> R
                 }
                 match e {
                     Error::Model(msg) => Error::Model(msg + &not_a_preset_hint()),
+                    Error::Download(d) => Error::Model(d.to_string() + &not_a_preset_hint()),
                     Error::Resolve(mut r) => {
                         r.not_a_preset = true;
                         Error::Resolve(r)
