@@ -7,15 +7,13 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    fraction, min_input_tokens, parsed, positive, print_stats, shard_value, DecodeArgs,
-    LanguageArgs, ModelArgs,
+    fraction, parsed, positive, print_stats, shard_value, DecodeArgs, LanguageArgs, ModelArgs,
 };
 use super::progress::BatchProgress;
-use super::summarize::{load_summarizer, Lang};
+use super::summarize::{load_summarizer, Lang, SummarizerArgs};
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::batch::{self, BatchSettings, Mode, Models, OutputFormat, Shard, Task};
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::summarize::Strategy;
 use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
@@ -57,7 +55,19 @@ pub enum FormatArg {
 
 /// Flags of `tarjama batch`.
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(
+    after_help = EXIT_CODES,
+    mut_arg("lang", |a| a.help(
+        "With --task summarize: language of the texts (default: the preset's, else en)"
+    )),
+    mut_arg("prompt", |a| a.help(
+        "A prompt template file with a {text} placeholder for the summarizer"
+    )),
+    mut_arg("strategy", |a| a.help("Summarizer strategy for long texts: map-reduce or truncate")),
+    mut_arg("max_input_tokens", |a| a.help(
+        "Summarizer input limit in tokens (default: the model's)"
+    ))
+)]
 pub struct BatchArgs {
     /// The folder of input files (read recursively; names starting with '.' are left out).
     pub input_dir: PathBuf,
@@ -123,18 +133,8 @@ pub struct BatchArgs {
     /// Normalization of the Arabic text (default, none, strip-diacritics).
     #[arg(long, default_value = "default", value_parser = parsed::<Normalization>)]
     pub normalize: Normalization,
-    /// With --task summarize: language of the texts (default: the preset's, else en).
-    #[arg(long, value_enum)]
-    pub lang: Option<Lang>,
-    /// A prompt template file with a {text} placeholder for the summarizer.
-    #[arg(long)]
-    pub prompt: Option<PathBuf>,
-    /// Summarizer strategy for long texts: map-reduce or truncate.
-    #[arg(long, default_value = "map-reduce", value_parser = parsed::<Strategy>)]
-    pub strategy: Strategy,
-    /// Summarizer input limit in tokens (default: the model's).
-    #[arg(long, value_parser = min_input_tokens)]
-    pub max_input_tokens: Option<usize>,
+    #[command(flatten)]
+    pub summary: SummarizerArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -189,7 +189,7 @@ impl BatchArgs {
             }
             _ => {}
         }
-        if self.lang.is_some() && self.task != TaskArg::Summarize {
+        if self.summary.lang.is_some() && self.task != TaskArg::Summarize {
             anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
         }
         Ok(())
@@ -258,11 +258,11 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                     ..model_args(name)
                 },
                 &args.decode,
-                args.prompt.as_deref(),
-                args.strategy,
-                args.lang,
+                args.summary.prompt.as_deref(),
+                args.summary.strategy,
+                args.summary.lang,
             )?;
-            ssettings.max_input_tokens = args.max_input_tokens;
+            ssettings.max_input_tokens = args.summary.max_input_tokens;
             stats.load_seconds += pipe.load_seconds;
             let models = Models::Summarize {
                 pipe: &pipe,
@@ -288,11 +288,11 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                     ..model_args(args.summarizer.clone())
                 },
                 &args.decode,
-                args.prompt.as_deref(),
-                args.strategy,
+                args.summary.prompt.as_deref(),
+                args.summary.strategy,
                 Some(Lang::En),
             )?;
-            ssettings.max_input_tokens = args.max_input_tokens;
+            ssettings.max_input_tokens = args.summary.max_input_tokens;
             stats.load_seconds += translator.load_seconds + summarizer.load_seconds;
             let models = Models::Run {
                 translator: &translator,

@@ -31,16 +31,10 @@ pub enum Lang {
     Ar,
 }
 
-/// Flags of `tarjama summarize`.
-#[derive(Debug, Args)]
-#[command(mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")))]
-pub struct SummarizeArgs {
-    /// Input file; `-` or nothing reads standard input.
-    pub input: Option<PathBuf>,
-    #[command(flatten)]
-    pub output: OutputArgs,
-    #[command(flatten)]
-    pub model: ModelArgs,
+/// The summarizer's flags that `summarize` and `batch` share: `--lang`, `--prompt`,
+/// `--strategy`, `--max-input-tokens` (batch words their help for its `--task`).
+#[derive(Debug, Clone, Args)]
+pub struct SummarizerArgs {
     /// Language of the input text (default: the preset's source language, else en).
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
@@ -54,6 +48,20 @@ pub struct SummarizeArgs {
     /// Input limit in tokens (default: the model's).
     #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
+}
+
+/// Flags of `tarjama summarize`.
+#[derive(Debug, Args)]
+#[command(mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")))]
+pub struct SummarizeArgs {
+    /// Input file; `-` or nothing reads standard input.
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub summary: SummarizerArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -126,11 +134,11 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let (pipe, mut settings) = load_summarizer(
         &args.model,
         &args.decode,
-        args.prompt.as_deref(),
-        args.strategy,
-        args.lang,
+        args.summary.prompt.as_deref(),
+        args.summary.strategy,
+        args.summary.lang,
     )?;
-    settings.max_input_tokens = args.max_input_tokens;
+    settings.max_input_tokens = args.summary.max_input_tokens;
     let summary = summarize(&pipe, &text, &settings)?;
     notice(&summary, settings.strategy);
     let out = match args.format {
