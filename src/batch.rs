@@ -1,28 +1,21 @@
 //! `tarjama batch`: translate and/or summarize every file of a folder, with progress, resume,
-//! atomic outputs and sharding. The work is [`tarjama::pipeline::batch`]; this file parses flags,
-//! loads the models and draws progress.
+//! atomic outputs and sharding. The work is [`tarjama::pipeline::batch`]; this file parses flags
+//! and loads the models; [`super::progress::BatchProgress`] draws the progress.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::common::{
-    fraction, min_input_tokens, positive, print_stats, shard_value, valid, DecodeArgs,
-    LanguageArgs, ModelArgs,
+    fraction, parsed, positive, print_stats, shard_value, DecodeArgs, LanguageArgs, ModelArgs,
 };
-use super::summarize::{load_summarizer, Lang};
+use super::progress::BatchProgress;
+use super::summarize::{load_summarizer, SummarizerArgs};
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
-use tarjama::pipeline::batch::{
-    self, BatchSettings, ManifestEntry, Mode, Models, OutputFormat, Progress, Shard, Status, Task,
-    Totals,
-};
+use tarjama::pipeline::batch::{self, BatchSettings, Mode, Models, OutputFormat, Shard, Task};
 use tarjama::pipeline::run::RunSettings;
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::summarize::Strategy;
 use tarjama::pipeline::summarizer;
 use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::pipeline::Seq2SeqPipeline;
@@ -65,7 +58,19 @@ pub enum FormatArg {
 
 /// Flags of `tarjama batch`.
 #[derive(Debug, Args)]
-#[command(after_help = EXIT_CODES)]
+#[command(
+    after_help = EXIT_CODES,
+    mut_arg("lang", |a| a.help(
+        "With --task summarize: language of the texts (default: the preset's, else en)"
+    )),
+    mut_arg("prompt", |a| a.help(
+        "A prompt template file with a {text} placeholder for the summarizer"
+    )),
+    mut_arg("strategy", |a| a.help("Summarizer strategy for long texts: map-reduce or truncate")),
+    mut_arg("max_input_tokens", |a| a.help(
+        "Summarizer input limit in tokens (default: the model's)"
+    ))
+)]
 pub struct BatchArgs {
     /// The folder of input files (read recursively; names starting with '.' are left out).
     pub input_dir: PathBuf,
@@ -90,7 +95,7 @@ pub struct BatchArgs {
     /// Only the inputs of shard K of N (1-based), chosen by a hash of each relative path, so N
     /// processes given 1/N .. N/N cover the folder exactly once.
     #[arg(long, value_name = "K/N", value_parser = shard_value)]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     /// Segments per model batch.
     #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
@@ -129,20 +134,10 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub languages: LanguageArgs,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
-    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
-    pub normalize: String,
-    /// With --task summarize: language of the texts (default: the preset's, else en).
-    #[arg(long, value_enum)]
-    pub lang: Option<Lang>,
-    /// A prompt template file with a {text} placeholder for the summarizer.
-    #[arg(long)]
-    pub prompt: Option<PathBuf>,
-    /// Summarizer strategy for long texts: map-reduce or truncate.
-    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
-    pub strategy: String,
-    /// Summarizer input limit in tokens (default: the model's).
-    #[arg(long, value_parser = min_input_tokens)]
-    pub max_input_tokens: Option<usize>,
+    #[arg(long, default_value = "default", value_parser = parsed::<Normalization>)]
+    pub normalize: Normalization,
+    #[command(flatten)]
+    pub summary: SummarizerArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
 }
@@ -164,7 +159,7 @@ impl BatchArgs {
         } else {
             Mode::Fresh
         };
-        s.shard = self.shard.as_deref().map(str::parse::<Shard>).transpose()?;
+        s.shard = self.shard;
         s.format = match self.format {
             FormatArg::Text => OutputFormat::Text,
             FormatArg::Jsonl => OutputFormat::Jsonl,
@@ -197,7 +192,7 @@ impl BatchArgs {
             }
             _ => {}
         }
-        if self.lang.is_some() && self.task != TaskArg::Summarize {
+        if self.summary.lang.is_some() && self.task != TaskArg::Summarize {
             anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
         }
         Ok(())
@@ -205,7 +200,7 @@ impl BatchArgs {
 
     fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
         self.languages.apply(pipe)?;
-        let normalization: Normalization = self.normalize.parse()?;
+        let normalization = self.normalize;
         let mut generation = pipe.generation.clone();
         generation.apply(&self.decode.patch(), ChosenBy::User);
         Ok(TranslateSettings {
@@ -219,12 +214,11 @@ impl BatchArgs {
 /// Runs `tarjama batch`; returns 0, or [`EXIT_SOME_FAILED`] when some inputs failed.
 pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     args.check_model_flags()?;
-    let _: Normalization = args.normalize.parse()?;
     let settings = args.settings()?;
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
 
-    let mut progress = Reporter::new(args.model.quiet);
+    let mut progress = BatchProgress::new(args.model.quiet);
     let mut stats = Stats::default();
     let model_args = |name: Option<String>| ModelArgs {
         model: name,
@@ -267,11 +261,11 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                     ..model_args(name)
                 },
                 &args.decode,
-                args.prompt.as_deref(),
-                &args.strategy,
-                args.lang.map(Into::into),
+                args.summary.prompt.as_deref(),
+                args.summary.strategy,
+                args.summary.lang.map(Into::into),
             )?;
-            ssettings.max_input_tokens = args.max_input_tokens;
+            ssettings.max_input_tokens = args.summary.max_input_tokens;
             stats.load_seconds += pipe.load_seconds;
             let models = Models::Summarize {
                 pipe: &pipe,
@@ -297,11 +291,11 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                     ..model_args(args.summarizer.clone())
                 },
                 &args.decode,
-                args.prompt.as_deref(),
-                &args.strategy,
+                args.summary.prompt.as_deref(),
+                args.summary.strategy,
                 Some(summarizer::Lang::En),
             )?;
-            ssettings.max_input_tokens = args.max_input_tokens;
+            ssettings.max_input_tokens = args.summary.max_input_tokens;
             stats.load_seconds += translator.load_seconds + summarizer.load_seconds;
             let settings = RunSettings {
                 translate: tsettings,
@@ -321,169 +315,6 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
         print_stats(&mut stats);
     }
     Ok(if report.all_ok() { 0 } else { EXIT_SOME_FAILED })
-}
-
-/// How progress is shown.
-enum View {
-    /// `--quiet`.
-    Nothing,
-    /// A bar on a terminal.
-    Bar(ProgressBar),
-    /// A line every [`LINE_EVERY`] when stderr is not a terminal (a log file, a batch system).
-    Lines { last: Option<Instant> },
-}
-
-/// How often plain progress lines are printed.
-const LINE_EVERY: Duration = Duration::from_secs(10);
-
-/// Draws the library's progress on stderr.
-struct Reporter {
-    view: View,
-}
-
-fn counts(t: &Totals) -> String {
-    format!(
-        "{} ok, {} failed, {} skipped; {} segments, {:.1} tok/s",
-        t.ok,
-        t.failed,
-        t.skipped,
-        t.segments,
-        t.tokens_per_second()
-    )
-}
-
-/// [`counts`] for the bar, which has less room.
-fn short_counts(t: &Totals) -> String {
-    format!(
-        "{} failed, {} skipped, {} seg, {:.0} tok/s",
-        t.failed,
-        t.skipped,
-        t.segments,
-        t.tokens_per_second()
-    )
-}
-
-fn clock(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
-impl Reporter {
-    fn new(quiet: bool) -> Self {
-        let view = if quiet {
-            View::Nothing
-        } else if std::io::stderr().is_terminal() {
-            // Hidden until the models are loaded, so it does not fight with the download bars.
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} files {wide_bar} {msg}, ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            View::Bar(bar)
-        } else {
-            View::Lines { last: None }
-        };
-        Self { view }
-    }
-
-    fn line(t: &Totals) -> String {
-        let eta = t
-            .eta_seconds()
-            .map(clock)
-            .unwrap_or_else(|| "?".to_string());
-        format!(
-            "batch: {}/{} files ({}), ETA {eta}",
-            t.done,
-            t.todo,
-            counts(t)
-        )
-    }
-
-    fn finish(&mut self, report: &batch::BatchReport) {
-        let t = &report.totals;
-        let mut msg = format!(
-            "batch: done in {}: {} ok, {} failed, {} skipped, {} already done; {} segments, \
-             {:.1} tok/s; manifest: {}",
-            clock(t.elapsed_seconds),
-            t.ok,
-            t.failed,
-            t.skipped,
-            t.resumed,
-            t.segments,
-            t.tokens_per_second(),
-            report.manifest.display()
-        );
-        if report.dropped_manifest_lines > 0 {
-            msg.push_str(&format!(
-                " ({} torn line(s) of the earlier manifest dropped)",
-                report.dropped_manifest_lines
-            ));
-        }
-        match &self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{msg}");
-            }
-            View::Lines { .. } => eprintln!("{msg}"),
-        }
-    }
-}
-
-impl Progress for Reporter {
-    fn start(&mut self, t: &Totals) {
-        match &mut self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                bar.set_draw_target(ProgressDrawTarget::stderr());
-                bar.enable_steady_tick(Duration::from_millis(200));
-                bar.set_length(t.todo as u64);
-                bar.set_message(short_counts(t));
-                if t.resumed > 0 {
-                    bar.println(format!("batch: {} inputs already done", t.resumed));
-                }
-            }
-            View::Lines { last } => {
-                eprintln!(
-                    "batch: {} files to process ({} already done)",
-                    t.todo, t.resumed
-                );
-                *last = Some(Instant::now());
-            }
-        }
-    }
-
-    fn file_done(&mut self, entry: &ManifestEntry, t: &Totals) {
-        let warning = (entry.status == Status::Failed).then(|| {
-            format!(
-                "warning: {}: failed: {}",
-                entry.path,
-                entry.reason.as_deref().unwrap_or("")
-            )
-        });
-        match &mut self.view {
-            View::Nothing => {}
-            View::Bar(bar) => {
-                if let Some(w) = warning {
-                    bar.println(w);
-                }
-                bar.set_position(t.done as u64);
-                bar.set_message(short_counts(t));
-            }
-            View::Lines { last } => {
-                if let Some(w) = warning {
-                    eprintln!("{w}");
-                }
-                let due = last.is_none_or(|l| l.elapsed() >= LINE_EVERY);
-                if due && t.done < t.todo {
-                    eprintln!("{}", Self::line(t));
-                    *last = Some(Instant::now());
-                }
-            }
-        }
-    }
 }
 
 /// Clap value parser for `--glob`: a pattern globset compiles.

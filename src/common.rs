@@ -1,5 +1,7 @@
-//! Flags and file handling shared by the model-running commands (`translate`, and later
-//! `summarize`, `run`, `batch`).
+//! Flags and file handling shared by the model-running commands (`translate`, `summarize`,
+//! `run`, `batch`): the flag groups ([`ModelArgs`], [`DeviceArgs`], [`LanguageArgs`],
+//! [`DecodeArgs`]), the value parsers that turn flag text into typed values once, model loading
+//! with the CLI's wording of resolve errors, and input/output files.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -8,9 +10,47 @@ use clap::Args;
 
 use tarjama::decoding::{EarlyStopping, GenerationPatch};
 use tarjama::fsio::{self, WriteStep};
-use tarjama::pipeline::{parse_dtype, DeviceChoice, Seq2SeqPipeline};
+use tarjama::model::linear::Quantization;
+use tarjama::pipeline::{DeviceChoice, Seq2SeqPipeline};
 use tarjama::text::script::{decode_text, Unusable};
 use tarjama::Error;
+
+/// Where models run: `--device`, `--dtype`, `--threads`.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// cpu, cuda[:N], metal or auto.
+    #[arg(long, default_value = "cpu", value_parser = parsed::<DeviceChoice>)]
+    pub device: DeviceChoice,
+    /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
+    #[arg(long, default_value = "f32", value_parser = dtype_value)]
+    pub dtype: candle_core::DType,
+    /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS).
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
+}
+
+impl DeviceArgs {
+    /// Applies `--threads` and opens `--device`; returns it with `--dtype`.
+    ///
+    /// Errors: a device this build or machine lacks (`--device cuda` without CUDA).
+    pub fn open(&self) -> tarjama::Result<(candle_core::Device, candle_core::DType)> {
+        if let Some(n) = self.threads {
+            set_threads(n)?;
+        }
+        Ok((self.device.open()?, self.dtype))
+    }
+}
+
+/// A flag value parsed once by its value parser ([`typed`]), with the text as typed, for the
+/// messages that quote it (`--quantize Q8_0`) and the outputs that echo it (`run`'s JSON
+/// `normalize`).
+#[derive(Debug, Clone)]
+pub struct Typed<T> {
+    /// The parsed value.
+    pub value: T,
+    /// The flag's text as given.
+    pub text: String,
+}
 
 /// Which model to load and where to run it.
 #[derive(Debug, Clone, Args)]
@@ -26,19 +66,12 @@ pub struct ModelArgs {
     /// batch, also no progress or final summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// cpu, cuda[:N], metal or auto.
-    #[arg(long, default_value = "cpu", value_parser = valid::<DeviceChoice>)]
-    pub device: String,
-    /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
-    #[arg(long, default_value = "f32", value_parser = dtype_value)]
-    pub dtype: String,
-    /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, value_parser = positive)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Quantize the projection weights: q8_0 (smallest drift), q6k, q4k, q4_0 (CPU int8/int4
     /// kernels; outputs drift slightly from float32).
-    #[arg(long, value_parser = valid::<tarjama::model::linear::Quantization>)]
-    pub quantize: Option<String>,
+    #[arg(long, value_parser = typed::<Quantization>)]
+    pub quantize: Option<Typed<Quantization>>,
     /// The flag that names the model, for messages (`--model` when `None`; `tarjama run` sets
     /// `--translator` or `--summarizer`).
     #[arg(skip)]
@@ -59,30 +92,16 @@ impl ModelArgs {
     /// Resolves and loads the model (`--model`, else `default`) on `--device` in `--dtype`,
     /// with `--threads` and `--quantize` applied; downloads show progress unless `--quiet`.
     pub fn load(&self, default: &str) -> tarjama::Result<tarjama::pipeline::Seq2SeqPipeline> {
-        tarjama::hub::set_quiet(self.quiet);
-        let quantize = self
-            .quantize
-            .as_deref()
-            .map(str::parse::<tarjama::model::linear::Quantization>)
-            .transpose()?;
-        let (device, dtype) = self.device_and_dtype()?;
+        super::progress::install(self.quiet);
+        let (device, dtype) = self.device.open()?;
         let name = self.model.as_deref().unwrap_or(default);
         let flag = self.flag.unwrap_or("--model");
         let mut pipe = load_pipeline(name, flag, self.revision.as_deref(), &device, dtype)?;
-        if let (Some(q), Some(typed)) = (quantize, self.quantize.as_deref()) {
-            pipe.quantize(q)
-                .map_err(|e| quantize_error(e, typed, &pipe))?;
+        if let Some(q) = &self.quantize {
+            pipe.quantize(q.value)
+                .map_err(|e| quantize_error(e, &q.text, &pipe))?;
         }
         Ok(pipe)
-    }
-
-    /// Parses `--device` and `--dtype`, and applies `--threads`.
-    pub fn device_and_dtype(&self) -> tarjama::Result<(candle_core::Device, candle_core::DType)> {
-        if let Some(n) = self.threads {
-            set_threads(n)?;
-        }
-        let device = self.device.parse::<DeviceChoice>()?.open()?;
-        Ok((device, parse_dtype(&self.dtype)?))
     }
 }
 
@@ -97,10 +116,33 @@ pub fn load_pipeline(
     device: &candle_core::Device,
     dtype: candle_core::DType,
 ) -> tarjama::Result<Seq2SeqPipeline> {
-    Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
+    let pipe = Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
         Error::Tensor { context, source } => weights_error(name, revision, context, source),
-        e => e.for_flag(flag),
-    })
+        e => for_flag(e, flag),
+    })?;
+    warn_cpu_kernel();
+    Ok(pipe)
+}
+
+/// `err` worded for the flag that named the model: a resolve error says `flag` (`--model`,
+/// `--translator`, `--summarizer`) where it tells what to pass instead; other errors are
+/// returned unchanged.
+pub fn for_flag(err: Error, flag: &str) -> Error {
+    match err {
+        Error::Resolve(e) => Error::Model(e.message(flag)),
+        e => e,
+    }
+}
+
+/// Prints the library's warning about a bad `TARJAMA_CPU_KERNEL` once, after the first model
+/// has loaded (the kernel is chosen while its weights load).
+fn warn_cpu_kernel() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Some(warning) = tarjama::model::cpu_kernel_warning() {
+            eprintln!("{warning}");
+        }
+    });
 }
 
 /// A candle error from loading the weights of `name`, located: the model's files are looked up
@@ -334,6 +376,24 @@ pub fn read_text_input(path: &Path) -> tarjama::Result<String> {
     })
 }
 
+/// Where a command's result goes: `-o`/`--output` and `--force`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Write the output to this file (atomically) instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl OutputArgs {
+    /// The output, checked before any work against `inputs` (see [`Output::new`]).
+    pub fn open(&self, inputs: &[PathBuf]) -> anyhow::Result<Output> {
+        Output::new(self.output.as_deref(), inputs, self.force)
+    }
+}
+
 /// Where results go: stdout, or a file written atomically.
 pub enum Output {
     /// Standard output.
@@ -440,16 +500,26 @@ pub fn print_stats(stats: &mut tarjama::pipeline::stats::Stats) {
     }
 }
 
-/// Clap value parser for a flag whose value the library parses later: checks it now, so a bad
-/// value is a usage error (exit 2) before any work.
-pub fn valid<T>(s: &str) -> Result<String, String>
+/// Clap value parser for a flag whose value the library parses: parsed once, so a bad value is a
+/// usage error (exit 2) before any work.
+pub fn parsed<T>(s: &str) -> Result<T, String>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    s.parse::<T>()
-        .map(|_| s.to_string())
-        .map_err(|e| e.to_string())
+    s.parse::<T>().map_err(|e| e.to_string())
+}
+
+/// [`parsed`], keeping the text as typed.
+pub fn typed<T>(s: &str) -> Result<Typed<T>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    Ok(Typed {
+        value: parsed(s)?,
+        text: s.to_string(),
+    })
 }
 
 /// Clap value parser for a count that must be at least 1.
@@ -492,9 +562,8 @@ pub fn fraction(s: &str) -> Result<f64, String> {
 }
 
 /// Clap value parser for `--shard K/N`.
-pub fn shard_value(s: &str) -> Result<String, String> {
-    s.parse::<tarjama::pipeline::batch::Shard>()
-        .map(|_| s.to_string())
+pub fn shard_value(s: &str) -> Result<tarjama::pipeline::batch::Shard, String> {
+    s.parse()
         .map_err(|_| "expected K/N with 1 <= K <= N (e.g. 2/8)".into())
 }
 
@@ -523,11 +592,9 @@ pub fn finite(s: &str) -> Result<f32, String> {
     }
 }
 
-/// `--dtype` values.
-pub fn dtype_value(s: &str) -> Result<String, String> {
-    tarjama::pipeline::parse_dtype(s)
-        .map(|_| s.to_string())
-        .map_err(|e| e.to_string())
+/// Clap value parser for `--dtype`: f32, f16 or bf16.
+pub fn dtype_value(s: &str) -> Result<candle_core::DType, String> {
+    tarjama::pipeline::parse_dtype(s).map_err(|e| e.to_string())
 }
 
 /// Clap value parser for `--max-input-tokens`: room for at least one text token and `</s>`.
@@ -543,6 +610,7 @@ pub fn min_input_tokens(s: &str) -> Result<usize, String> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use tarjama::error::{ResolveError, ResolveKind};
 
     #[derive(Parser)]
     struct Flags {
@@ -591,6 +659,51 @@ mod tests {
                  early stopping must be true, false or never, not \"sometimes\""
             ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn resolve_errors_are_worded_for_the_flag_that_named_the_model() {
+        let not_cached = ResolveError::new(
+            "someone/x",
+            ResolveKind::NotCached {
+                cache_dir: "/cache".into(),
+            },
+        );
+        for flag in ["--model", "--translator", "--summarizer"] {
+            let e = for_flag(Error::Resolve(not_cached.clone()), flag);
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "HF_HUB_OFFLINE is set and someone/x is not in the Hugging Face cache \
+                     (/cache); download it with the network on, or pass {flag} /path/to/dir"
+                )
+            );
+            let e = for_flag(
+                Error::Resolve(ResolveError::new("", ResolveKind::Empty)),
+                flag,
+            );
+            assert_eq!(e.to_string(), format!("{flag} is empty"));
+        }
+        // Other errors keep their words.
+        let e = for_flag(Error::Model("m: broken".into()), "--summarizer");
+        assert_eq!(e.to_string(), "m: broken");
+    }
+
+    #[test]
+    fn flag_values_are_parsed_once_and_keep_their_text() {
+        let q = typed::<Quantization>("Q8_0").unwrap();
+        assert_eq!(q.value, Quantization::Q8_0);
+        assert_eq!(q.text, "Q8_0");
+        assert_eq!(parsed::<DeviceChoice>("cpu").unwrap(), DeviceChoice::Cpu);
+        assert!(parsed::<DeviceChoice>("tpu").unwrap_err().contains("tpu"));
+        assert_eq!(dtype_value("bf16").unwrap(), candle_core::DType::BF16);
+        assert!(dtype_value("f64").is_err());
+        let shard = shard_value("2/8").unwrap();
+        assert_eq!(shard, "2/8".parse().unwrap());
+        assert_eq!(
+            shard_value("4/3").unwrap_err(),
+            "expected K/N with 1 <= K <= N (e.g. 2/8)"
         );
     }
 }

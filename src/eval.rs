@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::builder::RangedU64ValueParser;
+use clap::builder::{PossibleValuesParser, RangedU64ValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
@@ -14,8 +14,8 @@ use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
 use tarjama::eval::{
-    self, BleuConfig, BootstrapSettings, EvalSettings, MetricComparison, MetricKind, RougeConfig,
-    RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
+    self, BleuConfig, BleuTokenizer, BootstrapSettings, EvalSettings, MetricComparison, MetricKind,
+    RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
@@ -38,16 +38,20 @@ pub struct MetricArgs {
         long,
         value_delimiter = ',',
         ignore_case = true,
-        value_parser = ["bleu", "chrf", "chrf++", "ter", "rouge"],
+        value_parser = one_of::<MetricKind>(&["bleu", "chrf", "chrf++", "ter", "rouge"]),
         default_value = "bleu,chrf,chrf++,ter,rouge"
     )]
-    pub metrics: Vec<String>,
+    pub metrics: Vec<MetricKind>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// BLEU tokenizer (sacrebleu's names).
-    #[arg(long, value_parser = ["13a", "intl", "char", "none"], default_value = "13a")]
-    pub tokenize: String,
+    #[arg(
+        long,
+        value_parser = one_of::<BleuTokenizer>(&["13a", "intl", "char", "none"]),
+        default_value = "13a"
+    )]
+    pub tokenize: BleuTokenizer,
     /// Lowercase before computing BLEU (sacrebleu's -lc; chrF and TER keep their defaults).
     #[arg(long)]
     pub lowercase: bool,
@@ -56,8 +60,12 @@ pub struct MetricArgs {
     pub stem: bool,
     /// ROUGE tokenizer: rouge-score's `default` (ASCII letters and digits only; non-Latin text
     /// scores near 0) or `unicode` (Unicode letters, marks and numbers; for Arabic).
-    #[arg(long = "rouge-tokenize", value_parser = ["default", "unicode"], default_value = "default")]
-    pub rouge_tokenize: String,
+    #[arg(
+        long = "rouge-tokenize",
+        value_parser = one_of::<RougeTokenizer>(&["default", "unicode"]),
+        default_value = "default"
+    )]
+    pub rouge_tokenize: RougeTokenizer,
     /// Read every hypothesis / system file as JSON Lines, taking this string field.
     #[arg(long = "jsonl-field", value_name = "FIELD")]
     pub jsonl_field: Option<String>,
@@ -119,10 +127,18 @@ pub struct CompareArgs {
     pub metric: MetricArgs,
 }
 
+/// Clap value parser for a flag that takes one of `names` (listed in `--help` as its possible
+/// values), parsed into `T`.
+fn one_of<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
 fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
     let mut metrics = Vec::new();
-    for m in &args.metrics {
-        let kind: MetricKind = m.parse().map_err(anyhow::Error::msg)?;
+    for &kind in &args.metrics {
         if !metrics.contains(&kind) {
             metrics.push(kind);
         }
@@ -130,12 +146,12 @@ fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
     Ok(EvalSettings {
         metrics,
         bleu: BleuConfig {
-            tokenize: args.tokenize.parse().map_err(anyhow::Error::msg)?,
+            tokenize: args.tokenize,
             lowercase: args.lowercase,
             effective_order: false,
         },
         rouge: RougeConfig {
-            tokenizer: args.rouge_tokenize.parse().map_err(anyhow::Error::msg)?,
+            tokenizer: args.rouge_tokenize,
             use_stemmer: args.stem,
         },
     })

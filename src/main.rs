@@ -14,6 +14,7 @@ mod batch;
 mod common;
 mod eval;
 mod models;
+mod progress;
 mod run;
 mod summarize;
 mod translate;

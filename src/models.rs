@@ -61,7 +61,7 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
 /// on stdout. A model that fails gets its one-line error on stderr and the others are still
 /// fetched; the exit code is 1 if any failed.
 fn download(models: &[String], quiet: bool) -> anyhow::Result<i32> {
-    hub::set_quiet(quiet);
+    super::progress::install(quiet);
     let opts = HubOptions::from_env();
     let mut failed = 0;
     for name in models {

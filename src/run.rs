@@ -7,8 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    dtype_value, model_name, positive, print_stats, read_text_input, valid, DecodeArgs, ModelArgs,
-    Output,
+    model_name, parsed, positive, print_stats, read_text_input, typed, DecodeArgs, DeviceArgs,
+    ModelArgs, OutputArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -31,17 +31,20 @@ pub enum Format {
     Markdown,
 }
 
-/// Flags of `tarjama run`.
+/// Flags of `tarjama run`. The device flags are [`DeviceArgs`], with the help saying "models".
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("output", |a| a.help("Write the result to this file (atomically) instead of standard output")),
+    mut_arg("dtype", |a| a.help("f32, f16 or bf16")),
+    mut_arg("threads", |a| a.help(
+        "CPU threads for the models (default: all cores, or RAYON_NUM_THREADS)"
+    ))
+)]
 pub struct RunArgs {
     /// The Arabic article (`-` for standard input).
     pub input: PathBuf,
-    /// Write the result to this file (atomically) instead of standard output.
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Translation model (preset, Hub repo id or local directory; a preset or repo id may end
     /// in @REVISION, e.g. owner/name@v1.0).
     #[arg(long, default_value = DEFAULT_TRANSLATOR, value_parser = model_name)]
@@ -57,18 +60,11 @@ pub struct RunArgs {
     /// translate the summary; the full translation is still produced.
     #[arg(long)]
     pub summarize_first: bool,
-    /// cpu, cuda[:N], metal or auto.
-    #[arg(long, default_value = "cpu", value_parser = valid::<tarjama::pipeline::DeviceChoice>)]
-    pub device: String,
-    /// f32, f16 or bf16.
-    #[arg(long, default_value = "f32", value_parser = dtype_value)]
-    pub dtype: String,
-    /// CPU threads for the models (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, value_parser = positive)]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
-    #[arg(long, value_parser = valid::<tarjama::model::linear::Quantization>)]
-    pub quantize: Option<String>,
+    #[arg(long, value_parser = typed::<tarjama::model::linear::Quantization>)]
+    pub quantize: Option<Typed<tarjama::model::linear::Quantization>>,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]
     pub stats: bool,
@@ -76,11 +72,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 8, value_parser = positive)]
     pub batch_size: usize,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
-    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
-    pub normalize: String,
+    #[arg(long, default_value = "default", value_parser = typed::<Normalization>)]
+    pub normalize: Typed<Normalization>,
     /// Long-input strategy of the summarizer (map-reduce or truncate).
-    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
-    pub strategy: String,
+    #[arg(long, default_value = "map-reduce", value_parser = parsed::<Strategy>)]
+    pub strategy: Strategy,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -89,19 +85,13 @@ pub struct RunArgs {
 /// Runs `tarjama run`.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let t_start = Instant::now();
-    let output = Output::new(
-        args.output.as_deref(),
-        std::slice::from_ref(&args.input),
-        args.force,
-    )?;
+    let output = args.output.open(std::slice::from_ref(&args.input))?;
     let text = read_text_input(&args.input)?;
-    let normalization: Normalization = args.normalize.parse()?;
+    let normalization = args.normalize.value;
     let model_args = |name: Option<String>, flag: &'static str| ModelArgs {
         model: name,
         revision: None,
         device: args.device.clone(),
-        dtype: args.dtype.clone(),
-        threads: args.threads,
         quantize: args.quantize.clone(),
         quiet: args.quiet,
         flag: Some(flag),
@@ -122,7 +112,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         &model_args(Some(summarizer_name), "--summarizer"),
         &DecodeArgs::default(),
         None,
-        &args.strategy,
+        args.strategy,
         Some(RunSettings::summarizer_lang(args.summarize_first)),
     )?;
     let settings = RunSettings {
@@ -153,7 +143,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 &translator,
                 &summarizer,
                 &settings,
-                args.normalize.clone(),
+                args.normalize.text.clone(),
                 t_start.elapsed().as_secs_f64(),
             );
             // Through a JSON value: its maps sort their keys, the order `run` has always printed.

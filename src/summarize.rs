@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    min_input_tokens, print_stats, read_text_input, valid, DecodeArgs, ModelArgs, Output,
+    min_input_tokens, parsed, print_stats, read_text_input, DecodeArgs, ModelArgs, OutputArgs,
 };
 use serde::Serialize;
 use tarjama::decoding::GenerationConfig;
@@ -32,19 +32,10 @@ pub enum Lang {
     Ar,
 }
 
-/// Flags of `tarjama summarize`.
-#[derive(Debug, Args)]
-pub struct SummarizeArgs {
-    /// Input file; `-` or nothing reads standard input.
-    pub input: Option<PathBuf>,
-    /// Write the summary to this file (atomically) instead of standard output.
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
-    #[command(flatten)]
-    pub model: ModelArgs,
+/// The summarizer's flags that `summarize` and `batch` share: `--lang`, `--prompt`,
+/// `--strategy`, `--max-input-tokens` (batch words their help for its `--task`).
+#[derive(Debug, Clone, Args)]
+pub struct SummarizerArgs {
     /// Language of the input text (default: the preset's source language, else en).
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
@@ -53,11 +44,25 @@ pub struct SummarizeArgs {
     pub prompt: Option<PathBuf>,
     /// For texts longer than the model's input limit: map-reduce (summarize chunks, then the
     /// joined chunk summaries) or truncate (cut at the limit, with a notice on stderr).
-    #[arg(long, default_value = "map-reduce", value_parser = valid::<Strategy>)]
-    pub strategy: String,
+    #[arg(long, default_value = "map-reduce", value_parser = parsed::<Strategy>)]
+    pub strategy: Strategy,
     /// Input limit in tokens (default: the model's).
     #[arg(long, value_parser = min_input_tokens)]
     pub max_input_tokens: Option<usize>,
+}
+
+/// Flags of `tarjama summarize`.
+#[derive(Debug, Args)]
+#[command(mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")))]
+pub struct SummarizeArgs {
+    /// Input file; `-` or nothing reads standard input.
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub summary: SummarizerArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -84,10 +89,9 @@ pub fn load_summarizer(
     model: &ModelArgs,
     decode: &DecodeArgs,
     prompt: Option<&std::path::Path>,
-    strategy: &str,
+    strategy: Strategy,
     lang: Option<summarizer::Lang>,
 ) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
-    let strategy: Strategy = strategy.parse()?;
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
     let (lang, note) = summarizer::summarizer_lang(&pipe, lang);
     if let Some(note) = note {
@@ -141,20 +145,16 @@ struct SummarySeconds {
 /// Runs `tarjama summarize`.
 pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let input = args.input.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let output = Output::new(
-        args.output.as_deref(),
-        std::slice::from_ref(&input),
-        args.force,
-    )?;
+    let output = args.output.open(std::slice::from_ref(&input))?;
     let text = read_text_input(&input)?;
     let (pipe, mut settings) = load_summarizer(
         &args.model,
         &args.decode,
-        args.prompt.as_deref(),
-        &args.strategy,
-        args.lang.map(Into::into),
+        args.summary.prompt.as_deref(),
+        args.summary.strategy,
+        args.summary.lang.map(Into::into),
     )?;
-    settings.max_input_tokens = args.max_input_tokens;
+    settings.max_input_tokens = args.summary.max_input_tokens;
     let summary = summarize(&pipe, &text, &settings)?;
     notice(&summary, settings.strategy);
     let out = match args.format {

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    positive, print_stats, read_text_input, valid, DecodeArgs, LanguageArgs, ModelArgs, Output,
+    parsed, positive, print_stats, read_text_input, DecodeArgs, LanguageArgs, ModelArgs, OutputArgs,
 };
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -49,12 +49,8 @@ struct SegmentRecord<'a> {
 pub struct TranslateArgs {
     /// Input files; `-` or nothing reads standard input.
     pub inputs: Vec<PathBuf>,
-    /// Write the output to this file (atomically) instead of standard output.
-    #[arg(short = 'o', long = "output")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -68,8 +64,8 @@ pub struct TranslateArgs {
     /// Text normalization before tokenization: default (NFC, tatweel removed), none (text goes
     /// to the tokenizer unchanged, as transformers would), strip-diacritics (default plus
     /// Arabic diacritics removed).
-    #[arg(long, default_value = "default", value_parser = valid::<Normalization>)]
-    pub normalize: String,
+    #[arg(long, default_value = "default", value_parser = parsed::<Normalization>)]
+    pub normalize: Normalization,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.
     #[arg(long)]
     pub stats: bool,
@@ -84,8 +80,8 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     } else {
         args.inputs.clone()
     };
-    let normalization: Normalization = args.normalize.parse()?;
-    let output = Output::new(args.output.as_deref(), &inputs, args.force)?;
+    let normalization = args.normalize;
+    let output = args.output.open(&inputs)?;
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }

@@ -2,11 +2,12 @@
 //! an unreachable Hub. Downloads from a test Hub are in `tests/hub_server.rs`.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tarjama::hub::{
     preset, preset_names, presets, resolve_with, HubOptions, ModelFiles, ModelSource, ModelSpec,
-    Progress, TokenizerFiles, Weights, DEFAULT_TRANSLATOR,
+    Silent, TokenizerFiles, Weights, DEFAULT_TRANSLATOR,
 };
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -41,7 +42,7 @@ fn fake_cache(repo: &str, names: &[&str]) -> tempfile::TempDir {
 fn options(cache: &Path, offline: bool, endpoint: &str) -> HubOptions {
     let mut opts = HubOptions::new(cache, endpoint);
     opts.offline = offline;
-    opts.progress = Progress::Off;
+    opts.observer = Arc::new(Silent);
     opts
 }
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::fixture;
 use sha2::{Digest, Sha256};
-use tarjama::hub::{resolve_with, HubOptions, ModelFiles, Progress, Weights};
+use tarjama::hub::{resolve_with, DownloadObserver, HubOptions, ModelFiles, Silent, Weights};
 
 // ---- the test Hub ----
 
@@ -470,7 +470,7 @@ fn send_content(
 fn options(cache: &Path, hub: &TestHub) -> HubOptions {
     let mut opts = HubOptions::new(cache, hub.endpoint.clone());
     opts.timeout = Duration::from_secs(2);
-    opts.progress = Progress::Off;
+    opts.observer = Arc::new(Silent);
     opts
 }
 
@@ -708,6 +708,116 @@ fn a_transfer_cut_halfway_resumes_from_the_partial_file() {
     );
     // The token never goes to the CDN (here: no token at all; see the error test).
     assert!(gets.iter().all(|g| g.auth.is_none()));
+}
+
+/// Records what the Hub client reports, one string per event.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Recorder {
+    fn push(&self, event: String) {
+        self.0.lock().unwrap().push(event);
+    }
+
+    /// The events about `file`, with notes (which name it in their text).
+    fn about(&self, file: &str) -> Vec<String> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|e| e.contains(file))
+            .cloned()
+            .collect()
+    }
+}
+
+impl DownloadObserver for Recorder {
+    fn started(&self, label: &str, total: Option<u64>, resumed_at: u64) {
+        self.push(format!("started {label} {total:?} {resumed_at}"));
+    }
+    fn progress(&self, label: &str, bytes: u64) {
+        self.push(format!("progress {label} {bytes}"));
+    }
+    fn note(&self, msg: &str) {
+        self.push(format!("note {msg}"));
+    }
+    fn stopped(&self, label: &str) {
+        self.push(format!("stopped {label}"));
+    }
+    fn finished(&self, label: &str, bytes: u64, seconds: f64) {
+        assert!((0.0..60.0).contains(&seconds), "{seconds}");
+        self.push(format!("finished {label} {bytes}"));
+    }
+}
+
+#[test]
+fn the_observer_hears_start_progress_retry_and_finish() {
+    let (hub, cache) = marian_hub();
+    hub.fault(Fault::CutOnce("model.safetensors".into()));
+    let recorder = Arc::new(Recorder::default());
+    let mut opts = options(cache.path(), &hub);
+    opts.observer = recorder.clone();
+    resolve_with("someone/marian-tiny", None, &opts).unwrap();
+    let len = marian_weights().len() as u64;
+    let label = "someone/marian-tiny model.safetensors";
+    let events = recorder.about("model.safetensors");
+    assert_eq!(events[0], format!("started {label} Some({len}) 0"));
+    let note = events.iter().position(|e| e.starts_with("note ")).unwrap();
+    assert_eq!(events[note - 1], format!("progress {label} {}", len / 2));
+    assert!(
+        events[note].starts_with(&format!("note {label}: ")),
+        "{}",
+        events[note]
+    );
+    assert!(
+        events[note].ends_with("after 130 KiB of 260 KiB; trying again from there (2 of 4)"),
+        "{}",
+        events[note]
+    );
+    // Bytes only grow, to the whole file; then the transfer stops and the file is in place.
+    let bytes: Vec<u64> = events[1..events.len() - 2]
+        .iter()
+        .filter_map(|e| e.strip_prefix(&format!("progress {label} ")))
+        .map(|b| b.parse().unwrap())
+        .collect();
+    assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{bytes:?}");
+    assert_eq!(bytes.last(), Some(&len));
+    assert_eq!(
+        events[events.len() - 2..],
+        [
+            format!("stopped {label}"),
+            format!("finished {label} {len}")
+        ]
+    );
+    // A file already cached is not downloaded again: no events the second time.
+    let again = Arc::new(Recorder::default());
+    opts.observer = again.clone();
+    resolve_with("someone/marian-tiny", None, &opts).unwrap();
+    assert!(again.0.lock().unwrap().is_empty());
+}
+
+#[test]
+fn the_observer_hears_where_a_resumed_file_starts() {
+    let (hub, cache) = marian_hub();
+    let want = marian_weights();
+    let blobs = repo_dir(cache.path(), "someone/marian-tiny").join("blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(
+        blobs.join(format!("{}.incomplete", sha256_hex(&want))),
+        &want[..1000],
+    )
+    .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let mut opts = options(cache.path(), &hub);
+    opts.observer = recorder.clone();
+    resolve_with("someone/marian-tiny", None, &opts).unwrap();
+    let events = recorder.about("model.safetensors");
+    assert_eq!(
+        events[0],
+        format!(
+            "started someone/marian-tiny model.safetensors Some({}) 1000",
+            want.len()
+        )
+    );
 }
 
 #[test]

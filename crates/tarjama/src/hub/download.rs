@@ -20,31 +20,15 @@
 //! retried ([`HubOptions::retries`] times), resuming where it stopped.
 
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use super::remote::HubOptions;
+use crate::error::{DownloadError, DownloadKind};
 use crate::{Error, Result};
-
-/// How downloads are shown on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    /// A bar when stderr is a terminal, else [`Progress::Lines`].
-    Auto,
-    /// A bar per file (bytes, rate, ETA), drawn by indicatif.
-    Bar,
-    /// A line when a file starts and ends, and one every [`LINE_EVERY`] in between.
-    Lines,
-    /// Nothing (`--quiet`); errors are still returned.
-    Off,
-}
-
-/// How often [`Progress::Lines`] prints a line during a long download.
-pub const LINE_EVERY: Duration = Duration::from_secs(5);
 
 /// `n` bytes in binary units, as `ls -h` would: `512 B`, `1.5 KiB`, `302 MiB`, `1.2 GiB`.
 pub fn format_size(n: u64) -> String {
@@ -402,14 +386,16 @@ impl<'a> Client<'a> {
             .map_err(|e| Error::io(&partial, e))?;
         let mut have = hash_file(&mut out).map_err(|e| Error::io(&partial, e))?;
         let label = format!("{name} {file}");
-        let mut meter = Meter::new(self.opts.progress, label.clone(), meta.size, have.1);
+        let observer = &self.opts.observer;
+        let start = Instant::now();
+        observer.started(&label, meta.size, have.1);
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.transfer(&meta, &mut out, &mut have, &mut meter) {
+            match self.transfer(&meta, &mut out, &mut have, &label) {
                 Ok(()) => break,
                 Err(Failure::Unreachable(reason)) if tries <= self.opts.retries => {
-                    meter.note(&format!(
+                    observer.note(&format!(
                         "{label}: {reason} after {} of {}; trying again from there ({} of {})",
                         format_size(have.1),
                         meta.size.map_or_else(|| "?".into(), format_size),
@@ -425,34 +411,36 @@ impl<'a> Client<'a> {
                     }
                 }
                 Err(Failure::Unreachable(reason)) => {
-                    meter.clear();
-                    return Err(Error::Model(format!(
-                        "{name}: downloading {file} failed {tries} times ({reason}); the partial \
-                         file {} ({} of {}) is kept and the next run resumes it; delete it to \
-                         start over",
-                        partial.display(),
-                        format_size(have.1),
-                        meta.size.map_or_else(|| "?".into(), format_size),
-                    )));
+                    observer.stopped(&label);
+                    return Err(Error::Download(Box::new(DownloadError {
+                        name: name.to_string(),
+                        file: file.to_string(),
+                        partial,
+                        kind: DownloadKind::Failed {
+                            tries,
+                            reason,
+                            received: have.1,
+                            total: meta.size,
+                        },
+                    })));
                 }
                 Err(e) => {
-                    meter.clear();
+                    observer.stopped(&label);
                     return Err(self.explain(name, Some(file), e, tries));
                 }
             }
         }
-        meter.clear();
+        observer.stopped(&label);
         out.sync_all().map_err(|e| Error::io(&partial, e))?;
         drop(out);
-        let bad = |what: String| {
-            let removed = match std::fs::remove_file(&partial) {
-                Ok(()) => "the download was deleted".to_string(),
-                Err(e) => format!("delete {} ({e})", partial.display()),
-            };
-            Error::Model(format!(
-                "{name}: {file}: {what}; {removed}; run again, and if it happens again the file \
-                 on the Hub or a proxy in between is broken"
-            ))
+        let bad = |problem: String| {
+            let kept = std::fs::remove_file(&partial).err().map(|e| e.to_string());
+            Error::Download(Box::new(DownloadError {
+                name: name.to_string(),
+                file: file.to_string(),
+                partial: partial.clone(),
+                kind: DownloadKind::Corrupt { problem, kept },
+            }))
         };
         if let Some(size) = meta.size {
             if have.1 != size {
@@ -486,17 +474,18 @@ impl<'a> Client<'a> {
             Checksum::None => {}
         }
         std::fs::rename(&partial, blob).map_err(|e| Error::io(blob, e))?;
-        meter.finish(have.1);
+        observer.finished(&label, have.1, start.elapsed().as_secs_f64());
         Ok(())
     }
 
-    /// One GET of the file from `have.1` on, appended to `out` and hashed into `have.0`.
+    /// One GET of the file from `have.1` on, appended to `out` and hashed into `have.0`; the
+    /// observer hears the bytes so far under `label`.
     fn transfer(
         &self,
         meta: &FileMeta,
         out: &mut File,
         have: &mut (Sha256, u64),
-        meter: &mut Meter,
+        label: &str,
     ) -> std::result::Result<(), Failure> {
         if meta.size.is_some_and(|s| have.1 == s) {
             return Ok(());
@@ -581,7 +570,7 @@ impl<'a> Client<'a> {
                 .map_err(|e| Failure::Other(format!("cannot write the download: {e}")))?;
             have.0.update(&buf[..n]);
             have.1 += n as u64;
-            meter.set(have.1);
+            self.opts.observer.progress(label, have.1);
         }
         match meta.size {
             Some(size) if have.1 < size => Err(Failure::Unreachable(
@@ -591,11 +580,9 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// A stderr note (a retry, a wait), unless progress is off.
+    /// A note (a retry, a wait) for the observer.
     fn note(&self, msg: &str) {
-        if self.opts.progress != Progress::Off {
-            eprintln!("{msg}");
-        }
+        self.opts.observer.note(msg);
     }
 
     /// The one-line error for a failed request about `name` (and `file`).
@@ -860,145 +847,6 @@ fn quote_path(s: &str) -> String {
     s.split('/').map(quote).collect::<Vec<_>>().join("/")
 }
 
-/// Progress of one file on stderr.
-struct Meter {
-    view: View,
-    label: String,
-    total: Option<u64>,
-    start: Instant,
-    first: u64,
-    pos: u64,
-}
-
-enum View {
-    Off,
-    Bar(ProgressBar),
-    Lines { last: Instant },
-}
-
-impl Meter {
-    fn new(progress: Progress, label: String, total: Option<u64>, pos: u64) -> Meter {
-        let progress = match progress {
-            Progress::Auto if std::io::stderr().is_terminal() => Progress::Bar,
-            Progress::Auto => Progress::Lines,
-            p => p,
-        };
-        let size = total.map_or_else(|| "size unknown".into(), format_size);
-        let view = match progress {
-            Progress::Off => View::Off,
-            Progress::Bar => {
-                let (bar, template) = match total {
-                    Some(t) => (
-                        ProgressBar::new(t),
-                        "{prefix} {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}, \
-                         ETA {eta}",
-                    ),
-                    None => (
-                        ProgressBar::new_spinner(),
-                        "{prefix} {spinner} {bytes} {binary_bytes_per_sec}",
-                    ),
-                };
-                bar.set_style(
-                    ProgressStyle::with_template(template)
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_prefix(format!("downloading {label}"));
-                bar.set_position(pos);
-                bar.reset_eta();
-                View::Bar(bar)
-            }
-            _ => {
-                let from = if pos > 0 {
-                    format!(", resuming at {}", format_size(pos))
-                } else {
-                    String::new()
-                };
-                eprintln!("downloading {label} ({size}{from})");
-                View::Lines {
-                    last: Instant::now(),
-                }
-            }
-        };
-        Meter {
-            view,
-            label,
-            total,
-            start: Instant::now(),
-            first: pos,
-            pos,
-        }
-    }
-
-    fn rate(&self) -> f64 {
-        (self.pos - self.first.min(self.pos)) as f64 / self.start.elapsed().as_secs_f64().max(1e-3)
-    }
-
-    fn set(&mut self, pos: u64) {
-        self.pos = pos;
-        match &mut self.view {
-            View::Off => {}
-            View::Bar(bar) => bar.set_position(pos),
-            View::Lines { last } => {
-                if last.elapsed() >= LINE_EVERY {
-                    *last = Instant::now();
-                    eprintln!("downloading {}: {}", self.label, self.progress_line());
-                }
-            }
-        }
-    }
-
-    /// `120 MiB of 302 MiB (40%), 12 MiB/s, ETA 0:15`.
-    fn progress_line(&self) -> String {
-        let rate = self.rate();
-        let mut line = format_size(self.pos);
-        if let Some(t) = self.total.filter(|t| *t > 0) {
-            line.push_str(&format!(
-                " of {} ({:.0}%)",
-                format_size(t),
-                100.0 * self.pos as f64 / t as f64
-            ));
-        }
-        line.push_str(&format!(", {}/s", format_size(rate as u64)));
-        if let (Some(t), true) = (self.total, rate > 0.0) {
-            let s = t.saturating_sub(self.pos) as f64 / rate;
-            line.push_str(&format!(
-                ", ETA {}:{:02}",
-                (s / 60.0) as u64,
-                (s % 60.0) as u64
-            ));
-        }
-        line
-    }
-
-    fn note(&self, msg: &str) {
-        match &self.view {
-            View::Off => {}
-            View::Bar(bar) => bar.println(msg),
-            View::Lines { .. } => eprintln!("{msg}"),
-        }
-    }
-
-    fn clear(&self) {
-        if let View::Bar(bar) = &self.view {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn finish(&mut self, pos: u64) {
-        self.pos = pos;
-        self.clear();
-        if matches!(self.view, View::Off) {
-            return;
-        }
-        eprintln!(
-            "downloaded {} ({}) in {:.1} s",
-            self.label,
-            format_size(pos),
-            self.start.elapsed().as_secs_f64()
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1038,13 +886,6 @@ mod tests {
         assert_eq!(origin("http://127.0.0.1:8/x/y"), "http://127.0.0.1:8");
         assert_eq!(origin("https://huggingface.co"), "https://huggingface.co");
         assert_eq!(quote("refs/pr/1"), "refs%2Fpr%2F1");
-        let mut m = Meter::new(Progress::Off, "x".into(), Some(4 << 20), 0);
-        m.pos = 1 << 20;
-        m.start = Instant::now() - Duration::from_secs(2);
-        assert_eq!(
-            m.progress_line(),
-            "1.0 MiB of 4.0 MiB (25%), 512 KiB/s, ETA 0:06"
-        );
         assert_eq!(quote_path("a b/c.json"), "a%20b/c.json");
         assert_eq!(
             scrub_urls("at https://cdn.x/blob?X-Amz-Signature=abc failed"),

@@ -16,20 +16,22 @@
 
 mod download;
 mod layout;
+mod observer;
 mod preset;
 mod remote;
 
 use std::path::{Path, PathBuf};
 
-pub use download::{format_size, Progress, LINE_EVERY};
+pub use download::format_size;
 pub use layout::{TokenizerFiles, Weights};
+pub use observer::{set_observer, DownloadObserver, Silent};
 pub use preset::{
     preset, preset_names, presets, Preset, DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER,
     DEFAULT_TRANSLATOR,
 };
-pub use remote::{set_quiet, HubOptions, DEFAULT_ENDPOINT, DEFAULT_RETRIES, DEFAULT_TIMEOUT};
+pub use remote::{HubOptions, DEFAULT_ENDPOINT, DEFAULT_RETRIES, DEFAULT_TIMEOUT};
 
-use crate::error::FLAG;
+use crate::error::{not_a_preset_hint, ResolveError, ResolveKind};
 use crate::{Error, Result};
 
 /// What a `--model` string names, before anything is read or downloaded.
@@ -60,8 +62,9 @@ impl ModelSpec {
     /// `revision` given with a local directory, and `@a` with a different `revision` `b`, are
     /// errors naming the string.
     pub fn parse(model: &str, revision: Option<&str>) -> Result<ModelSpec> {
+        let fail = |kind| Err(ResolveError::new(model, kind).into());
         if model.trim().is_empty() {
-            return Err(Error::resolve(format!("{FLAG} is empty")));
+            return fail(ResolveKind::Empty);
         }
         if let Some(rev) = revision {
             if !is_revision(rev) {
@@ -73,10 +76,9 @@ impl ModelSpec {
         let (model, revision) = match split_revision(model) {
             Some((name, at)) => {
                 if !is_revision(at) {
-                    return Err(Error::resolve(format!(
-                        "{FLAG} {model}: {at:?} is not a valid revision (a branch, tag, \
-                         refs/pr/N or commit)"
-                    )));
+                    return fail(ResolveKind::BadRevision {
+                        revision: at.to_string(),
+                    });
                 }
                 if let Some(msg) = revision_conflict(model, revision) {
                     return Err(Error::Config(msg));
@@ -88,19 +90,24 @@ impl ModelSpec {
         let path = Path::new(model);
         if path.is_dir() {
             if let Some(rev) = revision {
-                return Err(Error::resolve(format!(
-                    "--revision {rev} applies to Hub repos, but {FLAG} {model} is a local \
-                     directory"
-                )));
+                return Err(ResolveError::new(
+                    model,
+                    ResolveKind::RevisionForDirectory {
+                        revision: rev.to_string(),
+                    },
+                )
+                .into());
             }
             return Ok(ModelSpec::Local(path.to_path_buf()));
         }
         if path.exists() {
-            return Err(Error::resolve(format!(
-                "{}: not a directory: {FLAG} takes a model directory (config.json, weights, \
-                 tokenizer files), a preset name or a Hub repo id",
-                path.display()
-            )));
+            return Err(ResolveError::new(
+                model,
+                ResolveKind::NotADirectory {
+                    path: path.to_path_buf(),
+                },
+            )
+            .into());
         }
         if let Some(preset) = preset(model) {
             let revision = revision.map_or_else(|| preset.revision.clone(), str::to_string);
@@ -122,11 +129,7 @@ impl ModelSpec {
                 revision: revision.unwrap_or("main").to_string(),
             });
         }
-        Err(Error::resolve(format!(
-            "{FLAG} {model:?} is not a local directory, a preset ({}) or a Hub repo id \
-             (owner/name)",
-            preset_names().join(", ")
-        )))
+        Err(ResolveError::new(model, ResolveKind::BadName).into())
     }
 }
 
@@ -236,18 +239,16 @@ pub fn resolve_with(model: &str, revision: Option<&str>, opts: &HubOptions) -> R
         ModelSpec::Hub { repo, revision } => {
             from_hub(&repo, &revision, None, opts).map_err(|e| {
                 // A single name is more often a mistyped preset than a legacy Hub repo.
-                let hint = || {
-                    format!(
-                        " (it is not a preset either: presets are {})",
-                        preset_names().join(", ")
-                    )
-                };
+                if repo.contains('/') {
+                    return e;
+                }
                 match e {
-                    Error::Model(msg) if !repo.contains('/') => Error::Model(msg + &hint()),
-                    Error::Resolve { msg, flag } if !repo.contains('/') => Error::Resolve {
-                        msg: msg + &hint(),
-                        flag,
-                    },
+                    Error::Model(msg) => Error::Model(msg + &not_a_preset_hint()),
+                    Error::Download(d) => Error::Model(d.to_string() + &not_a_preset_hint()),
+                    Error::Resolve(mut r) => {
+                        r.not_a_preset = true;
+                        Error::Resolve(r)
+                    }
                     e => e,
                 }
             })

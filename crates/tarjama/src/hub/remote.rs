@@ -6,14 +6,15 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hf_hub::{Cache, Repo, RepoType};
 
-use super::download::{Client, Failure, Progress};
+use super::download::{Client, Failure};
 use super::layout::{self, DirSource, FileSource, Layout};
-use crate::error::FLAG;
+use super::observer::{self, DownloadObserver, Silent};
+use crate::error::{ResolveError, ResolveKind};
 use crate::{Error, Result};
 
 /// The public Hugging Face Hub.
@@ -21,7 +22,7 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// How to reach the Hub and where its cache is. [`HubOptions::from_env`] builds it from the
 /// environment; tests build it directly.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct HubOptions {
     /// The cache directory in hf-hub's (and `huggingface_hub`'s) layout:
     /// `models--owner--name/{refs,blobs,snapshots}`.
@@ -39,9 +40,9 @@ pub struct HubOptions {
     /// How many times a stalled or broken transfer is tried again, resuming from the partial
     /// file (`TARJAMA_HUB_RETRIES`, default [`DEFAULT_RETRIES`]).
     pub retries: u32,
-    /// How downloads are shown on stderr ([`Progress::Auto`], or [`Progress::Off`] after
-    /// [`set_quiet`]).
-    pub progress: Progress,
+    /// Hears the downloads' progress and the notes (retries, waits, the cache fallback); the
+    /// library prints nothing itself. [`Silent`] unless the caller sets one.
+    pub observer: Arc<dyn DownloadObserver>,
 }
 
 /// The default [`HubOptions::timeout`]: 30 seconds.
@@ -50,17 +51,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default [`HubOptions::retries`].
 pub const DEFAULT_RETRIES: u32 = 3;
 
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-/// Makes [`HubOptions::from_env`] (and so [`super::resolve`] and model loading) print nothing
-/// about downloads: the CLI's `--quiet`.
-pub fn set_quiet(quiet: bool) {
-    QUIET.store(quiet, Ordering::Relaxed);
-}
-
 impl HubOptions {
     /// Options for the Hub at `endpoint` with the cache at `cache_dir`, online, without a token,
-    /// with the default timeout and retries and progress on ([`Progress::Auto`]).
+    /// with the default timeout and retries, and the [`Silent`] observer.
     pub fn new(cache_dir: impl Into<PathBuf>, endpoint: impl Into<String>) -> HubOptions {
         HubOptions {
             cache_dir: cache_dir.into(),
@@ -69,7 +62,7 @@ impl HubOptions {
             endpoint: endpoint.into().trim_end_matches('/').to_string(),
             timeout: DEFAULT_TIMEOUT,
             retries: DEFAULT_RETRIES,
-            progress: Progress::Auto,
+            observer: Arc::new(Silent),
         }
     }
 }
@@ -83,8 +76,7 @@ impl fmt::Debug for HubOptions {
             .field("endpoint", &self.endpoint)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
-            .field("progress", &self.progress)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +91,8 @@ impl HubOptions {
     /// - endpoint: `HF_ENDPOINT`, else <https://huggingface.co>;
     ///
     /// and tarjama's own `TARJAMA_HUB_TIMEOUT` (seconds, above 0) and `TARJAMA_HUB_RETRIES`
-    /// (values that do not parse keep the defaults).
+    /// (values that do not parse keep the defaults). The observer is the one
+    /// [`super::set_observer`] installed, else [`Silent`].
     pub fn from_env() -> HubOptions {
         HubOptions::from_lookup(|key| std::env::var(key).ok())
     }
@@ -150,11 +143,6 @@ impl HubOptions {
         let retries = var("TARJAMA_HUB_RETRIES")
             .and_then(|v| v.trim().parse::<u32>().ok())
             .map_or(DEFAULT_RETRIES, |r| r.min(100));
-        let progress = if QUIET.load(Ordering::Relaxed) {
-            Progress::Off
-        } else {
-            Progress::Auto
-        };
         HubOptions {
             cache_dir,
             offline,
@@ -162,7 +150,7 @@ impl HubOptions {
             endpoint,
             timeout,
             retries,
-            progress,
+            observer: observer::current(),
         }
     }
 
@@ -189,11 +177,13 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
     if opts.offline {
         return match from_cache(repo, revision, opts)? {
             Some(model) => Ok(model),
-            None => Err(Error::resolve(format!(
-                "HF_HUB_OFFLINE is set and {name} is not in the Hugging Face cache ({}); \
-                 download it with the network on, or pass {FLAG} /path/to/dir",
-                opts.cache_dir.display()
-            ))),
+            None => Err(ResolveError::new(
+                name,
+                ResolveKind::NotCached {
+                    cache_dir: opts.cache_dir.clone(),
+                },
+            )
+            .into()),
         };
     }
 
@@ -210,21 +200,21 @@ pub(crate) fn resolve_repo(repo: &str, revision: &str, opts: &HubOptions) -> Res
         Err(Failure::Unreachable(reason)) => {
             return match from_cache(repo, revision, opts)? {
                 Some(model) => {
-                    if opts.progress != Progress::Off {
-                        eprintln!(
-                            "note: cannot reach the Hugging Face Hub ({reason}); using the \
-                             cached {name} ({})",
-                            model.commit
-                        );
-                    }
+                    opts.observer.note(&format!(
+                        "note: cannot reach the Hugging Face Hub ({reason}); using the cached \
+                         {name} ({})",
+                        model.commit
+                    ));
                     Ok(model)
                 }
-                None => Err(Error::resolve(format!(
-                    "cannot reach the Hugging Face Hub ({reason}) to fetch {name} and it is \
-                     not in the cache ({}); download it elsewhere and pass \
-                     {FLAG} /path/to/dir, or set HF_HUB_OFFLINE=1 with a filled cache",
-                    opts.cache_dir.display()
-                ))),
+                None => Err(ResolveError::new(
+                    name,
+                    ResolveKind::Unreachable {
+                        reason,
+                        cache_dir: opts.cache_dir.clone(),
+                    },
+                )
+                .into()),
             };
         }
         Err(e) => return Err(client.explain(&name, None, e, 1)),
@@ -279,11 +269,14 @@ fn from_cache(repo: &str, revision: &str, opts: &HubOptions) -> Result<Option<Hu
     }
     let name = display_name(repo, revision);
     let missing = |what: &str| {
-        Error::resolve(format!(
-            "{name} is only partly in the Hugging Face cache ({}): {what}; fetch it with the \
-             network on, or pass {FLAG} /path/to/dir",
-            snapshot.display()
-        ))
+        ResolveError::new(
+            name.clone(),
+            ResolveKind::PartlyCached {
+                snapshot: snapshot.clone(),
+                missing: what.to_string(),
+            },
+        )
+        .into()
     };
     let layout = layout::detect(&mut DirSource {
         dir: &snapshot,

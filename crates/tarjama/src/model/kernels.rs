@@ -164,15 +164,21 @@ enum Isa {
 impl Isa {
     /// The best kernel this CPU supports, or the one named by the environment variable
     /// `TARJAMA_CPU_KERNEL` (`avx512`, `avx2`, or `portable` for candle's kernels and no packing,
-    /// in any case; one the CPU lacks gives the best it has, any other value a warning on stderr
-    /// and the best), which lets the parity tests run every path on one machine.
+    /// in any case; one the CPU lacks gives the best it has, any other value the best and a
+    /// warning, see [`cpu_kernel_warning`]), which lets the parity tests run every path on one
+    /// machine.
     fn detect() -> Isa {
-        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-        *ISA.get_or_init(|| {
+        Isa::choice().0
+    }
+
+    /// [`Isa::detect`]'s kernel with the warning about a bad `TARJAMA_CPU_KERNEL`, chosen once.
+    fn choice() -> &'static (Isa, Option<String>) {
+        static ISA: std::sync::OnceLock<(Isa, Option<String>)> = std::sync::OnceLock::new();
+        ISA.get_or_init(|| {
             let supported = Isa::supported();
             let best = *supported.last().unwrap_or(&Isa::Portable);
             let Ok(name) = std::env::var("TARJAMA_CPU_KERNEL") else {
-                return best;
+                return (best, None);
             };
             let wanted = match name.trim().to_ascii_lowercase().as_str() {
                 "avx512" => Some(Isa::Avx512),
@@ -181,16 +187,16 @@ impl Isa {
                 _ => None,
             };
             match wanted {
-                Some(isa) if supported.contains(&isa) => isa,
+                Some(isa) if supported.contains(&isa) => (isa, None),
                 // One this CPU lacks: the best it has (so one setting serves every machine).
-                Some(_) => best,
-                None => {
-                    eprintln!(
+                Some(_) => (best, None),
+                None => (
+                    best,
+                    Some(format!(
                         "tarjama: warning: TARJAMA_CPU_KERNEL={name:?} is not one of avx512, \
                          avx2, portable; using {best:?}"
-                    );
-                    best
-                }
+                    )),
+                ),
             }
         })
     }
@@ -219,6 +225,13 @@ impl Isa {
             Isa::Portable => 4,
         }
     }
+}
+
+/// The warning for a `TARJAMA_CPU_KERNEL` that names no kernel (`tarjama: warning:
+/// TARJAMA_CPU_KERNEL="x" is not one of avx512, avx2, portable; using Avx2Fma`), for the caller to
+/// show; `None` when the variable is unset or valid. The library does not print it.
+pub fn cpu_kernel_warning() -> Option<String> {
+    Isa::choice().1.clone()
 }
 
 /// A weight `(out, in)` repacked for `x Wᵀ` on the CPU: panels of [`NR`] output columns, each

@@ -21,6 +21,7 @@ pub mod weights;
 use std::path::Path;
 
 pub use crate::hub::Weights;
+pub use kernels::cpu_kernel_warning;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
