@@ -5,8 +5,11 @@
 //! normalize and segment ([`text`]) → tokenize ([`tokenize`]) → encode/decode with a model
 //! family ([`model`]) driven by a search ([`decoding`]) → detokenize and join ([`pipeline`]).
 //! [`hub`] resolves presets, Hub repos and local directories; [`eval`] scores outputs
-//! (BLEU, chrF, TER, ROUGE); [`fsio`] writes files atomically. The `tarjama` command-line tool is a separate crate over this
-//! library (the repository's root package); the library never prints.
+//! (BLEU, chrF, TER, ROUGE); [`fsio`] writes files atomically.
+//!
+//! The `tarjama` command-line tool is a separate crate over this library (the repository's
+//! root package, `tarjama-cli`). The library never prints: progress and notes come back as data
+//! or through observers, errors as [`Error`].
 
 pub mod decoding;
 pub mod error;

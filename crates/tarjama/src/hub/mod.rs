@@ -11,8 +11,10 @@
 //! weights (`model.safetensors`, sharded safetensors with `model.safetensors.index.json`, or
 //! `pytorch_model.bin`) and tokenizer files (`tokenizer.json`, or Marian's `source.spm`,
 //! `target.spm` and `vocab.json`, or T5's `spiece.model`, or BPE `vocab.json` and `merges.txt`).
-//! Hub repos are fetched through hf-hub into the shared Hugging Face cache, configured by
-//! [`HubOptions`] (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_TOKEN`, `HF_ENDPOINT`).
+//! Hub repos are fetched by our own requests (`hub/download.rs`: checked and resumable) into the
+//! shared Hugging Face cache in huggingface_hub's layout, configured by [`HubOptions`]
+//! (`HF_HOME`, `HF_HUB_CACHE`, `HF_HUB_OFFLINE`, `HF_TOKEN`, `HF_ENDPOINT`); progress and notes
+//! go to a [`DownloadObserver`], never to stderr.
 
 mod download;
 mod layout;
