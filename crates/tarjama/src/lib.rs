@@ -14,6 +14,7 @@ pub mod eval;
 pub mod hub;
 pub mod model;
 pub mod pipeline;
+mod simd;
 pub mod text;
 pub mod tokenize;
 
