@@ -14,6 +14,7 @@ mod attention;
 pub mod bart;
 mod cache;
 pub(crate) mod kernels;
+mod layers;
 pub mod linear;
 pub mod t5;
 pub mod weights;
