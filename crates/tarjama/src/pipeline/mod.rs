@@ -370,8 +370,11 @@ impl Seq2SeqPipeline {
         let ids = Tensor::from_vec(ids, (inputs.len(), width), device)?;
         let mask = Tensor::from_vec(mask, (inputs.len(), width), device)?;
         let encoded = self.model.encode(&ids, &mask)?;
-        let mut decoder = self.model.decoder(&encoded, cfg.num_beams.max(1))?;
-        decoding::generate(decoder.as_mut(), inputs.len(), cfg)
+        decoding::generate(
+            |beams| self.model.decoder(&encoded, beams),
+            inputs.len(),
+            cfg,
+        )
     }
 
     /// Generates for any number of inputs, `batch_size` at a time, longest first (so each
