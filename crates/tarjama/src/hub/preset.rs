@@ -30,8 +30,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "flan-t5-base",
         include_str!("../../../../models/flan-t5-base.toml"),
     ),
-    ("m2m100_418M", include_str!("../../../../models/m2m100_418M.toml")),
-    ("mt5-xlsum", include_str!("../../../../models/mt5-xlsum.toml")),
+    (
+        "m2m100_418M",
+        include_str!("../../../../models/m2m100_418M.toml"),
+    ),
+    (
+        "mt5-xlsum",
+        include_str!("../../../../models/mt5-xlsum.toml"),
+    ),
     (
         "nllb-200-distilled-1.3B",
         include_str!("../../../../models/nllb-200-distilled-1.3B.toml"),

@@ -28,6 +28,7 @@ use candle_nn::VarBuilder;
 
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
+use weights::locate;
 
 /// An encoder-decoder model as decoding sees it.
 pub trait Seq2Seq: Send + Sync {
@@ -152,7 +153,9 @@ fn first_eos(eos_token_id: &serde_json::Value) -> Result<u32> {
 /// Reads a model's `config.json` and loads the matching family.
 ///
 /// Errors: unreadable or malformed config (naming the file), a `model_type` tarjama does not
-/// support, or missing/mis-shaped weights (naming the tensor).
+/// support, or missing/mis-shaped weights: an [`Error::Model`] naming the weights file (the
+/// shard holding a mis-shaped tensor; the directory for another error in sharded weights),
+/// the tensor and, for a shape mismatch, both shapes.
 pub fn load(
     config_path: &Path,
     weights: &Weights,
@@ -172,13 +175,15 @@ pub fn load(
             let cfg: bart::Config = serde_json::from_value(raw)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
-            Ok(Box::new(bart::BartModel::new(&cfg, vb)?))
+            let model = bart::BartModel::new(&cfg, vb);
+            Ok(Box::new(model.map_err(|e| locate(e, weights, config_path))?))
         }
         "t5" | "mt5" => {
             let cfg: t5::Config = serde_json::from_value(raw)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
-            Ok(Box::new(t5::T5Model::new(&cfg, vb)?))
+            let model = t5::T5Model::new(&cfg, vb);
+            Ok(Box::new(model.map_err(|e| locate(e, weights, config_path))?))
         }
         other => Err(Error::input(
             config_path,
