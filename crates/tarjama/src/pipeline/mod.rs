@@ -15,9 +15,9 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::decoding::{self, GenerationConfig, Hypothesis};
 use crate::error::{candle_message, Error, Result};
-use crate::hub::{self, ModelFiles, TokenizerFiles};
+use crate::hub::{self, ModelFiles};
 use crate::model::{self, Seq2Seq};
-use crate::tokenize::{self, Tokenizer, TokenizerSource};
+use crate::tokenize::{self, Tokenizer};
 
 /// `--device`: where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,51 +143,6 @@ pub struct Seq2SeqPipeline {
     pub files: ModelFiles,
 }
 
-/// Maps the hub's tokenizer file list to the tokenizer stage's input.
-fn tokenizer_source(files: &ModelFiles) -> Result<TokenizerSource> {
-    match &files.tokenizer {
-        TokenizerFiles::TokenizerJson(p) => Ok(TokenizerSource::TokenizerJson {
-            tokenizer_json: p.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Marian {
-            source_spm,
-            target_spm,
-            vocab_json,
-        } => Ok(TokenizerSource::Marian {
-            source_spm: source_spm.clone(),
-            target_spm: target_spm.clone(),
-            vocab_json: vocab_json.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Bpe {
-            vocab_json,
-            merges_txt,
-        } => Ok(TokenizerSource::ByteLevelBpe {
-            vocab_json: vocab_json.clone(),
-            merges_txt: merges_txt.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Spiece(p) => Ok(TokenizerSource::Spiece {
-            spiece_model: p.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::M2m100 {
-            spm_model,
-            vocab_json,
-        } => Ok(TokenizerSource::M2m100 {
-            spm_model: spm_model.clone(),
-            vocab_json: vocab_json.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        #[allow(unreachable_patterns)]
-        other => Err(Error::Tokenizer(format!(
-            "{}: tokenizer files {other:?} are not supported yet (need tokenizer.json or source.spm/target.spm/vocab.json)",
-            files.dir.display()
-        ))),
-    }
-}
-
 impl Seq2SeqPipeline {
     /// Resolves `model` (preset, Hub repo id or local directory) and loads it on `device`.
     ///
@@ -201,7 +156,7 @@ impl Seq2SeqPipeline {
     ) -> Result<Self> {
         let t0 = Instant::now();
         let files = hub::resolve(model, revision)?;
-        let tokenizer = tokenize::load(&tokenizer_source(&files)?)?;
+        let tokenizer = tokenize::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
         let net = model::load(&files.config, &files.weights, dtype, device)?;
         let mut generation =
             GenerationConfig::from_files(&files.config, files.generation_config.as_deref())?;

@@ -23,9 +23,10 @@ mod special;
 pub mod spm_bpe;
 mod t5;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 pub use bpe::load_byte_level_bpe;
+pub use files::TokenizerFiles;
 pub use hf::HfTokenizer;
 pub use languages::{LanguageScheme, Languages};
 pub use m2m100::M2m100Tokenizer;
@@ -95,112 +96,55 @@ pub trait Tokenizer: Send + Sync {
     }
 }
 
-/// The files a tokenizer is built from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenizerSource {
-    /// A `tokenizers` library `tokenizer.json`, with the repo's `tokenizer_config.json` when it
-    /// has one (it names the special tokens and may switch on `clean_up_tokenization_spaces`).
-    TokenizerJson {
-        /// `tokenizer.json`.
-        tokenizer_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// The files of an opus-mt (Marian) repo.
-    Marian {
-        /// `source.spm`: SentencePiece model of the source language (used to encode).
-        source_spm: PathBuf,
-        /// `target.spm`: SentencePiece model of the target language (used to decode).
-        target_spm: PathBuf,
-        /// `vocab.json`: the joint piece → id map.
-        vocab_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// The files of an M2M100 repo: a SentencePiece BPE model and fairseq's `vocab.json`.
-    M2m100 {
-        /// `sentencepiece.bpe.model`.
-        spm_model: PathBuf,
-        /// `vocab.json`: piece → id in fairseq's dictionary order.
-        vocab_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// A byte-level BPE shipped as `vocab.json` + `merges.txt` without a `tokenizer.json`
-    /// (BART-style repos); built as transformers' `BartTokenizerFast` converter builds it.
-    ByteLevelBpe {
-        /// `vocab.json`: token → id map.
-        vocab_json: PathBuf,
-        /// `merges.txt`: the merge rules, highest priority first.
-        merges_txt: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// A T5-family `spiece.model` without a `tokenizer.json`, read as transformers' slow
-    /// `T5Tokenizer` reads it.
-    Spiece {
-        /// `spiece.model`.
-        spiece_model: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-}
-
-/// Builds the tokenizer described by `source`. A `tokenizer.json` of NLLB (see
-/// [`NllbTokenizer`]) becomes an [`NllbTokenizer`].
-pub fn load(source: &TokenizerSource) -> Result<Box<dyn Tokenizer>> {
-    Ok(match source {
-        TokenizerSource::TokenizerJson {
-            tokenizer_json,
-            tokenizer_config,
-        } => {
-            let hf = HfTokenizer::from_files(tokenizer_json, tokenizer_config.as_deref())?;
-            if nllb::is_nllb(hf.inner(), tokenizer_config.as_deref()) {
+/// Builds the tokenizer of `files`, with the repo's `tokenizer_config.json` where it has one
+/// (it names the special tokens, may switch on `clean_up_tokenization_spaces`, and for T5 sets
+/// `legacy`). A `tokenizer.json` of NLLB (see [`NllbTokenizer`]) becomes an
+/// [`NllbTokenizer`].
+///
+/// Errors: a missing or malformed file, named.
+pub fn load(files: &TokenizerFiles, tokenizer_config: Option<&Path>) -> Result<Box<dyn Tokenizer>> {
+    Ok(match files {
+        TokenizerFiles::TokenizerJson(tokenizer_json) => {
+            let hf = HfTokenizer::from_files(tokenizer_json, tokenizer_config)?;
+            if nllb::is_nllb(hf.inner(), tokenizer_config) {
                 Box::new(NllbTokenizer::from_hf(
                     hf,
                     tokenizer_json,
-                    tokenizer_config.as_deref(),
+                    tokenizer_config,
                 )?)
             } else {
                 Box::new(hf)
             }
         }
-        TokenizerSource::M2m100 {
+        TokenizerFiles::M2m100 {
             spm_model,
             vocab_json,
-            tokenizer_config,
         } => Box::new(M2m100Tokenizer::from_files(
             spm_model,
             vocab_json,
-            tokenizer_config.as_deref(),
+            tokenizer_config,
         )?),
-        TokenizerSource::Marian {
+        TokenizerFiles::Marian {
             source_spm,
             target_spm,
             vocab_json,
-            tokenizer_config,
         } => Box::new(MarianTokenizer::from_files(
             source_spm,
             target_spm,
             vocab_json,
-            tokenizer_config.as_deref(),
+            tokenizer_config,
         )?),
-        TokenizerSource::ByteLevelBpe {
+        TokenizerFiles::Bpe {
             vocab_json,
             merges_txt,
-            tokenizer_config,
         } => Box::new(load_byte_level_bpe(
             vocab_json,
             merges_txt,
-            tokenizer_config.as_deref(),
-        )?),
-        TokenizerSource::Spiece {
-            spiece_model,
             tokenizer_config,
-        } => Box::new(T5Tokenizer::from_files(
-            spiece_model,
-            tokenizer_config.as_deref(),
         )?),
+        TokenizerFiles::Spiece(spiece_model) => {
+            Box::new(T5Tokenizer::from_files(spiece_model, tokenizer_config)?)
+        }
     })
 }
 
