@@ -90,10 +90,15 @@ pub trait Tokenizer: Send + Sync {
     /// Sets the source language whose code [`Tokenizer::encode`] adds (`arb_Arab`, `ar`).
     /// Errors: an unknown code, or a tokenizer without language codes.
     fn set_source_language(&mut self, code: &str) -> Result<()> {
-        Err(crate::Error::Config(format!(
-            "source language {code:?}: this tokenizer has no language codes"
-        )))
+        Err(no_languages(code))
     }
+}
+
+/// The error for setting the source language `code` of a tokenizer without language codes.
+fn no_languages(code: &str) -> crate::Error {
+    crate::Error::Config(format!(
+        "source language {code:?}: this tokenizer has no language codes"
+    ))
 }
 
 /// Builds the tokenizer of `files`, with the repo's `tokenizer_config.json` where it has one
