@@ -28,7 +28,10 @@ use serde_json::Value;
 use super::files::{load_config, parse_vocab, read_model_proto, tok_err};
 use super::py_strip;
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::special::{split_tokens, AddedTok, JsonVocab, SlowTokenizer, Vocab};
+use super::special::{
+    additional_special_tokens, dedup_tokens, legacy_added, saved_added_tokens, split_tokens,
+    AddedTok, JsonVocab, SlowTokenizer, Vocab,
+};
 use crate::{Error, Result};
 
 /// transformers' `MarianTokenizer`, built directly from the files opus-mt repos ship.
@@ -132,34 +135,12 @@ impl MarianTokenizer {
         {
             specials.push(tok);
         }
-        let mut additional = Vec::new();
-        match cfg.get("additional_special_tokens") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                for v in items {
-                    additional.push(AddedTok::from_json(v).ok_or_else(|| {
-                        cfg_err("additional_special_tokens: expected strings or AddedTokens".into())
-                    })?);
-                }
-            }
-            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
-        }
+        let additional = additional_special_tokens(cfg, cfg_err)?.unwrap_or_default();
         specials.extend(additional.iter().cloned());
-        let mut seen = HashSet::new();
-        specials.retain(|t| seen.insert(t.content.clone()));
+        dedup_tokens(&mut specials);
 
         // Added tokens: those saved in the config first, then the special tokens.
-        let mut added_decoder: HashMap<u32, AddedTok> = HashMap::new();
-        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
-            for (k, v) in saved {
-                let id: u32 = k
-                    .parse()
-                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
-                let t = AddedTok::from_json(v)
-                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
-                added_decoder.insert(id, t);
-            }
-        }
+        let mut added_decoder = saved_added_tokens(cfg, cfg_err)?;
         let mut added_encoder: HashMap<String, u32> = added_decoder
             .iter()
             .map(|(id, t)| (t.content.clone(), *id))
@@ -203,17 +184,12 @@ impl MarianTokenizer {
         };
         let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
         let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
-        let vocab_size = encoder.len() as u32;
-        let mut legacy_added: HashSet<String> = added_encoder
-            .keys()
-            .filter(|t| !special_tokens.contains(*t))
-            .cloned()
-            .collect();
-        legacy_added.extend(
-            additional
-                .iter()
-                .filter(|t| to_id(&t.content) >= vocab_size)
-                .map(|t| t.content.clone()),
+        let legacy_added = legacy_added(
+            &added_encoder,
+            &special_tokens,
+            &additional,
+            to_id,
+            encoder.len(),
         );
         let split_tokens = split_tokens(added_encoder.keys());
 

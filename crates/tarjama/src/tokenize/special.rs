@@ -50,6 +50,77 @@ impl AddedTok {
     }
 }
 
+/// The `added_tokens_decoder` of a `tokenizer_config.json` (id → `AddedToken` object or
+/// string), empty where it has none. Errors (worded by `err`): a key that is not an id, or an
+/// entry that is no token.
+pub(super) fn saved_added_tokens(
+    cfg: &serde_json::Map<String, Value>,
+    err: impl Fn(String) -> crate::Error,
+) -> Result<HashMap<u32, AddedTok>> {
+    let mut added = HashMap::new();
+    if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
+        for (k, v) in saved {
+            let id: u32 = k
+                .parse()
+                .map_err(|_| err(format!("added_tokens_decoder: bad id {k:?}")))?;
+            let t = AddedTok::from_json(v)
+                .ok_or_else(|| err(format!("added_tokens_decoder: bad token {k}")))?;
+            added.insert(id, t);
+        }
+    }
+    Ok(added)
+}
+
+/// The `additional_special_tokens` list of a `tokenizer_config.json`, `None` where it is absent
+/// or null. Errors (worded by `err`): not a list, or an entry that is no token.
+pub(super) fn additional_special_tokens(
+    cfg: &serde_json::Map<String, Value>,
+    err: impl Fn(String) -> crate::Error,
+) -> Result<Option<Vec<AddedTok>>> {
+    match cfg.get("additional_special_tokens") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                AddedTok::from_json(v).ok_or_else(|| {
+                    err("additional_special_tokens: expected strings or AddedTokens".into())
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some),
+        Some(_) => Err(err("additional_special_tokens: expected a list".into())),
+    }
+}
+
+/// `all_special_tokens` order: the first of each content kept.
+pub(super) fn dedup_tokens(tokens: &mut Vec<AddedTok>) {
+    let mut seen = HashSet::new();
+    tokens.retain(|t| seen.insert(t.content.clone()));
+}
+
+/// The tokens decoded on their own: the added tokens that are not special, and the
+/// `additional` special tokens above the base vocabulary (ids from `base_len` on, by `id`).
+pub(super) fn legacy_added<'a>(
+    added: &HashMap<String, u32>,
+    special_tokens: &HashSet<String>,
+    additional: impl IntoIterator<Item = &'a AddedTok>,
+    id: impl Fn(&str) -> u32,
+    base_len: usize,
+) -> HashSet<String> {
+    let mut legacy: HashSet<String> = added
+        .keys()
+        .filter(|t| !special_tokens.contains(*t))
+        .cloned()
+        .collect();
+    legacy.extend(
+        additional
+            .into_iter()
+            .filter(|t| id(&t.content) as usize >= base_len)
+            .map(|t| t.content.clone()),
+    );
+    legacy
+}
+
 /// The content of a special-token entry of `tokenizer_config.json` (a string or an
 /// `AddedToken` object).
 pub(super) fn token_content(v: &Value) -> Option<&str> {

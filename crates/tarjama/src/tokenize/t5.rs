@@ -33,7 +33,10 @@ use super::files::{load_config, read_model_proto, tok_err};
 use super::protobuf::ModelProto;
 use super::py_strip;
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::special::{split_tokens, AddedTok, BaseVocab, SlowTokenizer, Vocab};
+use super::special::{
+    additional_special_tokens, dedup_tokens, legacy_added, saved_added_tokens, split_tokens,
+    AddedTok, BaseVocab, SlowTokenizer, Vocab,
+};
 use crate::{Error, Result};
 
 impl AddedTok {
@@ -156,19 +159,9 @@ impl T5Tokenizer {
         let eos = token("eos_token", "</s>")?;
         let unk = token("unk_token", "<unk>")?;
         let pad = token("pad_token", "<pad>")?;
-        let mut additional: Vec<AddedTok> = match cfg.get("additional_special_tokens") {
-            None | Some(Value::Null) => (0..extra_ids).map(AddedTok::sentinel).collect(),
-            Some(Value::Array(items)) => {
-                let mut v = items
-                    .iter()
-                    .map(|x| {
-                        AddedTok::from_json(x).ok_or_else(|| {
-                            cfg_err(
-                                "additional_special_tokens: expected strings or AddedTokens".into(),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+        let mut additional: Vec<AddedTok> = match additional_special_tokens(cfg, cfg_err)? {
+            None => (0..extra_ids).map(AddedTok::sentinel).collect(),
+            Some(mut v) => {
                 let sentinels = v
                     .iter()
                     .filter(|t| t.content.contains("<extra_id_"))
@@ -183,7 +176,6 @@ impl T5Tokenizer {
                 }
                 v
             }
-            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
         };
 
         // Added tokens: the sentinels at the top of the vocabulary (as T5Tokenizer.__init__
@@ -196,16 +188,7 @@ impl T5Tokenizer {
         for i in 0..n_sentinels {
             added_decoder.insert((sp_len - 1 + extra_ids - i) as u32, AddedTok::sentinel(i));
         }
-        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
-            for (k, v) in saved {
-                let id: u32 = k
-                    .parse()
-                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
-                let t = AddedTok::from_json(v)
-                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
-                added_decoder.insert(id, t);
-            }
-        }
+        added_decoder.extend(saved_added_tokens(cfg, cfg_err)?);
         let mut added_encoder: HashMap<String, u32> = added_decoder
             .iter()
             .map(|(id, t)| (t.content.clone(), *id))
@@ -213,8 +196,7 @@ impl T5Tokenizer {
         // transformers' SPECIAL_TOKENS_ATTRIBUTES order, then the additional special tokens.
         let mut specials = vec![eos.clone(), unk.clone(), pad.clone()];
         specials.append(&mut additional);
-        let mut seen = HashSet::new();
-        specials.retain(|t| seen.insert(t.content.clone()));
+        dedup_tokens(&mut specials);
         let sp_id = |t: &str| -> Option<u32> {
             let id = spm.piece_to_id(t);
             (pieces.get(id as usize).map(String::as_str) == Some(t)).then_some(id)
@@ -249,16 +231,12 @@ impl T5Tokenizer {
         };
         let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
         let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
-        let mut legacy_added: HashSet<String> = added_encoder
-            .keys()
-            .filter(|t| !special_tokens.contains(*t))
-            .cloned()
-            .collect();
-        legacy_added.extend(
-            specials[3..]
-                .iter()
-                .filter(|t| to_id(&t.content) as usize >= sp_len)
-                .map(|t| t.content.clone()),
+        let legacy_added = legacy_added(
+            &added_encoder,
+            &special_tokens,
+            &specials[3..],
+            to_id,
+            sp_len,
         );
         let split_tokens = split_tokens(added_encoder.keys());
         let unk_token_length = spm.encode(&unk.content).len();
