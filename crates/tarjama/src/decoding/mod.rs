@@ -3,7 +3,10 @@
 //! `GenerationMixin._beam_search` of transformers 4.57).
 //!
 //! A model takes part through [`StepDecoder`] only: decoding knows nothing about Marian or T5,
-//! and models know nothing about beams (the split CTranslate2 uses).
+//! and models know nothing about beams (the split CTranslate2 uses). [`generate`] builds the
+//! decoder itself, from a factory given the beam count, and runs greedy search (`greedy`) or
+//! beam search (`beam`); the logits processors (`processors`) and [`GenerationConfig`] are
+//! shared by both.
 
 mod beam;
 mod config;

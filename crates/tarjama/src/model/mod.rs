@@ -1,14 +1,21 @@
 //! Model families, each one file that reads like its paper and loads the Hub's weight names
 //! unchanged through candle's `VarBuilder`.
 //!
-//! - [`bart`]: the BART family of encoder-decoders (Marian/opus-mt now; BART, mBART, M2M100 and
-//!   NLLB join through configuration).
+//! - [`bart`]: the BART family of encoder-decoders, one implementation configured per
+//!   `model_type`: Marian (opus-mt), BART, mBART, and M2M100 / NLLB-200 (`m2m_100`).
 //! - [`t5`]: the T5 family (t5, flan-t5, mT5): relative position buckets, RMS layer norm, ReLU or
 //!   gated-GELU feed-forward.
 //!
+//! What the families share: scaled dot-product attention (`attention`), the growing KV cache
+//! with beam reordering (`cache`), the feed-forward activations and the additive padding mask
+//! (`layers`), projections and embeddings that may be repacked or quantized ([`linear`], over
+//! the CPU kernels of `kernels`), and the weights readers ([`weights`]: safetensors and PyTorch
+//! checkpoints read one tensor at a time, errors naming the file). [`load`] reads
+//! `config.json` and builds the family.
+//!
 //! Decoding ([`crate::decoding`]) sees a model only through [`Seq2Seq`] and
 //! [`crate::decoding::StepDecoder`]: models know nothing about beams, decoding nothing about
-//! Marian.
+//! the families (both use the leaf module `crate::simd` for their SIMD reductions).
 
 mod attention;
 pub mod bart;

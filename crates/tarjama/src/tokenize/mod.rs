@@ -1,14 +1,20 @@
 //! Tokenizers, id for id and string for string equal to Hugging Face transformers'.
 //!
-//! Two kinds exist: [`MarianTokenizer`] for opus-mt repos (`source.spm`, `target.spm`,
-//! `vocab.json`: there is no fast Marian tokenizer in transformers, so this reimplements the
-//! slow one, including SentencePiece itself), and [`HfTokenizer`] for repos that ship a
-//! `tokenizer.json`. Both sit behind the [`Tokenizer`] trait; [`load`] picks one from a
-//! [`TokenizerSource`].
+//! Every tokenizer sits behind the [`Tokenizer`] trait; [`load`] builds the one a model's
+//! [`TokenizerFiles`] describe (what [`crate::hub`] finds in its directory or repo):
 //!
-//! The multilingual translators add language codes ([`Languages`]): [`NllbTokenizer`]
-//! (`NllbTokenizerFast` over NLLB's `tokenizer.json`) and [`M2m100Tokenizer`] (the slow
-//! `M2M100Tokenizer`, with SentencePiece BPE reimplemented in [`spm_bpe`]).
+//! - [`HfTokenizer`]: a `tokenizer.json` run by the `tokenizers` library (BART, T5, mT5,
+//!   Marian repos that ship one), or [`load_byte_level_bpe`]'s build of one from `vocab.json`
+//!   and `merges.txt`; [`NllbTokenizer`] over NLLB's (`NllbTokenizerFast`).
+//! - transformers' slow tokenizers, reimplemented: [`MarianTokenizer`] (opus-mt's
+//!   `source.spm`, `target.spm`, `vocab.json`, with SentencePiece unigram in
+//!   [`sentencepiece`]), [`T5Tokenizer`] (`spiece.model`) and [`M2m100Tokenizer`]
+//!   (SentencePiece BPE in [`spm_bpe`], fairseq's `vocab.json`). They share one core
+//!   (`special`: the vocabulary under the added and special tokens, splitting the input around
+//!   them, decoding, the accessors; `PreTrainedTokenizer`'s part), each keeping only its own
+//!   segmentation, special tokens around the ids and `convert_tokens_to_string`.
+//!
+//! The multilingual translators (NLLB, M2M100) add language codes ([`Languages`]).
 
 mod bpe;
 mod files;
