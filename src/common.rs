@@ -107,8 +107,7 @@ impl ModelArgs {
 
 /// Loads the model `name` (see [`Seq2SeqPipeline::load`]), which the user gave with `flag`
 /// (`--model`, `--translator` or `--summarizer`). Errors that suggest passing a local directory
-/// name that flag, and weight errors (a tensor whose shape does not fit `config.json`, an
-/// unreadable tensor) name the weights file, or the model's directory.
+/// name that flag; weight errors name the weights file (the library locates them).
 pub fn load_pipeline(
     name: &str,
     flag: &str,
@@ -116,10 +115,8 @@ pub fn load_pipeline(
     device: &candle_core::Device,
     dtype: candle_core::DType,
 ) -> tarjama::Result<Seq2SeqPipeline> {
-    let pipe = Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| match e {
-        Error::Tensor { context, source } => weights_error(name, revision, context, source),
-        e => for_flag(e, flag),
-    })?;
+    let pipe =
+        Seq2SeqPipeline::load(name, revision, device, dtype).map_err(|e| for_flag(e, flag))?;
     warn_cpu_kernel();
     Ok(pipe)
 }
@@ -143,75 +140,6 @@ fn warn_cpu_kernel() {
             eprintln!("{warning}");
         }
     });
-}
-
-/// A candle error from loading the weights of `name`, located: the model's files are looked up
-/// again from what is already on disk (the cache alone, so no network), and the message names
-/// the weights file (or the directory) and, for a shape mismatch, both shapes.
-fn weights_error(
-    name: &str,
-    revision: Option<&str>,
-    context: String,
-    source: candle_core::Error,
-) -> Error {
-    let mut opts = tarjama::hub::HubOptions::from_env();
-    opts.offline = true;
-    let Ok(files) = tarjama::hub::resolve_with(name, revision, &opts) else {
-        return Error::Tensor { context, source };
-    };
-    if let candle_core::Error::UnexpectedShape { msg, expected, got } =
-        tarjama::error::candle_root(&source)
-    {
-        if let Some(tensor) = msg.strip_prefix("shape mismatch for ") {
-            let config = files.config.file_name().map_or_else(
-                || files.config.display().to_string(),
-                |f| f.to_string_lossy().into_owned(),
-            );
-            return Error::Model(format!(
-                "{}: tensor {tensor} has shape {got:?}, {config} expects {expected:?}",
-                weights_file(&files, tensor).display()
-            ));
-        }
-    }
-    let place = match &files.weights {
-        tarjama::hub::Weights::Safetensors(f) | tarjama::hub::Weights::PytorchBin(f)
-            if f.len() == 1 =>
-        {
-            f[0].clone()
-        }
-        _ => files.dir.clone(),
-    };
-    Error::Model(format!(
-        "{}: {context}: {}",
-        place.display(),
-        tarjama::error::candle_message(&source)
-    ))
-}
-
-/// The weights file holding `tensor`: the only one, or the shard that
-/// `model.safetensors.index.json` (`pytorch_model.bin.index.json`) maps it to, else the model's
-/// directory.
-fn weights_file(files: &tarjama::hub::ModelFiles, tensor: &str) -> PathBuf {
-    let (f, index) = match &files.weights {
-        tarjama::hub::Weights::Safetensors(f) => (f, "model.safetensors.index.json"),
-        tarjama::hub::Weights::PytorchBin(f) => (f, "pytorch_model.bin.index.json"),
-    };
-    match f.len() {
-        1 => f[0].clone(),
-        _ => {
-            let index = files.dir.join(index);
-            std::fs::read_to_string(&index)
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .and_then(|v| {
-                    v.get("weight_map")?
-                        .get(tensor)?
-                        .as_str()
-                        .map(|f| files.dir.join(f))
-                })
-                .unwrap_or_else(|| files.dir.clone())
-        }
-    }
 }
 
 /// A `--quantize` error, with the value as the user typed it and the model named.

@@ -16,7 +16,7 @@ use candle_core::{Device, Tensor};
 use common::{golden, ids, load_dir, pipeline, read_json, sha, tokenizer_golden};
 use serde_json::Value;
 use tarjama::pipeline::Seq2SeqPipeline;
-use tarjama::tokenize::{self, load_byte_level_bpe, Tokenizer, TokenizerSource};
+use tarjama::tokenize::{self, load_byte_level_bpe, Tokenizer, TokenizerFiles};
 
 const BART: &str = "bart-tiny";
 
@@ -214,10 +214,10 @@ fn check_tokenizer(tok: &dyn Tokenizer, what: &str) {
 #[test]
 fn tokenizer_json_matches_transformers() {
     let d = fixture();
-    let tok = tokenize::load(&TokenizerSource::TokenizerJson {
-        tokenizer_json: d.join("tokenizer.json"),
-        tokenizer_config: Some(d.join("tokenizer_config.json")),
-    })
+    let tok = tokenize::load(
+        &TokenizerFiles::TokenizerJson(d.join("tokenizer.json")),
+        Some(&d.join("tokenizer_config.json")),
+    )
     .unwrap();
     check_tokenizer(tok.as_ref(), "tokenizer.json");
 }
@@ -226,11 +226,13 @@ fn tokenizer_json_matches_transformers() {
 fn vocab_and_merges_match_transformers() {
     let d = fixture();
     for config in [Some(d.join("tokenizer_config.json")), None] {
-        let tok = tokenize::load(&TokenizerSource::ByteLevelBpe {
-            vocab_json: d.join("vocab.json"),
-            merges_txt: d.join("merges.txt"),
-            tokenizer_config: config.clone(),
-        })
+        let tok = tokenize::load(
+            &TokenizerFiles::Bpe {
+                vocab_json: d.join("vocab.json"),
+                merges_txt: d.join("merges.txt"),
+            },
+            config.as_deref(),
+        )
         .unwrap();
         check_tokenizer(
             tok.as_ref(),

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use tarjama::hub::{
     preset, preset_names, presets, resolve_with, HubOptions, ModelFiles, ModelSource, ModelSpec,
-    Silent, TokenizerFiles, Weights, DEFAULT_TRANSLATOR,
+    Silent, Weights, DEFAULT_TRANSLATOR,
 };
+use tarjama::tokenize::TokenizerFiles;
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const MARIAN: &[&str] = &["config.json", "source.spm", "target.spm", "vocab.json"];

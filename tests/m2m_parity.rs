@@ -13,11 +13,10 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{fixture, golden, ids, pipeline, read_json, setting_config};
-use tarjama::hub::TokenizerFiles;
 use tarjama::pipeline::translate::{translate_document, TranslateSettings};
 use tarjama::text::Normalization;
 use tarjama::tokenize::{
-    LanguageScheme, M2m100Tokenizer, NllbTokenizer, Tokenizer, TokenizerSource,
+    LanguageScheme, M2m100Tokenizer, NllbTokenizer, Tokenizer, TokenizerFiles,
 };
 
 const NLLB: &str = "nllb-tiny";
@@ -216,10 +215,10 @@ fn unknown_language_codes_are_errors_that_suggest() {
 #[test]
 fn tokenizer_load_picks_the_multilingual_tokenizers() {
     let dir = fixture(NLLB);
-    let tok = tarjama::tokenize::load(&TokenizerSource::TokenizerJson {
-        tokenizer_json: dir.join("tokenizer.json"),
-        tokenizer_config: Some(dir.join("tokenizer_config.json")),
-    })
+    let tok = tarjama::tokenize::load(
+        &TokenizerFiles::TokenizerJson(dir.join("tokenizer.json")),
+        Some(&dir.join("tokenizer_config.json")),
+    )
     .unwrap();
     assert_eq!(tok.languages().unwrap().scheme(), LanguageScheme::Nllb);
     // The Marian fixture has no language codes.

@@ -11,24 +11,27 @@ use std::path::PathBuf;
 use common::{ids, read_json, sha, shared_data};
 use tarjama::tokenize::protobuf::ModelProto;
 use tarjama::tokenize::sentencepiece::SentencePieceModel;
-use tarjama::tokenize::{load, HfTokenizer, MarianTokenizer, Tokenizer, TokenizerSource};
+use tarjama::tokenize::{load, HfTokenizer, MarianTokenizer, Tokenizer, TokenizerFiles};
 
 fn fixture_dir() -> PathBuf {
     common::fixture("marian-tiny")
 }
 
-fn marian_source() -> TokenizerSource {
+fn marian_source() -> (TokenizerFiles, PathBuf) {
     let d = fixture_dir();
-    TokenizerSource::Marian {
-        source_spm: d.join("source.spm"),
-        target_spm: d.join("target.spm"),
-        vocab_json: d.join("vocab.json"),
-        tokenizer_config: Some(d.join("tokenizer_config.json")),
-    }
+    (
+        TokenizerFiles::Marian {
+            source_spm: d.join("source.spm"),
+            target_spm: d.join("target.spm"),
+            vocab_json: d.join("vocab.json"),
+        },
+        d.join("tokenizer_config.json"),
+    )
 }
 
 fn marian() -> Box<dyn Tokenizer> {
-    load(&marian_source()).expect("fixture tokenizer loads")
+    let (files, config) = marian_source();
+    load(&files, Some(&config)).expect("fixture tokenizer loads")
 }
 
 /// Python's `str.isspace`.
@@ -387,11 +390,7 @@ fn hf_tokenizer_json_encodes_and_decodes_like_transformers_fast() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("tokenizer.json");
     std::fs::write(&json, WORDLEVEL_JSON).unwrap();
-    let tok = load(&TokenizerSource::TokenizerJson {
-        tokenizer_json: json.clone(),
-        tokenizer_config: None,
-    })
-    .unwrap();
+    let tok = load(&TokenizerFiles::TokenizerJson(json.clone()), None).unwrap();
     // transformers switches tokenizer.json's truncation off unless asked.
     assert_eq!(
         tok.encode("hello, world. moon").unwrap(),

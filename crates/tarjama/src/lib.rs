@@ -18,6 +18,7 @@ pub mod fsio;
 pub mod hub;
 pub mod model;
 pub mod pipeline;
+mod simd;
 pub mod text;
 pub mod tokenize;
 

@@ -109,6 +109,17 @@ fn top_k_rows<'a>(
     top.best
 }
 
+/// Beam search over `batch` inputs with `cfg.num_beams` beams each (transformers 4.57's
+/// `GenerationMixin._beam_search`, see the module documentation).
+///
+/// `decoder` holds `batch × num_beams` rows, input `i`'s beams at rows
+/// `i * num_beams .. (i + 1) * num_beams`; each step feeds one token per row and then reorders
+/// the rows to the surviving beams ([`StepDecoder::reorder`]). Returns, per input,
+/// `cfg.num_return_sequences` hypotheses, best (highest length-penalized score) first, each with
+/// its [`Hypothesis::score`].
+///
+/// Errors: a model error from `step` or `reorder`. `cfg` must be valid
+/// ([`GenerationConfig::validate`]; [`super::generate`] checks it).
 pub(crate) fn search(
     decoder: &mut dyn StepDecoder,
     batch: usize,

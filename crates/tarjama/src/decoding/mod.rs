@@ -3,7 +3,10 @@
 //! `GenerationMixin._beam_search` of transformers 4.57).
 //!
 //! A model takes part through [`StepDecoder`] only: decoding knows nothing about Marian or T5,
-//! and models know nothing about beams (the split CTranslate2 uses).
+//! and models know nothing about beams (the split CTranslate2 uses). [`generate`] builds the
+//! decoder itself, from a factory given the beam count, and runs greedy search (`greedy`) or
+//! beam search (`beam`); the logits processors (`processors`) and [`GenerationConfig`] are
+//! shared by both.
 
 mod beam;
 mod config;
@@ -44,21 +47,111 @@ pub struct Hypothesis {
     pub score: Option<f32>,
 }
 
-/// Runs greedy search (`num_beams == 1`) or beam search over `batch` inputs.
+/// Runs greedy search (`num_beams == 1`) or beam search over `batch` inputs, transformers'
+/// `GenerationMixin.generate` without sampling.
 ///
-/// `decoder` must have been created with `expand == cfg.num_beams`. Returns, per input,
-/// `cfg.num_return_sequences` hypotheses, best first.
+/// `decoder` builds the model's [`StepDecoder`] for a given number of rows per input (the
+/// `expand` of [`crate::model::Seq2Seq::decoder`]); it is called once, with the beam count
+/// this search runs (`cfg.num_beams`, validated to be at least 1), so the decoder's rows always match the
+/// search's. Returns, per input, `cfg.num_return_sequences` hypotheses, best first.
 ///
-/// Errors: an invalid configuration (see [`GenerationConfig::validate`]) or a model error.
-pub fn generate(
-    decoder: &mut dyn StepDecoder,
+/// Errors: an invalid configuration (see [`GenerationConfig::validate`], checked before
+/// `decoder` is called) or a model error.
+pub fn generate<'a>(
+    decoder: impl FnOnce(usize) -> Result<Box<dyn StepDecoder + 'a>>,
     batch: usize,
     cfg: &GenerationConfig,
 ) -> Result<Vec<Vec<Hypothesis>>> {
     cfg.validate()?;
-    if cfg.num_beams <= 1 {
-        greedy::search(decoder, batch, cfg)
+    let beams = cfg.num_beams;
+    let mut decoder = decoder(beams)?;
+    if beams == 1 {
+        greedy::search(decoder.as_mut(), batch, cfg)
     } else {
-        beam::search(decoder, batch, cfg)
+        beam::search(decoder.as_mut(), batch, cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decoder over a 4-token vocabulary that always prefers token 3 then EOS (2), and
+    /// records the rows it was built with and fed.
+    struct Scripted {
+        rows: usize,
+        steps: usize,
+        fed: Vec<usize>,
+    }
+
+    impl StepDecoder for Scripted {
+        fn step(&mut self, tokens: &[u32]) -> Result<Tensor> {
+            assert_eq!(tokens.len(), self.rows);
+            self.fed.push(tokens.len());
+            let best = if self.steps == 0 { 3 } else { 2 };
+            self.steps += 1;
+            let row: Vec<f32> = (0..4).map(|t| if t == best { 0.0 } else { -5.0 }).collect();
+            let logits: Vec<f32> = row.repeat(self.rows);
+            Ok(Tensor::from_vec(
+                logits,
+                (self.rows, 4),
+                &candle_core::Device::Cpu,
+            )?)
+        }
+
+        fn reorder(&mut self, indices: &[u32]) -> Result<()> {
+            assert_eq!(indices.len(), self.rows);
+            Ok(())
+        }
+    }
+
+    /// The factory is called once with the search's beam count, greedy and beam alike, and
+    /// an invalid configuration fails before any decoder is built.
+    #[test]
+    fn generate_builds_the_decoder_with_the_searchs_beam_count() {
+        for beams in [1, 3] {
+            let cfg = GenerationConfig {
+                num_beams: beams,
+                eos_token_ids: vec![2],
+                max_length: 5,
+                max_length_set: true,
+                ..GenerationConfig::default()
+            };
+            let mut built = Vec::new();
+            let out = generate(
+                |expand| {
+                    built.push(expand);
+                    Ok(Box::new(Scripted {
+                        rows: 2 * expand,
+                        steps: 0,
+                        fed: Vec::new(),
+                    }) as Box<dyn StepDecoder>)
+                },
+                2,
+                &cfg,
+            )
+            .unwrap();
+            assert_eq!(built, [beams]);
+            assert_eq!(out.len(), 2);
+            for hyps in out {
+                assert_eq!(hyps.len(), 1);
+                assert_eq!(hyps[0].tokens, [0, 3, 2], "{beams} beams");
+            }
+        }
+        let bad = GenerationConfig {
+            num_beams: 0,
+            ..GenerationConfig::default()
+        };
+        let mut called = false;
+        let err = generate(
+            |_| {
+                called = true;
+                unreachable!()
+            },
+            1,
+            &bad,
+        );
+        assert!(err.is_err());
+        assert!(!called);
     }
 }

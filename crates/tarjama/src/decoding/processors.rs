@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::config::GenerationConfig;
-use crate::model::kernels;
+use crate::simd;
 
 /// The processors a [`GenerationConfig`] turns on, ready to apply to one row at a time.
 #[derive(Debug, Clone)]
@@ -117,13 +117,13 @@ fn banned_ngram_tokens(seq: &[u32], n: usize) -> Vec<u32> {
 
 /// Replaces `x` by `log_softmax(x)` in place (float32, max-shifted as PyTorch does:
 /// `x - max - ln Σ exp(x - max)`), with the vectorized max and exp-sum of
-/// [`crate::model::kernels`].
+/// `crate::simd`.
 pub fn log_softmax_in_place(x: &mut [f32]) {
-    let max = kernels::max(x);
+    let max = simd::max(x);
     if max == f32::NEG_INFINITY {
         return;
     }
-    let lse = max + kernels::sum_exp(x, max).ln();
+    let lse = max + simd::sum_exp(x, max).ln();
     for v in x.iter_mut() {
         *v -= lse;
     }

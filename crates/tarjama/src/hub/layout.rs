@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::tokenize::TokenizerFiles;
 use crate::{Error, Result};
 
 /// The model's weights, in the order tarjama looks for them.
@@ -16,38 +17,6 @@ pub enum Weights {
     /// once, sorted by name): PyTorch checkpoints in the zip or the legacy format, read by
     /// [`crate::model::weights::PthWeights`].
     PytorchBin(Vec<PathBuf>),
-}
-
-/// The tokenizer files, in the order tarjama looks for them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenizerFiles {
-    /// A `tokenizers` library `tokenizer.json`.
-    TokenizerJson(PathBuf),
-    /// Marian (opus-mt) SentencePiece models and shared vocabulary.
-    Marian {
-        /// `source.spm`: SentencePiece model for the source language.
-        source_spm: PathBuf,
-        /// `target.spm`: SentencePiece model for the target language.
-        target_spm: PathBuf,
-        /// `vocab.json`: piece to id map shared by source and target.
-        vocab_json: PathBuf,
-    },
-    /// T5-style `spiece.model` SentencePiece model.
-    Spiece(PathBuf),
-    /// M2M100: a SentencePiece BPE model and fairseq's `vocab.json` (no `tokenizer.json`).
-    M2m100 {
-        /// `sentencepiece.bpe.model`.
-        spm_model: PathBuf,
-        /// `vocab.json`: piece to id map in fairseq's dictionary order.
-        vocab_json: PathBuf,
-    },
-    /// GPT-2/BART-style byte-level BPE.
-    Bpe {
-        /// `vocab.json`: token to id map.
-        vocab_json: PathBuf,
-        /// `merges.txt`: BPE merge rules.
-        merges_txt: PathBuf,
-    },
 }
 
 /// Files found for a model (everything in [`super::ModelFiles`] that comes from the layout).

@@ -25,7 +25,7 @@ mod remote;
 use std::path::{Path, PathBuf};
 
 pub use download::format_size;
-pub use layout::{TokenizerFiles, Weights};
+pub use layout::Weights;
 pub use observer::{set_observer, DownloadObserver, Silent};
 pub use preset::{
     preset, preset_names, presets, Preset, DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER,
@@ -162,8 +162,8 @@ pub struct ModelFiles {
     pub generation_config: Option<PathBuf>,
     /// The weights.
     pub weights: Weights,
-    /// The tokenizer files.
-    pub tokenizer: TokenizerFiles,
+    /// The tokenizer files (what [`crate::tokenize::load`] builds the tokenizer from).
+    pub tokenizer: crate::tokenize::TokenizerFiles,
     /// `tokenizer_config.json`, where the model has one.
     pub tokenizer_config: Option<PathBuf>,
     /// The preset the model was named by, if any.

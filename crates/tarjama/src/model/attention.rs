@@ -11,7 +11,7 @@
 use candle_core::{DType, Device, Storage, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::dot;
+use crate::simd::dot;
 
 /// Attends from queries `q` `(b, h, t, head_dim)` to keys and values `(b, h, s, head_dim)`
 /// (views with a row stride of `head_dim` in their last two dimensions are fine, as the KV

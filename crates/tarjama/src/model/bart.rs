@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use super::attention::attention;
 use super::cache::KvCache;
+use super::layers::{additive_mask, Activation};
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
@@ -159,38 +160,6 @@ impl Arch {
             other => Err(Error::Model(format!(
                 "model_type {other:?} is not a BART-family model"
             ))),
-        }
-    }
-}
-
-/// Feed-forward activations by their transformers names (`ACT2FN`).
-#[derive(Debug, Clone, Copy)]
-enum Activation {
-    Silu,
-    GeluErf,
-    GeluTanh,
-    Relu,
-}
-
-impl Activation {
-    fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "swish" | "silu" => Ok(Activation::Silu),
-            "gelu" => Ok(Activation::GeluErf),
-            "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
-            "relu" => Ok(Activation::Relu),
-            other => Err(Error::Model(format!(
-                "activation_function {other:?} is not supported"
-            ))),
-        }
-    }
-
-    fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            Activation::Silu => candle_nn::ops::silu(x),
-            Activation::GeluErf => x.gelu_erf(),
-            Activation::GeluTanh => x.gelu(),
-            Activation::Relu => x.relu(),
         }
     }
 }
@@ -514,7 +483,12 @@ impl BartModel {
     /// `final_logits_bias`). Errors name the missing or mis-shaped tensor.
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let arch = Arch::for_model_type(&cfg.model_type)?;
-        let act = Activation::from_name(&cfg.activation_function)?;
+        let act = Activation::from_name(&cfg.activation_function).ok_or_else(|| {
+            Error::Model(format!(
+                "activation_function {:?} is not supported",
+                cfg.activation_function
+            ))
+        })?;
         let eps = cfg.layer_norm_eps.unwrap_or(1e-5);
         let d = cfg.d_model;
         let dtype = vb.dtype();
@@ -670,14 +644,9 @@ impl BartModel {
         })
     }
 
-    /// Additive attention mask `(b, 1, 1, s)`: 0 where `mask` is 1, the dtype's minimum where 0.
+    /// Additive attention mask `(b, 1, 1, s)` in the model's dtype ([`additive_mask`]).
     fn additive_mask(&self, mask: &Tensor) -> Result<Tensor> {
-        let (b, s) = mask.dims2()?;
-        let m = mask.to_dtype(DType::F32)?;
-        let neg = Tensor::full(f32::MIN, (b, s), &self.device)?;
-        let zeros = Tensor::zeros((b, s), DType::F32, &self.device)?;
-        let add = m.ne(0f32)?.where_cond(&zeros, &neg)?;
-        Ok(add.to_dtype(self.dtype)?.reshape((b, 1, 1, s))?)
+        Ok(additive_mask(mask, self.dtype)?)
     }
 }
 

@@ -2,7 +2,7 @@
 //! embedding tables that a tied output projection can share.
 //!
 //! Dense weights use the model's dtype. A float32 weight on the CPU is repacked once at load
-//! time ([`super::kernels::PackedWeight`]) for tarjama's own product, which at decoding's row
+//! time (`kernels::PackedWeight`) for tarjama's own product, which at decoding's row
 //! counts is faster than candle's `gemm` call. Quantized weights use candle's k-quant kernels
 //! (`QMatMul`, GGML block formats): on the CPU the activations are quantized on the fly to the
 //! block format's dot-product type, so outputs drift slightly from float32; the drift is measured

@@ -1,19 +1,27 @@
 //! Model families, each one file that reads like its paper and loads the Hub's weight names
 //! unchanged through candle's `VarBuilder`.
 //!
-//! - [`bart`]: the BART family of encoder-decoders (Marian/opus-mt now; BART, mBART, M2M100 and
-//!   NLLB join through configuration).
+//! - [`bart`]: the BART family of encoder-decoders, one implementation configured per
+//!   `model_type`: Marian (opus-mt), BART, mBART, and M2M100 / NLLB-200 (`m2m_100`).
 //! - [`t5`]: the T5 family (t5, flan-t5, mT5): relative position buckets, RMS layer norm, ReLU or
 //!   gated-GELU feed-forward.
 //!
+//! What the families share: scaled dot-product attention (`attention`), the growing KV cache
+//! with beam reordering (`cache`), the feed-forward activations and the additive padding mask
+//! (`layers`), projections and embeddings that may be repacked or quantized ([`linear`], over
+//! the CPU kernels of `kernels`), and the weights readers ([`weights`]: safetensors and PyTorch
+//! checkpoints read one tensor at a time, errors naming the file). [`load`] reads
+//! `config.json` and builds the family.
+//!
 //! Decoding ([`crate::decoding`]) sees a model only through [`Seq2Seq`] and
 //! [`crate::decoding::StepDecoder`]: models know nothing about beams, decoding nothing about
-//! Marian.
+//! the families (both use the leaf module `crate::simd` for their SIMD reductions).
 
 mod attention;
 pub mod bart;
 mod cache;
 pub(crate) mod kernels;
+mod layers;
 pub mod linear;
 pub mod t5;
 pub mod weights;
@@ -21,7 +29,7 @@ pub mod weights;
 use std::path::Path;
 
 pub use crate::hub::Weights;
-pub use kernels::cpu_kernel_warning;
+pub use crate::simd::cpu_kernel_warning;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -29,6 +37,7 @@ use serde::Deserialize;
 
 use crate::decoding::StepDecoder;
 use crate::error::{Error, Result, TensorContext};
+use weights::locate;
 
 /// An encoder-decoder model as decoding sees it.
 pub trait Seq2Seq: Send + Sync {
@@ -153,8 +162,10 @@ fn first_eos(eos_token_id: &serde_json::Value) -> Result<u32> {
 /// Loads the family `config` (the parsed `config.json`, read from `config_path`) names, with
 /// its weights.
 ///
-/// Errors: a malformed config (naming the file), a `model_type` tarjama does not support, or
-/// missing/mis-shaped weights (naming the tensor).
+/// Errors: a malformed config (naming the file), a `model_type` tarjama does not
+/// support, or missing/mis-shaped weights: an [`Error::Model`] naming the weights file (the
+/// shard holding a mis-shaped tensor; the directory for another error in sharded weights),
+/// the tensor and, for a shape mismatch, both shapes.
 pub fn load(
     config: &serde_json::Value,
     config_path: &Path,
@@ -171,13 +182,15 @@ pub fn load(
             let cfg = bart::Config::deserialize(config)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
-            Ok(Box::new(bart::BartModel::new(&cfg, vb)?))
+            let model = bart::BartModel::new(&cfg, vb);
+            Ok(Box::new(model.map_err(|e| locate(e, weights, config_path))?))
         }
         "t5" | "mt5" => {
             let cfg = t5::Config::deserialize(config)
                 .map_err(|e| Error::input(config_path, format!("bad config: {e}")))?;
             let vb = var_builder(weights, dtype, device)?;
-            Ok(Box::new(t5::T5Model::new(&cfg, vb)?))
+            let model = t5::T5Model::new(&cfg, vb);
+            Ok(Box::new(model.map_err(|e| locate(e, weights, config_path))?))
         }
         other => Err(Error::input(
             config_path,

@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use super::attention::attention;
 use super::cache::KvCache;
+use super::layers::{additive_mask, Activation, F16_MAX};
 use super::linear::{Linear, Quantization, TokenTable};
 use super::{first_eos, first_tensor, EncoderOutput, Seq2Seq, SpecialTokens};
 use crate::decoding::StepDecoder;
@@ -145,38 +146,6 @@ impl Config {
     }
 }
 
-/// Feed-forward activations by their transformers names (`ACT2FN`).
-#[derive(Debug, Clone, Copy)]
-enum Activation {
-    Relu,
-    GeluErf,
-    GeluTanh,
-    Silu,
-}
-
-impl Activation {
-    fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "relu" => Ok(Activation::Relu),
-            "gelu" => Ok(Activation::GeluErf),
-            "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
-            "silu" | "swish" => Ok(Activation::Silu),
-            other => Err(Error::Model(format!(
-                "T5 activation {other:?} is not supported (relu, gelu, gelu_new, silu)"
-            ))),
-        }
-    }
-
-    fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            Activation::Relu => x.relu(),
-            Activation::GeluErf => x.gelu_erf(),
-            Activation::GeluTanh => x.gelu(),
-            Activation::Silu => candle_nn::ops::silu(x),
-        }
-    }
-}
-
 fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize, name: &str) -> Result<Linear> {
     Linear::load(&vb.pp(name), in_dim, out_dim, false)
 }
@@ -242,11 +211,6 @@ impl RmsNorm {
         normed.to_dtype(dtype)?.broadcast_mul(&self.weight)
     }
 }
-
-/// `torch.finfo(torch.float16).max`.
-const F16_MAX: f64 = 65504.0;
-/// `torch.finfo(torch.bfloat16).min`.
-const BF16_MIN: f64 = -3.389_531_389_251_535_5e38;
 
 /// transformers clamps float16 hidden states after each sublayer so that an overflow does not
 /// turn into NaN: to ±(max − 1000) when any value is infinite, else to ±max.
@@ -512,7 +476,11 @@ impl T5Model {
     /// missing or mis-shaped tensor, or the unsupported setting.
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let (act_name, gated) = cfg.activation()?;
-        let act = Activation::from_name(&act_name)?;
+        let act = Activation::from_name(&act_name).ok_or_else(|| {
+            Error::Model(format!(
+                "T5 activation {act_name:?} is not supported (relu, gelu, gelu_new, silu)"
+            ))
+        })?;
         let d = cfg.d_model;
         let dtype = vb.dtype();
         let device = vb.device().clone();
@@ -586,20 +554,9 @@ impl T5Model {
         })
     }
 
-    /// Additive attention mask `(b, 1, 1, s)`: 0 where `mask` is 1, the dtype's minimum where 0
-    /// (transformers' `(1 - mask) * finfo(dtype).min`).
+    /// Additive attention mask `(b, 1, 1, s)` in the model's dtype ([`additive_mask`]).
     fn additive_mask(&self, mask: &Tensor) -> Result<Tensor> {
-        let (b, s) = mask.dims2()?;
-        let min = match self.dtype {
-            DType::F16 => -F16_MAX,
-            DType::BF16 => BF16_MIN,
-            DType::F64 => f64::MIN,
-            _ => f64::from(f32::MIN),
-        };
-        let keep = mask.ne(0u8)?;
-        let zeros = Tensor::zeros((b, s), self.dtype, &self.device)?;
-        let neg = Tensor::full(min, (b, s), &self.device)?.to_dtype(self.dtype)?;
-        Ok(keep.where_cond(&zeros, &neg)?.reshape((b, 1, 1, s))?)
+        Ok(additive_mask(mask, self.dtype)?)
     }
 }
 

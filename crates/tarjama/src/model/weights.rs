@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 
-use crate::error::{Error, Result};
+use crate::error::{candle_message, candle_root, Error, Result};
+use crate::hub::Weights;
 
 /// Where one tensor lives.
 #[derive(Debug, Clone)]
@@ -130,25 +131,88 @@ impl StreamedSafetensors {
         drop(bytes);
         t.to_dtype(dtype)
     }
+
+    /// The file holding the tensor `name`, if there is one.
+    fn file_of(&self, name: &str) -> Option<&Path> {
+        self.entries.get(name).map(|e| self.files[e.file].as_path())
+    }
 }
 
-/// `t` if it has the `expected` shape, else candle's shape error naming the tensor: what
-/// `VarBuilder::get` reports for every backend.
-fn expect_shape(t: Tensor, expected: Shape, name: &str) -> candle_core::Result<Tensor> {
+/// `t` if it has the `expected` shape, else candle's shape error naming the tensor (what
+/// `VarBuilder::get` reports for every backend) and the file it was read from.
+fn expect_shape(
+    t: Tensor,
+    expected: Shape,
+    name: &str,
+    file: Option<&Path>,
+) -> candle_core::Result<Tensor> {
     if t.shape() != &expected {
-        return Err(shape_error(name, expected, t.shape().clone()));
+        return Err(shape_error(name, expected, t.shape().clone(), file));
     }
     Ok(t)
 }
 
-/// candle's error for the tensor `name` of shape `got` where `expected` was asked for.
-fn shape_error(name: &str, expected: Shape, got: Shape) -> candle_core::Error {
-    candle_core::Error::UnexpectedShape {
+/// candle's error for the tensor `name` of shape `got` where `expected` was asked for, with
+/// the file holding the tensor (candle's `WithPath`) where known, for [`locate`].
+fn shape_error(name: &str, expected: Shape, got: Shape, file: Option<&Path>) -> candle_core::Error {
+    let err = candle_core::Error::UnexpectedShape {
         msg: format!("shape mismatch for {name}"),
         expected,
         got,
     }
-    .bt()
+    .bt();
+    match file {
+        Some(file) => err.with_path(file),
+        None => err,
+    }
+}
+
+/// The file a candle error names (its innermost `WithPath`), if any.
+fn error_path(err: &candle_core::Error) -> Option<&Path> {
+    use candle_core::Error as E;
+    match err {
+        E::WithPath { inner, path } => error_path(inner).or(Some(path)),
+        E::WithBacktrace { inner, .. } | E::Context { inner, .. } => error_path(inner),
+        _ => None,
+    }
+}
+
+/// A model-loading error located in the weights: a tensor error ([`Error::Tensor`]) becomes
+/// an [`Error::Model`] that starts with the file. A tensor whose shape does not fit
+/// `config` reads `<weights file>: tensor <name> has shape [..], config.json expects [..]`,
+/// naming the file (or shard) the reader found the tensor in; any other tensor error reads
+/// `<file>: <context>: <candle's message>`, naming the weights file, or the model's directory
+/// (`config`'s) when the weights are sharded. Other errors are returned unchanged.
+pub(crate) fn locate(err: Error, weights: &Weights, config: &Path) -> Error {
+    let Error::Tensor { context, source } = err else {
+        return err;
+    };
+    let files = match weights {
+        Weights::Safetensors(f) | Weights::PytorchBin(f) => f,
+    };
+    let dir = config.parent().unwrap_or(Path::new(""));
+    let place = match files.as_slice() {
+        [only] => only.as_path(),
+        _ => dir,
+    };
+    if let candle_core::Error::UnexpectedShape { msg, expected, got } = candle_root(&source) {
+        if let Some(tensor) = msg.strip_prefix("shape mismatch for ") {
+            let config = config.file_name().map_or_else(
+                || config.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+            let file = error_path(&source).unwrap_or(place);
+            return Error::Model(format!(
+                "{}: tensor {tensor} has shape {got:?}, {config} expects {expected:?}",
+                file.display()
+            ));
+        }
+    }
+    Error::Model(format!(
+        "{}: {context}: {}",
+        place.display(),
+        candle_message(&source)
+    ))
 }
 
 impl SimpleBackend for StreamedSafetensors {
@@ -160,7 +224,7 @@ impl SimpleBackend for StreamedSafetensors {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        expect_shape(self.load(name, dtype, dev)?, s, name)
+        expect_shape(self.load(name, dtype, dev)?, s, name, self.file_of(name))
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
@@ -220,5 +284,55 @@ mod tests {
         std::fs::write(&p, b"\x05\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
         let err = StreamedSafetensors::open(&[p]).unwrap_err().to_string();
         assert!(err.contains("not a safetensors file"), "{err}");
+    }
+
+    /// A shape mismatch names the shard the tensor is in and both shapes; another tensor error
+    /// names the only file, or the directory of sharded weights; other errors pass unchanged.
+    #[test]
+    fn load_errors_name_the_weights_file() {
+        use crate::error::TensorContext;
+        let dir = tempfile::tempdir().unwrap();
+        let shard = |name: &str, tensor: &str| {
+            let p = dir.path().join(name);
+            let t = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
+            candle_core::safetensors::save(&HashMap::from([(tensor.to_string(), t)]), &p).unwrap();
+            p
+        };
+        let files = vec![shard("a.safetensors", "x"), shard("b.safetensors", "y")];
+        let config = dir.path().join("config.json");
+        let st = StreamedSafetensors::open(&files).unwrap();
+        let get = |name: &str| {
+            st.get(
+                (3, 2).into(),
+                name,
+                candle_nn::Init::Const(0.),
+                DType::F32,
+                &Device::Cpu,
+            )
+            .ctx(format!("loading {name}"))
+            .map(|_| ())
+            .unwrap_err()
+        };
+        let sharded = Weights::Safetensors(files.clone());
+        assert_eq!(
+            locate(get("y"), &sharded, &config).to_string(),
+            format!(
+                "{}: tensor y has shape [2, 3], config.json expects [3, 2]",
+                files[1].display()
+            )
+        );
+        let missing = locate(get("z"), &sharded, &config).to_string();
+        assert!(
+            missing.starts_with(&format!("{}: loading z: ", dir.path().display())),
+            "{missing}"
+        );
+        let single = Weights::Safetensors(vec![files[0].clone()]);
+        let missing = locate(get("z"), &single, &config).to_string();
+        assert!(
+            missing.starts_with(&format!("{}: loading z: ", files[0].display())),
+            "{missing}"
+        );
+        let other = locate(Error::Config("x".into()), &single, &config);
+        assert!(matches!(other, Error::Config(m) if m == "x"));
     }
 }

@@ -20,9 +20,9 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::decoding::{self, ChosenBy, GenerationConfig, Hypothesis};
 use crate::error::{candle_message, Error, Result};
-use crate::hub::{self, ModelFiles, TokenizerFiles};
+use crate::hub::{self, ModelFiles};
 use crate::model::{self, Seq2Seq};
-use crate::tokenize::{self, Tokenizer, TokenizerSource};
+use crate::tokenize::{self, Tokenizer};
 
 /// `--device`: where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,51 +157,6 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
 }
 
-/// Maps the hub's tokenizer file list to the tokenizer stage's input.
-fn tokenizer_source(files: &ModelFiles) -> Result<TokenizerSource> {
-    match &files.tokenizer {
-        TokenizerFiles::TokenizerJson(p) => Ok(TokenizerSource::TokenizerJson {
-            tokenizer_json: p.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Marian {
-            source_spm,
-            target_spm,
-            vocab_json,
-        } => Ok(TokenizerSource::Marian {
-            source_spm: source_spm.clone(),
-            target_spm: target_spm.clone(),
-            vocab_json: vocab_json.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Bpe {
-            vocab_json,
-            merges_txt,
-        } => Ok(TokenizerSource::ByteLevelBpe {
-            vocab_json: vocab_json.clone(),
-            merges_txt: merges_txt.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::Spiece(p) => Ok(TokenizerSource::Spiece {
-            spiece_model: p.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        TokenizerFiles::M2m100 {
-            spm_model,
-            vocab_json,
-        } => Ok(TokenizerSource::M2m100 {
-            spm_model: spm_model.clone(),
-            vocab_json: vocab_json.clone(),
-            tokenizer_config: files.tokenizer_config.clone(),
-        }),
-        #[allow(unreachable_patterns)]
-        other => Err(Error::Tokenizer(format!(
-            "{}: tokenizer files {other:?} are not supported yet (need tokenizer.json or source.spm/target.spm/vocab.json)",
-            files.dir.display()
-        ))),
-    }
-}
-
 impl Seq2SeqPipeline {
     /// Resolves `model` (preset, Hub repo id or local directory) and loads it on `device`.
     ///
@@ -215,7 +170,7 @@ impl Seq2SeqPipeline {
     ) -> Result<Self> {
         let t0 = Instant::now();
         let files = hub::resolve(model, revision)?;
-        let tokenizer = tokenize::load(&tokenizer_source(&files)?)?;
+        let tokenizer = tokenize::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
         // config.json is read once: for the model family, the generation defaults and the
         // task settings (`prefix`, `task_specific_params`).
         let config_json = read_json(&files.config)?;
@@ -379,8 +334,11 @@ impl Seq2SeqPipeline {
         let ids = Tensor::from_vec(ids, (inputs.len(), width), device)?;
         let mask = Tensor::from_vec(mask, (inputs.len(), width), device)?;
         let encoded = self.model.encode(&ids, &mask)?;
-        let mut decoder = self.model.decoder(&encoded, cfg.num_beams.max(1))?;
-        decoding::generate(decoder.as_mut(), inputs.len(), cfg)
+        decoding::generate(
+            |beams| self.model.decoder(&encoded, beams),
+            inputs.len(),
+            cfg,
+        )
     }
 
     /// Generates for any number of inputs, `batch_size` at a time, longest first (so each

@@ -22,9 +22,9 @@ use serde_json::Value;
 
 use super::files::{load_config, parse_vocab, tok_err};
 use super::languages::{LanguageScheme, Languages, M2M100_CODES, WMT21_CODES};
-use super::special::{decode_tokens, split_on_added, split_tokens, token_content};
+use super::py_strip;
+use super::special::{split_tokens, token_content, AddedTok, JsonVocab, SlowTokenizer, Vocab};
 use super::spm_bpe::SentencePieceBpe;
-use super::{py_strip, Tokenizer};
 use crate::Result;
 
 /// transformers' `M2M100Tokenizer`, built from `sentencepiece.bpe.model`, `vocab.json` and
@@ -32,25 +32,11 @@ use crate::Result;
 #[derive(Debug, Clone)]
 pub struct M2m100Tokenizer {
     spm: SentencePieceBpe,
-    encoder: HashMap<String, u32>,
-    decoder: HashMap<u32, String>,
-    /// Added tokens (special tokens and language tokens) → id.
-    added: HashMap<String, u32>,
-    added_by_id: HashMap<u32, String>,
-    /// Added-token contents, longest first, for splitting the input.
-    split_tokens: Vec<String>,
-    /// `all_special_tokens`: `<s>`, `</s>`, `<unk>`, `<pad>` and the language tokens.
-    special_tokens: HashSet<String>,
-    special_ids: HashSet<u32>,
-    /// Tokens decoded on their own, joined with spaces (the language tokens).
-    legacy_added: HashSet<String>,
+    /// `vocab.json` under the added tokens (the special tokens and the language tokens, all
+    /// special; the language tokens are decoded on their own, joined with spaces).
+    vocab: Vocab<JsonVocab>,
     languages: Languages,
     source_id: u32,
-    unk_token: String,
-    unk_id: u32,
-    eos_id: u32,
-    pad_id: u32,
-    clean_up_spaces: bool,
 }
 
 impl M2m100Tokenizer {
@@ -168,71 +154,49 @@ impl M2m100Tokenizer {
         }
         let special_ids = special_tokens.iter().map(|t| added[t]).collect();
         let split_tokens = split_tokens(added.keys());
-        let added_by_id = added.iter().map(|(t, &id)| (id, t.clone())).collect();
-        let decoder = encoder.iter().map(|(t, &id)| (id, t.clone())).collect();
+        let added_decoder = added
+            .iter()
+            .map(|(t, &id)| (id, AddedTok::plain(t)))
+            .collect();
         let clean_up_spaces = cfg
             .get("clean_up_tokenization_spaces")
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let source_id = languages.source_id();
+        let (unk_id, eos_id, pad_id) = (encoder[&unk], encoder[&eos], encoder[&pad]);
         Ok(M2m100Tokenizer {
             spm,
-            unk_id: encoder[&unk],
-            eos_id: encoder[&eos],
-            pad_id: encoder[&pad],
-            unk_token: unk,
-            encoder,
-            decoder,
-            added,
-            added_by_id,
-            split_tokens,
-            special_tokens,
-            special_ids,
-            legacy_added,
+            vocab: Vocab {
+                base: JsonVocab::new(encoder),
+                added_encoder: added,
+                added_decoder,
+                split_tokens,
+                special_tokens,
+                special_ids,
+                legacy_added,
+                unk_token: unk,
+                unk_id,
+                eos_id,
+                pad_id,
+                clean_up_spaces,
+                split_special_tokens: false,
+            },
             languages,
             source_id,
-            clean_up_spaces,
         })
     }
 
     /// The tokens of `text` without the language token and `</s>`: `tokenizer.tokenize(text)`.
     pub fn tokenize(&self, text: &str) -> Vec<String> {
-        let mut tokens = Vec::new();
-        for chunk in split_on_added(&self.split_tokens, text) {
-            if chunk.is_empty() {
-                continue;
-            }
-            if self.added.contains_key(chunk) {
-                tokens.push(chunk.to_string());
-            } else {
-                tokens.extend(self.spm.encode(chunk));
-            }
-        }
-        tokens
-    }
-
-    fn token_id(&self, token: &str) -> u32 {
-        self.added
-            .get(token)
-            .or_else(|| self.encoder.get(token))
-            .copied()
-            .unwrap_or(self.unk_id)
-    }
-
-    fn id_token(&self, id: u32) -> String {
-        self.added_by_id
-            .get(&id)
-            .or_else(|| self.decoder.get(&id))
-            .cloned()
-            .unwrap_or_else(|| self.unk_token.clone())
+        self.vocab.tokenize(text, |chunk| self.spm.encode(chunk))
     }
 
     /// `M2M100Tokenizer.convert_tokens_to_string`.
-    fn tokens_to_string(&self, tokens: &[String]) -> String {
+    fn pieces_to_string(&self, tokens: &[String]) -> String {
         let mut out = String::new();
         let mut current: Vec<&str> = Vec::new();
         for t in tokens {
-            if self.special_tokens.contains(t) {
+            if self.vocab.special_tokens.contains(t) {
                 out.push_str(&self.spm.decode_pieces(&current));
                 out.push_str(t);
                 current.clear();
@@ -245,63 +209,28 @@ impl M2m100Tokenizer {
     }
 }
 
-impl Tokenizer for M2m100Tokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let mut ids = vec![self.source_id];
-        ids.extend(self.tokenize(text).iter().map(|t| self.token_id(t)));
-        ids.push(self.eos_id);
-        Ok(ids)
+impl SlowTokenizer for M2m100Tokenizer {
+    type Base = JsonVocab;
+
+    fn vocab(&self) -> &Vocab<JsonVocab> {
+        &self.vocab
     }
 
-    fn decode_with(
-        &self,
-        ids: &[u32],
-        skip_special_tokens: bool,
-        clean_up_tokenization_spaces: Option<bool>,
-    ) -> Result<String> {
-        let tokens = ids
-            .iter()
-            .filter(|&&id| !(skip_special_tokens && self.special_ids.contains(&id)))
-            .map(|&id| self.id_token(id));
-        Ok(decode_tokens(
-            tokens,
-            skip_special_tokens,
-            &self.special_tokens,
-            &self.legacy_added,
-            clean_up_tokenization_spaces.unwrap_or(self.clean_up_spaces),
-            |t| self.tokens_to_string(t),
-        ))
+    fn tokens(&self, text: &str) -> Vec<String> {
+        self.tokenize(text)
     }
 
-    fn token_count(&self, text: &str) -> usize {
-        self.tokenize(text).len() + 2
+    /// `__src__`, the ids, `</s>`.
+    fn with_special_tokens(&self, ids: Vec<u32>) -> Vec<u32> {
+        let mut out = Vec::with_capacity(ids.len() + 2);
+        out.push(self.source_id);
+        out.extend(ids);
+        out.push(self.vocab.eos_id);
+        out
     }
 
-    fn pad_id(&self) -> u32 {
-        self.pad_id
-    }
-
-    fn eos_id(&self) -> u32 {
-        self.eos_id
-    }
-
-    fn unk_id(&self) -> Option<u32> {
-        Some(self.unk_id)
-    }
-
-    fn vocab_size(&self) -> usize {
-        self.encoder.len()
-    }
-
-    fn id_to_token(&self, id: u32) -> Option<String> {
-        self.added_by_id
-            .get(&id)
-            .or_else(|| self.decoder.get(&id))
-            .cloned()
-    }
-
-    fn token_to_id(&self, t: &str) -> Option<u32> {
-        self.added.get(t).or_else(|| self.encoder.get(t)).copied()
+    fn tokens_to_string(&self, tokens: &[String]) -> String {
+        self.pieces_to_string(tokens)
     }
 
     fn languages(&self) -> Option<&Languages> {

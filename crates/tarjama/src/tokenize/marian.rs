@@ -26,9 +26,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::files::{load_config, parse_vocab, read_model_proto, tok_err};
+use super::py_strip;
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::special::{decode_tokens, split_on_added, split_tokens, AddedTok};
-use super::{py_lstrip, py_rstrip, py_strip, Tokenizer};
+use super::special::{
+    additional_special_tokens, dedup_tokens, legacy_added, saved_added_tokens, split_tokens,
+    AddedTok, JsonVocab, SlowTokenizer, Vocab,
+};
 use crate::{Error, Result};
 
 /// transformers' `MarianTokenizer`, built directly from the files opus-mt repos ship.
@@ -36,21 +39,8 @@ use crate::{Error, Result};
 pub struct MarianTokenizer {
     source: SentencePieceModel,
     target: SentencePieceModel,
-    encoder: HashMap<String, u32>,
-    decoder: HashMap<u32, String>,
-    added_decoder: HashMap<u32, AddedTok>,
-    added_encoder: HashMap<String, u32>,
-    /// Added-token contents, longest first, for splitting the input.
-    split_tokens: Vec<String>,
-    special_tokens: HashSet<String>,
-    special_ids: HashSet<u32>,
-    legacy_added: HashSet<String>,
-    unk_token: String,
-    unk_id: u32,
-    eos_id: u32,
-    pad_id: u32,
-    clean_up_spaces: bool,
-    split_special_tokens: bool,
+    /// `vocab.json` under the added and special tokens.
+    vocab: Vocab<JsonVocab>,
 }
 
 fn load_spm(path: &Path) -> Result<SentencePieceModel> {
@@ -145,34 +135,12 @@ impl MarianTokenizer {
         {
             specials.push(tok);
         }
-        let mut additional = Vec::new();
-        match cfg.get("additional_special_tokens") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(items)) => {
-                for v in items {
-                    additional.push(AddedTok::from_json(v).ok_or_else(|| {
-                        cfg_err("additional_special_tokens: expected strings or AddedTokens".into())
-                    })?);
-                }
-            }
-            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
-        }
+        let additional = additional_special_tokens(cfg, cfg_err)?.unwrap_or_default();
         specials.extend(additional.iter().cloned());
-        let mut seen = HashSet::new();
-        specials.retain(|t| seen.insert(t.content.clone()));
+        dedup_tokens(&mut specials);
 
         // Added tokens: those saved in the config first, then the special tokens.
-        let mut added_decoder: HashMap<u32, AddedTok> = HashMap::new();
-        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
-            for (k, v) in saved {
-                let id: u32 = k
-                    .parse()
-                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
-                let t = AddedTok::from_json(v)
-                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
-                added_decoder.insert(id, t);
-            }
-        }
+        let mut added_decoder = saved_added_tokens(cfg, cfg_err)?;
         let mut added_encoder: HashMap<String, u32> = added_decoder
             .iter()
             .map(|(id, t)| (t.content.clone(), *id))
@@ -216,24 +184,15 @@ impl MarianTokenizer {
         };
         let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
         let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
-        let vocab_size = encoder.len() as u32;
-        let mut legacy_added: HashSet<String> = added_encoder
-            .keys()
-            .filter(|t| !special_tokens.contains(*t))
-            .cloned()
-            .collect();
-        legacy_added.extend(
-            additional
-                .iter()
-                .filter(|t| to_id(&t.content) >= vocab_size)
-                .map(|t| t.content.clone()),
+        let legacy_added = legacy_added(
+            &added_encoder,
+            &special_tokens,
+            &additional,
+            to_id,
+            encoder.len(),
         );
         let split_tokens = split_tokens(added_encoder.keys());
 
-        let mut decoder = HashMap::with_capacity(encoder.len());
-        for (t, &id) in &encoder {
-            decoder.insert(id, t.clone());
-        }
         let clean_up_spaces = cfg
             .get("clean_up_tokenization_spaces")
             .and_then(Value::as_bool)
@@ -242,104 +201,49 @@ impl MarianTokenizer {
             .get("split_special_tokens")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let (unk_id, eos_id, pad_id) = (
+            to_id(&unk.content),
+            to_id(&eos.content),
+            to_id(&pad.content),
+        );
         Ok(MarianTokenizer {
-            unk_id: to_id(&unk.content),
-            eos_id: to_id(&eos.content),
-            pad_id: to_id(&pad.content),
-            unk_token: unk.content,
             source,
             target,
-            encoder,
-            decoder,
-            added_decoder,
-            added_encoder,
-            split_tokens,
-            special_tokens,
-            special_ids,
-            legacy_added,
-            clean_up_spaces,
-            split_special_tokens,
+            vocab: Vocab {
+                base: JsonVocab::new(encoder),
+                added_encoder,
+                added_decoder,
+                split_tokens,
+                special_tokens,
+                special_ids,
+                legacy_added,
+                unk_token: unk.content,
+                unk_id,
+                eos_id,
+                pad_id,
+                clean_up_spaces,
+                split_special_tokens,
+            },
         })
     }
 
     /// The tokens (pieces, language codes and added tokens) of `text`, before the id lookup and
     /// without the trailing `</s>`: `MarianTokenizer.tokenize(text)`.
     pub fn tokenize(&self, text: &str) -> Vec<String> {
-        let mut chunks: Vec<String> = if self.split_special_tokens {
-            vec![text.to_string()]
-        } else {
-            split_on_added(&self.split_tokens, text)
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        };
-        // AddedToken stripping rules (`PreTrainedTokenizer.tokenize`).
-        for i in 0..chunks.len() {
-            let Some(id) = self.added_encoder.get(&chunks[i]) else {
-                continue;
-            };
-            let tok = &self.added_decoder[id];
-            // Python keeps the unstripped neighbours in `left` / `right`.
-            let left = (i > 0)
-                .then(|| chunks[i - 1].clone())
-                .filter(|s| !s.is_empty());
-            let right = chunks.get(i + 1).cloned().filter(|s| !s.is_empty());
-            if let (true, Some(r)) = (tok.rstrip, &right) {
-                chunks[i + 1] = py_lstrip(r).to_string();
-            }
-            if let (true, Some(l)) = (tok.lstrip, &left) {
-                chunks[i - 1] = py_rstrip(l).to_string();
-            }
-            if tok.single_word && left.as_ref().is_some_and(|l| !l.ends_with(' ')) {
-                let t = std::mem::take(&mut chunks[i]);
-                chunks[i - 1].push_str(&t);
-            } else if tok.single_word && right.as_ref().is_some_and(|r| !r.starts_with(' ')) {
-                let t = std::mem::take(&mut chunks[i]);
-                chunks[i + 1] = t + &chunks[i + 1];
-            }
-        }
-        let mut tokens = Vec::new();
-        for chunk in chunks {
-            if chunk.is_empty() {
-                continue;
-            }
-            if !self.split_special_tokens && self.added_encoder.contains_key(&chunk) {
-                tokens.push(chunk);
-                continue;
-            }
-            let (code, rest) = remove_language_code(&chunk);
-            if let Some(code) = code {
-                tokens.push(code.to_string());
-            }
-            tokens.extend(self.source.encode(rest));
-        }
-        tokens
-    }
-
-    fn token_id(&self, token: &str) -> u32 {
-        self.added_encoder
-            .get(token)
-            .or_else(|| self.encoder.get(token))
-            .copied()
-            .unwrap_or(self.unk_id)
-    }
-
-    fn encode_ids(&self, text: &str) -> Vec<u32> {
-        let mut ids: Vec<u32> = self
-            .tokenize(text)
-            .iter()
-            .map(|t| self.token_id(t))
-            .collect();
-        ids.push(self.eos_id);
-        ids
+        self.vocab.tokenize(text, |chunk| {
+            let (code, rest) = remove_language_code(chunk);
+            let mut pieces: Vec<String> = code.map(str::to_string).into_iter().collect();
+            pieces.extend(self.source.encode(rest));
+            pieces
+        })
     }
 
     /// `MarianTokenizer.convert_tokens_to_string` with the target model.
-    fn tokens_to_string(&self, tokens: &[String]) -> String {
+    fn target_tokens_to_string(&self, tokens: &[String]) -> String {
         let mut out = String::new();
         let mut current: Vec<&str> = Vec::new();
         for t in tokens {
-            if self.special_tokens.contains(t) {
+            if self.vocab.special_tokens.contains(t) {
                 out.push_str(&self.target.decode_pieces(&current));
                 out.push_str(t);
                 out.push(' ');
@@ -350,30 +254,6 @@ impl MarianTokenizer {
         }
         out.push_str(&self.target.decode_pieces(&current));
         py_strip(&out.replace(SPACE_SYMBOL, " ")).to_string()
-    }
-
-    fn decode_ids(&self, ids: &[u32], skip_special_tokens: bool, clean_up: Option<bool>) -> String {
-        let tokens = ids.iter().filter_map(|id| {
-            if skip_special_tokens && self.special_ids.contains(id) {
-                return None;
-            }
-            Some(match self.added_decoder.get(id) {
-                Some(t) => t.content.clone(),
-                None => self
-                    .decoder
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| self.unk_token.clone()),
-            })
-        });
-        decode_tokens(
-            tokens,
-            skip_special_tokens,
-            &self.special_tokens,
-            &self.legacy_added,
-            clean_up.unwrap_or(self.clean_up_spaces),
-            |t| self.tokens_to_string(t),
-        )
     }
 
     /// `source.spm`'s pieces for `text` (no language-code or added-token handling).
@@ -392,52 +272,25 @@ fn remove_language_code(text: &str) -> (Option<&str>, &str) {
     (None, text)
 }
 
-impl Tokenizer for MarianTokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.encode_ids(text))
+impl SlowTokenizer for MarianTokenizer {
+    type Base = JsonVocab;
+
+    fn vocab(&self) -> &Vocab<JsonVocab> {
+        &self.vocab
     }
 
-    fn decode_with(
-        &self,
-        ids: &[u32],
-        skip_special_tokens: bool,
-        clean_up_tokenization_spaces: Option<bool>,
-    ) -> Result<String> {
-        Ok(self.decode_ids(ids, skip_special_tokens, clean_up_tokenization_spaces))
+    fn tokens(&self, text: &str) -> Vec<String> {
+        self.tokenize(text)
     }
 
-    fn token_count(&self, text: &str) -> usize {
-        self.tokenize(text).len() + 1
+    /// The ids and `</s>`.
+    fn with_special_tokens(&self, mut ids: Vec<u32>) -> Vec<u32> {
+        ids.push(self.vocab.eos_id);
+        ids
     }
 
-    fn pad_id(&self) -> u32 {
-        self.pad_id
-    }
-
-    fn eos_id(&self) -> u32 {
-        self.eos_id
-    }
-
-    fn unk_id(&self) -> Option<u32> {
-        Some(self.unk_id)
-    }
-
-    fn vocab_size(&self) -> usize {
-        self.encoder.len()
-    }
-
-    fn id_to_token(&self, id: u32) -> Option<String> {
-        self.added_decoder
-            .get(&id)
-            .map(|t| t.content.clone())
-            .or_else(|| self.decoder.get(&id).cloned())
-    }
-
-    fn token_to_id(&self, t: &str) -> Option<u32> {
-        self.added_encoder
-            .get(t)
-            .or_else(|| self.encoder.get(t))
-            .copied()
+    fn tokens_to_string(&self, tokens: &[String]) -> String {
+        self.target_tokens_to_string(tokens)
     }
 }
 

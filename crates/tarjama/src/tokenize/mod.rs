@@ -1,14 +1,20 @@
 //! Tokenizers, id for id and string for string equal to Hugging Face transformers'.
 //!
-//! Two kinds exist: [`MarianTokenizer`] for opus-mt repos (`source.spm`, `target.spm`,
-//! `vocab.json`: there is no fast Marian tokenizer in transformers, so this reimplements the
-//! slow one, including SentencePiece itself), and [`HfTokenizer`] for repos that ship a
-//! `tokenizer.json`. Both sit behind the [`Tokenizer`] trait; [`load`] picks one from a
-//! [`TokenizerSource`].
+//! Every tokenizer sits behind the [`Tokenizer`] trait; [`load`] builds the one a model's
+//! [`TokenizerFiles`] describe (what [`crate::hub`] finds in its directory or repo):
 //!
-//! The multilingual translators add language codes ([`Languages`]): [`NllbTokenizer`]
-//! (`NllbTokenizerFast` over NLLB's `tokenizer.json`) and [`M2m100Tokenizer`] (the slow
-//! `M2M100Tokenizer`, with SentencePiece BPE reimplemented in [`spm_bpe`]).
+//! - [`HfTokenizer`]: a `tokenizer.json` run by the `tokenizers` library (BART, T5, mT5,
+//!   Marian repos that ship one), or [`load_byte_level_bpe`]'s build of one from `vocab.json`
+//!   and `merges.txt`; [`NllbTokenizer`] over NLLB's (`NllbTokenizerFast`).
+//! - transformers' slow tokenizers, reimplemented: [`MarianTokenizer`] (opus-mt's
+//!   `source.spm`, `target.spm`, `vocab.json`, with SentencePiece unigram in
+//!   [`sentencepiece`]), [`T5Tokenizer`] (`spiece.model`) and [`M2m100Tokenizer`]
+//!   (SentencePiece BPE in [`spm_bpe`], fairseq's `vocab.json`). They share one core
+//!   (`special`: the vocabulary under the added and special tokens, splitting the input around
+//!   them, decoding, the accessors; `PreTrainedTokenizer`'s part), each keeping only its own
+//!   segmentation, special tokens around the ids and `convert_tokens_to_string`.
+//!
+//! The multilingual translators (NLLB, M2M100) add language codes ([`Languages`]).
 
 mod bpe;
 mod files;
@@ -23,9 +29,10 @@ mod special;
 pub mod spm_bpe;
 mod t5;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 pub use bpe::load_byte_level_bpe;
+pub use files::TokenizerFiles;
 pub use hf::HfTokenizer;
 pub use languages::{LanguageScheme, Languages};
 pub use m2m100::M2m100Tokenizer;
@@ -89,118 +96,66 @@ pub trait Tokenizer: Send + Sync {
     /// Sets the source language whose code [`Tokenizer::encode`] adds (`arb_Arab`, `ar`).
     /// Errors: an unknown code, or a tokenizer without language codes.
     fn set_source_language(&mut self, code: &str) -> Result<()> {
-        Err(crate::Error::Config(format!(
-            "source language {code:?}: this tokenizer has no language codes"
-        )))
+        Err(no_languages(code))
     }
 }
 
-/// The files a tokenizer is built from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenizerSource {
-    /// A `tokenizers` library `tokenizer.json`, with the repo's `tokenizer_config.json` when it
-    /// has one (it names the special tokens and may switch on `clean_up_tokenization_spaces`).
-    TokenizerJson {
-        /// `tokenizer.json`.
-        tokenizer_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// The files of an opus-mt (Marian) repo.
-    Marian {
-        /// `source.spm`: SentencePiece model of the source language (used to encode).
-        source_spm: PathBuf,
-        /// `target.spm`: SentencePiece model of the target language (used to decode).
-        target_spm: PathBuf,
-        /// `vocab.json`: the joint piece → id map.
-        vocab_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// The files of an M2M100 repo: a SentencePiece BPE model and fairseq's `vocab.json`.
-    M2m100 {
-        /// `sentencepiece.bpe.model`.
-        spm_model: PathBuf,
-        /// `vocab.json`: piece → id in fairseq's dictionary order.
-        vocab_json: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// A byte-level BPE shipped as `vocab.json` + `merges.txt` without a `tokenizer.json`
-    /// (BART-style repos); built as transformers' `BartTokenizerFast` converter builds it.
-    ByteLevelBpe {
-        /// `vocab.json`: token → id map.
-        vocab_json: PathBuf,
-        /// `merges.txt`: the merge rules, highest priority first.
-        merges_txt: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
-    /// A T5-family `spiece.model` without a `tokenizer.json`, read as transformers' slow
-    /// `T5Tokenizer` reads it.
-    Spiece {
-        /// `spiece.model`.
-        spiece_model: PathBuf,
-        /// `tokenizer_config.json`, if present.
-        tokenizer_config: Option<PathBuf>,
-    },
+/// The error for setting the source language `code` of a tokenizer without language codes.
+fn no_languages(code: &str) -> crate::Error {
+    crate::Error::Config(format!(
+        "source language {code:?}: this tokenizer has no language codes"
+    ))
 }
 
-/// Builds the tokenizer described by `source`. A `tokenizer.json` of NLLB (see
-/// [`NllbTokenizer`]) becomes an [`NllbTokenizer`].
-pub fn load(source: &TokenizerSource) -> Result<Box<dyn Tokenizer>> {
-    Ok(match source {
-        TokenizerSource::TokenizerJson {
-            tokenizer_json,
-            tokenizer_config,
-        } => {
-            let hf = HfTokenizer::from_files(tokenizer_json, tokenizer_config.as_deref())?;
-            if nllb::is_nllb(hf.inner(), tokenizer_config.as_deref()) {
+/// Builds the tokenizer of `files`, with the repo's `tokenizer_config.json` where it has one
+/// (it names the special tokens, may switch on `clean_up_tokenization_spaces`, and for T5 sets
+/// `legacy`). A `tokenizer.json` of NLLB (see [`NllbTokenizer`]) becomes an
+/// [`NllbTokenizer`].
+///
+/// Errors: a missing or malformed file, named.
+pub fn load(files: &TokenizerFiles, tokenizer_config: Option<&Path>) -> Result<Box<dyn Tokenizer>> {
+    Ok(match files {
+        TokenizerFiles::TokenizerJson(tokenizer_json) => {
+            let hf = HfTokenizer::from_files(tokenizer_json, tokenizer_config)?;
+            if nllb::is_nllb(hf.inner(), tokenizer_config) {
                 Box::new(NllbTokenizer::from_hf(
                     hf,
                     tokenizer_json,
-                    tokenizer_config.as_deref(),
+                    tokenizer_config,
                 )?)
             } else {
                 Box::new(hf)
             }
         }
-        TokenizerSource::M2m100 {
+        TokenizerFiles::M2m100 {
             spm_model,
             vocab_json,
-            tokenizer_config,
         } => Box::new(M2m100Tokenizer::from_files(
             spm_model,
             vocab_json,
-            tokenizer_config.as_deref(),
+            tokenizer_config,
         )?),
-        TokenizerSource::Marian {
+        TokenizerFiles::Marian {
             source_spm,
             target_spm,
             vocab_json,
-            tokenizer_config,
         } => Box::new(MarianTokenizer::from_files(
             source_spm,
             target_spm,
             vocab_json,
-            tokenizer_config.as_deref(),
+            tokenizer_config,
         )?),
-        TokenizerSource::ByteLevelBpe {
+        TokenizerFiles::Bpe {
             vocab_json,
             merges_txt,
-            tokenizer_config,
         } => Box::new(load_byte_level_bpe(
             vocab_json,
             merges_txt,
-            tokenizer_config.as_deref(),
-        )?),
-        TokenizerSource::Spiece {
-            spiece_model,
             tokenizer_config,
-        } => Box::new(T5Tokenizer::from_files(
-            spiece_model,
-            tokenizer_config.as_deref(),
         )?),
+        TokenizerFiles::Spiece(spiece_model) => {
+            Box::new(T5Tokenizer::from_files(spiece_model, tokenizer_config)?)
+        }
     })
 }
 

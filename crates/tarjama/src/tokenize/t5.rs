@@ -31,9 +31,12 @@ use serde_json::Value;
 
 use super::files::{load_config, read_model_proto, tok_err};
 use super::protobuf::ModelProto;
+use super::py_strip;
 use super::sentencepiece::{SentencePieceModel, SPACE_SYMBOL};
-use super::special::{decode_tokens, split_on_added, split_tokens, AddedTok};
-use super::{py_lstrip, py_rstrip, py_strip, Tokenizer};
+use super::special::{
+    additional_special_tokens, dedup_tokens, legacy_added, saved_added_tokens, split_tokens,
+    AddedTok, BaseVocab, SlowTokenizer, Vocab,
+};
 use crate::{Error, Result};
 
 impl AddedTok {
@@ -52,29 +55,40 @@ impl AddedTok {
 /// `tokenizer_config.json`.
 #[derive(Debug, Clone)]
 pub struct T5Tokenizer {
-    spm: SentencePieceModel,
-    /// SentencePiece pieces by id (`IdToPiece`).
-    pieces: Vec<String>,
-    added_decoder: HashMap<u32, AddedTok>,
-    added_encoder: HashMap<String, u32>,
-    /// Added-token contents, longest first, for splitting the input.
-    split_tokens: Vec<String>,
-    /// `all_special_tokens`.
-    special_tokens: HashSet<String>,
-    /// `all_special_ids`.
-    special_ids: HashSet<u32>,
-    /// Tokens decoded on their own (the sentinels above the SentencePiece vocabulary).
-    legacy_added: HashSet<String>,
+    /// `spiece.model` under the added tokens (the sentinels, decoded on their own, sit above
+    /// the SentencePiece vocabulary).
+    vocab: Vocab<Spiece>,
     /// How many pieces SentencePiece gives for the unknown token (`legacy: false` only).
     unk_token_length: usize,
-    unk_token: String,
-    unk_id: u32,
-    eos_id: u32,
-    pad_id: u32,
     legacy: bool,
     add_prefix_space: bool,
-    clean_up_spaces: bool,
-    split_special_tokens: bool,
+}
+
+/// The SentencePiece model as T5's base vocabulary: its pieces by id (`IdToPiece`), and
+/// `PieceToId` for encoding (SentencePiece's own unknown id for a piece it lacks).
+#[derive(Debug, Clone)]
+pub struct Spiece {
+    spm: SentencePieceModel,
+    pieces: Vec<String>,
+}
+
+impl BaseVocab for Spiece {
+    fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    fn id_of(&self, token: &str) -> Option<u32> {
+        let id = self.spm.piece_to_id(token);
+        (self.pieces.get(id as usize).map(String::as_str) == Some(token)).then_some(id)
+    }
+
+    fn token_of(&self, id: u32) -> Option<&str> {
+        self.pieces.get(id as usize).map(String::as_str)
+    }
+
+    fn encode_id(&self, token: &str) -> Option<u32> {
+        Some(self.spm.piece_to_id(token))
+    }
 }
 
 impl T5Tokenizer {
@@ -145,19 +159,9 @@ impl T5Tokenizer {
         let eos = token("eos_token", "</s>")?;
         let unk = token("unk_token", "<unk>")?;
         let pad = token("pad_token", "<pad>")?;
-        let mut additional: Vec<AddedTok> = match cfg.get("additional_special_tokens") {
-            None | Some(Value::Null) => (0..extra_ids).map(AddedTok::sentinel).collect(),
-            Some(Value::Array(items)) => {
-                let mut v = items
-                    .iter()
-                    .map(|x| {
-                        AddedTok::from_json(x).ok_or_else(|| {
-                            cfg_err(
-                                "additional_special_tokens: expected strings or AddedTokens".into(),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+        let mut additional: Vec<AddedTok> = match additional_special_tokens(cfg, cfg_err)? {
+            None => (0..extra_ids).map(AddedTok::sentinel).collect(),
+            Some(mut v) => {
                 let sentinels = v
                     .iter()
                     .filter(|t| t.content.contains("<extra_id_"))
@@ -172,7 +176,6 @@ impl T5Tokenizer {
                 }
                 v
             }
-            Some(_) => return Err(cfg_err("additional_special_tokens: expected a list".into())),
         };
 
         // Added tokens: the sentinels at the top of the vocabulary (as T5Tokenizer.__init__
@@ -185,16 +188,7 @@ impl T5Tokenizer {
         for i in 0..n_sentinels {
             added_decoder.insert((sp_len - 1 + extra_ids - i) as u32, AddedTok::sentinel(i));
         }
-        if let Some(Value::Object(saved)) = cfg.get("added_tokens_decoder") {
-            for (k, v) in saved {
-                let id: u32 = k
-                    .parse()
-                    .map_err(|_| cfg_err(format!("added_tokens_decoder: bad id {k:?}")))?;
-                let t = AddedTok::from_json(v)
-                    .ok_or_else(|| cfg_err(format!("added_tokens_decoder: bad token {k}")))?;
-                added_decoder.insert(id, t);
-            }
-        }
+        added_decoder.extend(saved_added_tokens(cfg, cfg_err)?);
         let mut added_encoder: HashMap<String, u32> = added_decoder
             .iter()
             .map(|(id, t)| (t.content.clone(), *id))
@@ -202,8 +196,7 @@ impl T5Tokenizer {
         // transformers' SPECIAL_TOKENS_ATTRIBUTES order, then the additional special tokens.
         let mut specials = vec![eos.clone(), unk.clone(), pad.clone()];
         specials.append(&mut additional);
-        let mut seen = HashSet::new();
-        specials.retain(|t| seen.insert(t.content.clone()));
+        dedup_tokens(&mut specials);
         let sp_id = |t: &str| -> Option<u32> {
             let id = spm.piece_to_id(t);
             (pieces.get(id as usize).map(String::as_str) == Some(t)).then_some(id)
@@ -238,37 +231,39 @@ impl T5Tokenizer {
         };
         let special_tokens: HashSet<String> = specials.iter().map(|t| t.content.clone()).collect();
         let special_ids: HashSet<u32> = special_tokens.iter().map(|t| to_id(t)).collect();
-        let mut legacy_added: HashSet<String> = added_encoder
-            .keys()
-            .filter(|t| !special_tokens.contains(*t))
-            .cloned()
-            .collect();
-        legacy_added.extend(
-            specials[3..]
-                .iter()
-                .filter(|t| to_id(&t.content) as usize >= sp_len)
-                .map(|t| t.content.clone()),
+        let legacy_added = legacy_added(
+            &added_encoder,
+            &special_tokens,
+            &specials[3..],
+            to_id,
+            sp_len,
         );
         let split_tokens = split_tokens(added_encoder.keys());
         let unk_token_length = spm.encode(&unk.content).len();
+        let (unk_id, eos_id, pad_id) = (
+            to_id(&unk.content),
+            to_id(&eos.content),
+            to_id(&pad.content),
+        );
         Ok(T5Tokenizer {
-            unk_id: to_id(&unk.content),
-            eos_id: to_id(&eos.content),
-            pad_id: to_id(&pad.content),
-            unk_token: unk.content,
-            spm,
-            pieces,
-            added_decoder,
-            added_encoder,
-            split_tokens,
-            special_tokens,
-            special_ids,
-            legacy_added,
+            vocab: Vocab {
+                base: Spiece { spm, pieces },
+                added_encoder,
+                added_decoder,
+                split_tokens,
+                special_tokens,
+                special_ids,
+                legacy_added,
+                unk_token: unk.content,
+                unk_id,
+                eos_id,
+                pad_id,
+                clean_up_spaces,
+                split_special_tokens,
+            },
             unk_token_length,
             legacy,
             add_prefix_space,
-            clean_up_spaces,
-            split_special_tokens,
         })
     }
 
@@ -283,71 +278,30 @@ impl T5Tokenizer {
             text.insert_str(0, SPACE_SYMBOL);
         }
         let mut tokens = self.base_tokenize(&text);
-        if tokens.len() > 1 && tokens[0] == SPACE_SYMBOL && self.special_tokens.contains(&tokens[1])
+        if tokens.len() > 1
+            && tokens[0] == SPACE_SYMBOL
+            && self.vocab.special_tokens.contains(&tokens[1])
         {
             tokens.remove(0);
         }
         tokens
     }
 
-    /// `PreTrainedTokenizer.tokenize`: split on added tokens, apply their strip rules, segment
-    /// the rest.
+    /// `PreTrainedTokenizer.tokenize` with T5's `_tokenize`.
     fn base_tokenize(&self, text: &str) -> Vec<String> {
-        let mut chunks: Vec<String> = if self.split_special_tokens {
-            vec![text.to_string()]
-        } else {
-            split_on_added(&self.split_tokens, text)
-                .into_iter()
-                .map(str::to_string)
-                .collect()
-        };
-        for i in 0..chunks.len() {
-            if self.split_special_tokens {
-                break;
-            }
-            let Some(id) = self.added_encoder.get(&chunks[i]) else {
-                continue;
-            };
-            let tok = &self.added_decoder[id];
-            // Python keeps the unstripped neighbours in `left` / `right`.
-            let left = (i > 0)
-                .then(|| chunks[i - 1].clone())
-                .filter(|s| !s.is_empty());
-            let right = chunks.get(i + 1).cloned().filter(|s| !s.is_empty());
-            if let (true, Some(r)) = (tok.rstrip, &right) {
-                chunks[i + 1] = py_lstrip(r).to_string();
-            }
-            if let (true, Some(l)) = (tok.lstrip, &left) {
-                chunks[i - 1] = py_rstrip(l).to_string();
-            }
-            if tok.single_word && left.as_ref().is_some_and(|l| !l.ends_with(' ')) {
-                let t = std::mem::take(&mut chunks[i]);
-                chunks[i - 1].push_str(&t);
-            } else if tok.single_word && right.as_ref().is_some_and(|r| !r.starts_with(' ')) {
-                let t = std::mem::take(&mut chunks[i + 1]);
-                chunks[i].push_str(&t);
-            }
-        }
-        let mut tokens = Vec::new();
-        for chunk in chunks {
-            if chunk.is_empty() {
-                continue;
-            }
-            if !self.split_special_tokens && self.added_encoder.contains_key(&chunk) {
-                tokens.push(chunk);
-            } else {
-                tokens.extend(self.sp_tokenize(&chunk));
-            }
-        }
-        tokens
+        self.vocab.tokenize(text, |chunk| self.sp_tokenize(chunk))
     }
 
     /// `T5Tokenizer._tokenize`.
     fn sp_tokenize(&self, text: &str) -> Vec<String> {
         if self.legacy || !(text.starts_with(SPACE_SYMBOL) || text.starts_with(' ')) {
-            return self.spm.encode(text);
+            return self.vocab.base.spm.encode(text);
         }
-        let tokens = self.spm.encode(&format!("{}{text}", self.unk_token));
+        let tokens = self
+            .vocab
+            .base
+            .spm
+            .encode(&format!("{}{text}", self.vocab.unk_token));
         if tokens.len() >= self.unk_token_length {
             tokens[self.unk_token_length..].to_vec()
         } else {
@@ -355,28 +309,8 @@ impl T5Tokenizer {
         }
     }
 
-    fn token_id(&self, token: &str) -> u32 {
-        self.added_encoder
-            .get(token)
-            .copied()
-            .unwrap_or_else(|| self.spm.piece_to_id(token))
-    }
-
-    fn encode_ids(&self, text: &str) -> Vec<u32> {
-        let mut ids: Vec<u32> = self
-            .tokenize(text)
-            .iter()
-            .map(|t| self.token_id(t))
-            .collect();
-        // `_add_eos_if_not_present`.
-        if ids.last() != Some(&self.eos_id) {
-            ids.push(self.eos_id);
-        }
-        ids
-    }
-
     /// `T5Tokenizer.convert_tokens_to_string`.
-    fn tokens_to_string(&self, tokens: &[String]) -> String {
+    fn pieces_to_string(&self, tokens: &[String]) -> String {
         let mut out = String::new();
         let mut current: Vec<&str> = Vec::new();
         let mut prev_is_special = false;
@@ -385,11 +319,11 @@ impl T5Tokenizer {
                 Some(rest) if i == 0 && self.add_prefix_space => rest,
                 _ => t.as_str(),
             };
-            if self.special_tokens.contains(t) {
+            if self.vocab.special_tokens.contains(t) {
                 if !prev_is_special {
                     out.push(' ');
                 }
-                out.push_str(&self.spm.decode_pieces(&current));
+                out.push_str(&self.vocab.base.spm.decode_pieces(&current));
                 out.push_str(t);
                 prev_is_special = true;
                 current.clear();
@@ -398,89 +332,39 @@ impl T5Tokenizer {
                 prev_is_special = false;
             }
         }
-        out.push_str(&self.spm.decode_pieces(&current));
+        out.push_str(&self.vocab.base.spm.decode_pieces(&current));
         py_strip(&out).to_string()
-    }
-
-    fn decode_ids(
-        &self,
-        ids: &[u32],
-        skip_special_tokens: bool,
-        clean_up: Option<bool>,
-    ) -> Result<String> {
-        let mut tokens = Vec::with_capacity(ids.len());
-        for id in ids {
-            if skip_special_tokens && self.special_ids.contains(id) {
-                continue;
-            }
-            let token = match self.added_decoder.get(id) {
-                Some(t) => t.content.clone(),
-                None => self.pieces.get(*id as usize).cloned().ok_or_else(|| {
-                    Error::Tokenizer(format!(
-                        "id {id} is out of range (the SentencePiece model has {} pieces)",
-                        self.pieces.len()
-                    ))
-                })?,
-            };
-            tokens.push(token);
-        }
-        Ok(decode_tokens(
-            tokens,
-            skip_special_tokens,
-            &self.special_tokens,
-            &self.legacy_added,
-            clean_up.unwrap_or(self.clean_up_spaces),
-            |t| self.tokens_to_string(t),
-        ))
     }
 }
 
-impl Tokenizer for T5Tokenizer {
-    fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.encode_ids(text))
+impl SlowTokenizer for T5Tokenizer {
+    type Base = Spiece;
+
+    fn vocab(&self) -> &Vocab<Spiece> {
+        &self.vocab
     }
 
-    fn decode_with(
-        &self,
-        ids: &[u32],
-        skip_special_tokens: bool,
-        clean_up_tokenization_spaces: Option<bool>,
-    ) -> Result<String> {
-        self.decode_ids(ids, skip_special_tokens, clean_up_tokenization_spaces)
+    fn tokens(&self, text: &str) -> Vec<String> {
+        self.tokenize(text)
     }
 
-    fn token_count(&self, text: &str) -> usize {
-        self.encode_ids(text).len()
-    }
-
-    fn pad_id(&self) -> u32 {
-        self.pad_id
-    }
-
-    fn eos_id(&self) -> u32 {
-        self.eos_id
-    }
-
-    fn unk_id(&self) -> Option<u32> {
-        Some(self.unk_id)
-    }
-
-    fn vocab_size(&self) -> usize {
-        self.pieces.len()
-    }
-
-    fn id_to_token(&self, id: u32) -> Option<String> {
-        self.added_decoder
-            .get(&id)
-            .map(|t| t.content.clone())
-            .or_else(|| self.pieces.get(id as usize).cloned())
-    }
-
-    fn token_to_id(&self, t: &str) -> Option<u32> {
-        if let Some(&id) = self.added_encoder.get(t) {
-            return Some(id);
+    /// `_add_eos_if_not_present`.
+    fn with_special_tokens(&self, mut ids: Vec<u32>) -> Vec<u32> {
+        if ids.last() != Some(&self.vocab.eos_id) {
+            ids.push(self.vocab.eos_id);
         }
-        let id = self.spm.piece_to_id(t);
-        (self.pieces.get(id as usize).map(String::as_str) == Some(t)).then_some(id)
+        ids
+    }
+
+    fn tokens_to_string(&self, tokens: &[String]) -> String {
+        self.pieces_to_string(tokens)
+    }
+
+    /// An id past the SentencePiece vocabulary that is no added token is an error.
+    fn missing_token(&self, id: u32) -> Result<String> {
+        Err(Error::Tokenizer(format!(
+            "id {id} is out of range (the SentencePiece model has {} pieces)",
+            self.vocab.base.pieces.len()
+        )))
     }
 }

@@ -700,6 +700,13 @@ impl PthWeights {
         })
     }
 
+    /// The checkpoint file holding the tensor `name`'s storage, if there is one.
+    fn file_of(&self, name: &str) -> Option<&Path> {
+        let &vid = self.tensors.get(name)?;
+        let storage = &self.storages[self.views[vid].storage];
+        Some(self.files[storage.file].as_path())
+    }
+
     fn load(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
         let &vid = self.tensors.get(name).ok_or_else(|| {
             candle_core::Error::CannotFindTensor {
@@ -782,10 +789,11 @@ impl SimpleBackend for PthWeights {
                     name,
                     s,
                     self.views[vid].shape.clone().into(),
+                    self.file_of(name),
                 ));
             }
         }
-        super::expect_shape(self.load(name, dtype, dev)?, s, name)
+        super::expect_shape(self.load(name, dtype, dev)?, s, name, self.file_of(name))
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
