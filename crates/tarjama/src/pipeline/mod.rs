@@ -12,7 +12,6 @@ pub mod summarize;
 pub mod summarizer;
 pub mod translate;
 
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -20,6 +19,7 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::decoding::{self, ChosenBy, GenerationConfig, Hypothesis};
 use crate::error::{candle_message, Error, Result};
+use crate::fsio::read_json;
 use crate::hub::{self, ModelFiles};
 use crate::model::{self, Seq2Seq};
 use crate::tokenize::{self, Tokenizer};
@@ -151,12 +151,6 @@ pub struct Seq2SeqPipeline {
     config_json: serde_json::Value,
 }
 
-/// A JSON file, parsed. Errors name the file.
-fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::input(path, format!("invalid JSON: {e}")))
-}
-
 impl Seq2SeqPipeline {
     /// Resolves `model` (preset, Hub repo id or local directory) and loads it on `device`.
     ///
@@ -173,10 +167,10 @@ impl Seq2SeqPipeline {
         let tokenizer = tokenize::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
         // config.json is read once: for the model family, the generation defaults and the
         // task settings (`prefix`, `task_specific_params`).
-        let config_json = read_json(&files.config)?;
+        let config_json: serde_json::Value = read_json(&files.config)?;
         let net = model::load(&config_json, &files.config, &files.weights, dtype, device)?;
         let generation_json = match &files.generation_config {
-            Some(path) => Some((read_json(path)?, path.as_path())),
+            Some(path) => Some((read_json::<serde_json::Value>(path)?, path.as_path())),
             None => None,
         };
         let mut generation = GenerationConfig::from_model_config(
