@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    fraction, parsed, positive, print_stats, shard_value, DecodeArgs, LanguageArgs, ModelArgs,
+    fraction, parsed, positive, print_stats, shard_value, DecodeArgs, InputArgs, LanguageArgs,
+    ModelArgs,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
@@ -122,6 +123,8 @@ pub struct BatchArgs {
     #[arg(long)]
     pub stats: bool,
     #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     /// With --task run: the translation model (default: opus-mt-tc-big-ar-en), optionally
     /// NAME@REVISION.
@@ -166,6 +169,7 @@ impl BatchArgs {
         };
         s.max_bytes = self.max_bytes;
         s.min_arabic = self.min_arabic;
+        s.encoding = self.input.encoding;
         s.files_per_group = self.files_per_group;
         Ok(s)
     }

@@ -12,7 +12,7 @@ use tarjama::decoding::{EarlyStopping, GenerationPatch};
 use tarjama::fsio::{self, WriteStep};
 use tarjama::model::linear::Quantization;
 use tarjama::pipeline::{DeviceChoice, Seq2SeqPipeline};
-use tarjama::text::script::{decode_text, Unusable};
+use tarjama::text::script::{decode, Encoding};
 use tarjama::Error;
 
 /// Where models run: `--device`, `--dtype`, `--threads`.
@@ -276,11 +276,31 @@ impl DecodeArgs {
     }
 }
 
-/// Reads one input (`-` = stdin) as UTF-8 text.
+/// How inputs are read: `--encoding`.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Character encoding of the inputs: auto (a BOM decides, UTF-8 without one), utf-8,
+    /// utf-16, cp1256 (Windows Arabic) or iso-8859-6.
+    #[arg(long, default_value = "auto", value_parser = parsed::<Encoding>)]
+    pub encoding: Encoding,
+}
+
+/// The name of an input in messages: `<stdin>` for `-`.
+pub fn input_name(path: &Path) -> PathBuf {
+    if path == Path::new("-") {
+        PathBuf::from("<stdin>")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Reads one input (`-` = stdin) as text in `encoding` ([`tarjama::text::script::decode`]).
+/// Whitespace-only text is returned as it is: the commands give empty output for it, with
+/// [`empty_note`].
 ///
-/// Errors (naming the path): missing or unreadable file, a directory, invalid UTF-8 (with the
-/// byte offset), or no text at all.
-pub fn read_text_input(path: &Path) -> tarjama::Result<String> {
+/// Errors (naming the path): missing or unreadable file, a directory, bytes not valid in the
+/// encoding (with the byte offset and, under `auto`, the likely encoding), or a NUL byte.
+pub fn read_text_input(path: &Path, encoding: Encoding) -> tarjama::Result<String> {
     let bytes = if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -293,15 +313,20 @@ pub fn read_text_input(path: &Path) -> tarjama::Result<String> {
         }
         std::fs::read(path).map_err(|e| Error::io(path, e))?
     };
-    let name = if path == Path::new("-") {
-        PathBuf::from("<stdin>")
-    } else {
-        path.to_path_buf()
-    };
-    decode_text(bytes).map_err(|e| match e {
-        Unusable::Empty => Error::input(&name, "empty input (no text to process)"),
-        e => Error::input(&name, e.to_string()),
-    })
+    decode(&bytes, encoding).map_err(|e| Error::input(input_name(path), e.to_string()))
+}
+
+/// Whether an input has nothing but whitespace; then prints `note: FILE: empty input (nothing
+/// to WHAT)` on stderr.
+pub fn empty_note(path: &Path, text: &str, what: &str) -> bool {
+    let empty = text.trim().is_empty();
+    if empty {
+        eprintln!(
+            "note: {}: empty input (nothing to {what})",
+            input_name(path).display()
+        );
+    }
+    empty
 }
 
 /// Where a command's result goes: `-o`/`--output` and `--force`.

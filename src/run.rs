@@ -7,8 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    model_name, parsed, positive, print_stats, read_text_input, typed, DecodeArgs, DeviceArgs,
-    ModelArgs, OutputArgs, Typed,
+    empty_note, model_name, parsed, positive, print_stats, read_text_input, typed, DecodeArgs,
+    DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -43,6 +43,8 @@ pub enum Format {
 pub struct RunArgs {
     /// The Arabic article (`-` for standard input).
     pub input: PathBuf,
+    #[command(flatten)]
+    pub input_args: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Translation model (preset, Hub repo id or local directory; a preset or repo id may end
@@ -86,7 +88,23 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let t_start = Instant::now();
     let output = args.output.open(std::slice::from_ref(&args.input))?;
-    let text = read_text_input(&args.input)?;
+    let text = read_text_input(&args.input, args.input_args.encoding)?;
+    if empty_note(&args.input, &text, "translate") {
+        // No model is loaded: empty output, or a record with empty texts.
+        let out = match args.format {
+            Format::Text | Format::Markdown => String::new(),
+            Format::Json => {
+                let v = serde_json::json!({
+                    "input": args.input.display().to_string(),
+                    "summary": "",
+                    "translation": "",
+                });
+                format!("{}\n", serde_json::to_string_pretty(&v)?)
+            }
+        };
+        output.write(&out)?;
+        return Ok(0);
+    }
     let normalization = args.normalize.value;
     let model_args = |name: Option<String>, flag: &'static str| ModelArgs {
         model: name,

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    min_input_tokens, parsed, print_stats, read_text_input, DecodeArgs, ModelArgs, OutputArgs,
+    empty_note, min_input_tokens, parsed, print_stats, read_text_input, DecodeArgs, InputArgs,
+    ModelArgs, OutputArgs,
 };
 use serde::Serialize;
 use tarjama::decoding::GenerationConfig;
@@ -57,6 +58,8 @@ pub struct SummarizerArgs {
 pub struct SummarizeArgs {
     /// Input file; `-` or nothing reads standard input.
     pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub input_args: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -146,7 +149,15 @@ struct SummarySeconds {
 pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let input = args.input.clone().unwrap_or_else(|| PathBuf::from("-"));
     let output = args.output.open(std::slice::from_ref(&input))?;
-    let text = read_text_input(&input)?;
+    let text = read_text_input(&input, args.input_args.encoding)?;
+    if empty_note(&input, &text, "summarize") {
+        // No model is loaded: empty output, or a record with an empty summary.
+        output.write(match args.format {
+            Format::Text => "",
+            Format::Json => "{\n  \"summary\": \"\"\n}\n",
+        })?;
+        return Ok(0);
+    }
     let (pipe, mut settings) = load_summarizer(
         &args.model,
         &args.decode,

@@ -7,7 +7,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    parsed, positive, print_stats, read_text_input, DecodeArgs, LanguageArgs, ModelArgs, OutputArgs,
+    empty_note, parsed, positive, print_stats, read_text_input, DecodeArgs, InputArgs,
+    LanguageArgs, ModelArgs, OutputArgs,
 };
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -50,6 +51,8 @@ pub struct TranslateArgs {
     /// Input files; `-` or nothing reads standard input.
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -86,11 +89,13 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         anyhow::bail!("--batch-size must be at least 1");
     }
 
-    // Read every input first; a bad one is reported and the rest go on.
+    // Read every input first; a bad one is reported and the rest go on. An empty one gives
+    // no output, with a note.
     let mut failed = 0;
     let mut docs: Vec<(PathBuf, String)> = Vec::new();
     for path in &inputs {
-        match read_text_input(path) {
+        match read_text_input(path, args.input.encoding) {
+            Ok(text) if empty_note(path, &text, "translate") => {}
             Ok(text) => docs.push((path.clone(), text)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -99,7 +104,11 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         }
     }
     if docs.is_empty() {
-        return Ok(1);
+        if failed > 0 {
+            return Ok(1);
+        }
+        output.write("")?;
+        return Ok(0);
     }
 
     let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;

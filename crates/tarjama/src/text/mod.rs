@@ -14,7 +14,7 @@ pub mod script;
 pub mod segment;
 
 pub use normalize::Normalization;
-pub use script::{arabic_ratio, classify, is_arabic_script, Unusable};
+pub use script::{arabic_ratio, classify, is_arabic_script, Encoding, Unusable};
 pub use segment::{
     split_document, Document, Line, Paragraph, Segment, SentenceSplitter, SplitLevel,
 };

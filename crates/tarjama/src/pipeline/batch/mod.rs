@@ -216,6 +216,8 @@ pub struct BatchSettings {
     pub max_bytes: u64,
     /// For `translate` and `run`: inputs whose [`crate::text::arabic_ratio`] is below this are skipped.
     pub min_arabic: f64,
+    /// The inputs' character encoding (`--encoding`); recorded in the manifest's settings.
+    pub encoding: crate::text::Encoding,
     /// Files per group (see [`DEFAULT_FILES_PER_GROUP`]).
     pub files_per_group: usize,
 }
@@ -233,6 +235,7 @@ impl BatchSettings {
             format: OutputFormat::Text,
             max_bytes: DEFAULT_MAX_BYTES,
             min_arabic: DEFAULT_MIN_ARABIC,
+            encoding: crate::text::Encoding::Auto,
             files_per_group: DEFAULT_FILES_PER_GROUP,
         }
     }

@@ -531,6 +531,7 @@ impl<'a> SummarizeRecord<'a> {
 struct SettingsRecord<'a> {
     task: Task,
     format: OutputFormat,
+    encoding: crate::text::Encoding,
     #[serde(skip_serializing_if = "Option::is_none")]
     translate: Option<TranslateRecord<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -580,8 +581,13 @@ fn to_value(value: impl Serialize) -> serde_json::Value {
 }
 
 impl Models<'_> {
-    /// The [`Fingerprint`] of these models and their settings, writing `format`.
-    pub fn fingerprint(&self, format: OutputFormat) -> Fingerprint {
+    /// The [`Fingerprint`] of these models and their settings, writing `format` from inputs
+    /// read in `encoding`.
+    pub fn fingerprint(
+        &self,
+        format: OutputFormat,
+        encoding: crate::text::Encoding,
+    ) -> Fingerprint {
         let (translate, summarize, translator, summarizer) = match self {
             Models::Translate { pipe, settings } => {
                 (Some(TranslateRecord::of(settings)), None, Some(*pipe), None)
@@ -606,6 +612,7 @@ impl Models<'_> {
         let settings = SettingsRecord {
             task: self.task(),
             format,
+            encoding,
             translate,
             summarize,
         };

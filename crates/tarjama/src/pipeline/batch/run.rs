@@ -21,7 +21,7 @@ use crate::pipeline::translate::{
     translate_documents_with_stats, DocumentTranslation, TranslateSettings,
 };
 use crate::pipeline::Seq2SeqPipeline;
-use crate::text::classify;
+use crate::text::{classify, Encoding};
 
 /// Running totals, passed to every [`Progress`] call.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -131,7 +131,7 @@ pub fn run(
             s.task.as_str()
         )));
     }
-    let fingerprint = models.fingerprint(s.format);
+    let fingerprint = models.fingerprint(s.format, s.encoding);
     let prefix = plan.temp_prefix();
     fs::create_dir_all(&plan.output_root).map_err(|e| Error::io(&plan.output_root, e))?;
 
@@ -283,7 +283,7 @@ impl Runner<'_, '_> {
                         text: Err(v.clone()),
                     };
                 }
-                read_input(index, &input.path, s.max_bytes, min_arabic)
+                read_input(index, &input.path, s.max_bytes, s.encoding, min_arabic)
             })
             .collect();
         self.progress.group_started(group.len(), &self.totals);
@@ -567,7 +567,13 @@ impl Runner<'_, '_> {
 }
 
 /// Reads and checks one input.
-fn read_input(index: usize, path: &Path, max_bytes: u64, min_arabic: Option<f64>) -> Loaded {
+fn read_input(
+    index: usize,
+    path: &Path,
+    max_bytes: u64,
+    encoding: Encoding,
+    min_arabic: Option<f64>,
+) -> Loaded {
     let fail = |status, reason: String, bytes| Loaded {
         index,
         sha256: None,
@@ -593,7 +599,7 @@ fn read_input(index: usize, path: &Path, max_bytes: u64, min_arabic: Option<f64>
         index,
         sha256: Some(sha256_hex(&bytes)),
         bytes: Some(bytes.len() as u64),
-        text: classify(bytes, min_arabic).map_err(Verdict::from),
+        text: classify(&bytes, encoding, min_arabic).map_err(Verdict::from),
     }
 }
 
