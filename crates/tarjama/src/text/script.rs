@@ -61,6 +61,13 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Whether this is [`Encoding::Auto`], the default.
+    pub fn is_auto(&self) -> bool {
+        *self == Encoding::Auto
+    }
+}
+
+impl Encoding {
     /// The flag value: `auto`, `utf-8`, `utf-16`, `cp1256`, `iso-8859-6`.
     pub fn name(self) -> &'static str {
         match self {

@@ -531,6 +531,9 @@ impl<'a> SummarizeRecord<'a> {
 struct SettingsRecord<'a> {
     task: Task,
     format: OutputFormat,
+    /// Left out for `auto`, so manifests written before `--encoding` existed keep their
+    /// fingerprint and `--resume` over them skips what they finished.
+    #[serde(skip_serializing_if = "crate::text::Encoding::is_auto")]
     encoding: crate::text::Encoding,
     #[serde(skip_serializing_if = "Option::is_none")]
     translate: Option<TranslateRecord<'a>>,
