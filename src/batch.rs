@@ -66,7 +66,7 @@ Examples:
 /// Flags of `tarjama batch`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = format!("{EXIT_CODES}\n{BATCH_EXAMPLES}"),
+    after_help = format!("{EXIT_CODES}\n\n{BATCH_EXAMPLES}"),
     mut_arg("model", |a| crate::with_default(
         a,
         "opus-mt-tc-big-ar-en; distilbart-cnn-12-6 with --task summarize"

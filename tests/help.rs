@@ -33,7 +33,7 @@ fn help_ends_with_examples_and_shows_the_default_models() {
     assert!(help.contains("[default: distilbart-cnn-12-6]"), "{help}");
     for cmd in ["run", "summarize", "batch", "eval", "compare", "models"] {
         let help = stdout(&tarjama(&[cmd, "--help"]));
-        let (_, examples) = help.rsplit_once("\nExamples:\n").expect(cmd);
+        let (_, examples) = help.rsplit_once("\n\nExamples:\n").expect(cmd);
         let lines: Vec<&str> = examples.lines().collect();
         assert!((2..=3).contains(&lines.len()), "{cmd}: {examples}");
         for l in lines {
