@@ -57,10 +57,21 @@ pub enum FormatArg {
     Jsonl,
 }
 
+/// The examples at the end of `tarjama batch --help`.
+const BATCH_EXAMPLES: &str = "\
+Examples:
+  tarjama batch corpus/ -o out/
+  tarjama batch corpus/ -o out/ --task run --resume
+  tarjama batch corpus/ -o out/ --glob '**/*.txt' --shard 1/4";
+
 /// Flags of `tarjama batch`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = EXIT_CODES,
+    after_help = format!("{EXIT_CODES}\n\n{BATCH_EXAMPLES}"),
+    mut_arg("model", |a| crate::with_default(
+        a,
+        "opus-mt-tc-big-ar-en; distilbart-cnn-12-6 with --task summarize"
+    )),
     mut_arg("lang", |a| a.help(
         "With --task summarize: language of the texts (default: the preset's, else en)"
     )),

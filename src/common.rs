@@ -347,17 +347,23 @@ impl OutputArgs {
     }
 }
 
-/// Where results go: stdout, or a file written atomically.
+/// Where results go: stdout, a file written atomically, or a device or FIFO written straight.
 pub enum Output {
     /// Standard output.
     Stdout,
-    /// A file: written to a temporary file in the same directory, then renamed over `path`.
+    /// A regular file (or a new one): written to a temporary file in the same directory, then
+    /// renamed over `path`. `-o` through a symlink gives the link's target here, so the link
+    /// stays.
     File(PathBuf),
+    /// A character device, a FIFO or an open descriptor (`/dev/null`, a named pipe,
+    /// `/dev/stdout`): written straight, never replaced.
+    Stream(PathBuf),
 }
 
 impl Output {
-    /// Checks `-o PATH` before any work: it may not be one of the inputs, and an existing file
-    /// is replaced only with `force`.
+    /// Checks `-o PATH` before any work, through symlinks ([`fsio::output_target`]): a
+    /// directory, socket or other non-regular file is refused; an existing regular file may not
+    /// be one of the inputs, and is replaced only with `force`. Devices and FIFOs need neither.
     pub fn new(path: Option<&Path>, inputs: &[PathBuf], force: bool) -> anyhow::Result<Output> {
         let Some(path) = path else {
             return Ok(Output::Stdout);
@@ -365,14 +371,16 @@ impl Output {
         if path == Path::new("-") {
             return Ok(Output::Stdout);
         }
-        if path.is_dir() {
-            anyhow::bail!("{}: is a directory; -o takes a file path", path.display());
-        }
-        if path.exists() {
-            let canon = std::fs::canonicalize(path).ok();
-            let is_input = inputs.iter().any(|i| {
-                std::fs::canonicalize(i).ok().is_some() && std::fs::canonicalize(i).ok() == canon
-            });
+        let target = match fsio::output_target(path)? {
+            fsio::OutputTarget::Stream(p) => return Ok(Output::Stream(p)),
+            fsio::OutputTarget::File(p) => p,
+        };
+        if target.exists() {
+            let canon = std::fs::canonicalize(&target).ok();
+            let is_input = canon.is_some()
+                && inputs
+                    .iter()
+                    .any(|i| std::fs::canonicalize(i).ok() == canon);
             if is_input {
                 anyhow::bail!(
                     "{}: is also an input; refusing to overwrite it",
@@ -386,7 +394,7 @@ impl Output {
                 );
             }
         }
-        Ok(Output::File(path.to_path_buf()))
+        Ok(Output::File(target))
     }
 
     /// Writes `content` (atomically for files).
@@ -401,6 +409,15 @@ impl Output {
                 }
             }
             Output::File(path) => write_atomic(path, content.as_bytes()),
+            Output::Stream(path) => match fsio::write_stream(path, content.as_bytes()) {
+                // As for stdout: the pipe's reader went away.
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Ok(())
+                }
+                other => Ok(other?),
+            },
         }
     }
 }

@@ -90,6 +90,11 @@ pub struct MetricArgs {
 
 /// Flags of `tarjama eval`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tarjama eval --ref ref.en out.en
+  tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
+  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
 pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
@@ -105,6 +110,10 @@ pub struct EvalArgs {
 
 /// Flags of `tarjama compare`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tarjama compare --ref ref.en baseline.en system.en
+  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000")]
 pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]

@@ -21,7 +21,11 @@ mod translate;
 
 /// tarjama: translate Arabic documents into English and summarize them.
 #[derive(Debug, Parser)]
-#[command(name = "tarjama", version, about, long_about = None)]
+#[command(name = "tarjama", version, about, long_about = None, after_help = "\
+Examples:
+  tarjama run examples/sample.ar.txt
+  tarjama translate article.ar.txt -o article.en.txt --model opus-mt-ar-en
+  tarjama models list")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,6 +73,13 @@ impl Command {
             Command::Batch(_) => "batch",
         }
     }
+}
+
+/// `arg` with `[default: DEFAULT]` added to its help, for a flag whose default is applied
+/// after parsing (so clap cannot show it), such as the default model of each command.
+fn with_default(arg: clap::Arg, default: &str) -> clap::Arg {
+    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+    arg.help(format!("{help} [default: {default}]"))
 }
 
 fn main() {

@@ -10,6 +10,11 @@ use tarjama::tokenize::languages::family_codes;
 
 /// Flags of `tarjama models`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  tarjama models list
+  tarjama models show opus-mt-tc-big-ar-en
+  tarjama models download opus-mt-tc-big-ar-en distilbart-cnn-12-6@main")]
 pub struct ModelsArgs {
     #[command(subcommand)]
     command: ModelsCommand,
@@ -19,9 +24,10 @@ pub struct ModelsArgs {
 enum ModelsCommand {
     /// One line per preset: name, family, size, task, languages, licence, cached.
     List,
-    /// Everything about one preset, its language codes included.
+    /// Everything about one preset, its language codes included; or what a local model
+    /// directory holds (family, size, tokenizer, generation defaults).
     Show {
-        /// The preset name (see `tarjama models list`).
+        /// The preset name (see `tarjama models list`), or a local model directory.
         name: String,
     },
     /// Download models into the Hugging Face cache now, so later runs (HF_HUB_OFFLINE=1, other
@@ -44,6 +50,10 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<i32> {
         ModelsCommand::Download { models, quiet } => return download(&models, quiet),
         ModelsCommand::List => list(&hub::presets(), &opts),
         ModelsCommand::Show { name } => {
+            if hub::preset(&name).is_none() && std::path::Path::new(&name).is_dir() {
+                print!("{}", show_dir(&name)?);
+                return Ok(0);
+            }
             let Some(p) = hub::preset(&name) else {
                 anyhow::bail!(
                     "no preset {name:?} (presets: {})",
@@ -266,6 +276,138 @@ fn show(p: &Preset, opts: &HubOptions) -> String {
         field("generation", gen.join(" "));
     }
     out
+}
+
+/// `tarjama models show DIR`: what the local model directory `dir` holds, read from its
+/// `config.json`, `generation_config.json`, the weights' headers (safetensors: parameters
+/// counted from the tensor shapes, no tensor data read; `.bin`: file size only) and which
+/// tokenizer files it has.
+///
+/// Errors: the directory is no model (as `--model DIR` would say), a config or header that
+/// cannot be read.
+fn show_dir(name: &str) -> anyhow::Result<String> {
+    let files = hub::ModelFiles::from_dir(std::path::Path::new(name))?;
+    let config: serde_json::Value = tarjama::fsio::read_json(&files.config)?;
+    let text = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let mut out = String::new();
+    let mut field = |k: &str, v: String| out.push_str(&format!("{:<12} {v}\n", format!("{k}:")));
+    field("directory", name.to_string());
+    let arch = config
+        .get("architectures")
+        .and_then(|a| a.get(0))
+        .and_then(|a| a.as_str())
+        .map(|a| format!(" ({a})"))
+        .unwrap_or_default();
+    field(
+        "family",
+        format!(
+            "{}{arch}",
+            text("model_type").unwrap_or_else(|| "unknown (no model_type)".into())
+        ),
+    );
+    let (names, bytes): (Vec<String>, u64) = match &files.weights {
+        hub::Weights::Safetensors(p) | hub::Weights::PytorchBin(p) => (
+            p.iter()
+                .map(|f| {
+                    f.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect(),
+            p.iter()
+                .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+                .sum(),
+        ),
+    };
+    let params = match &files.weights {
+        hub::Weights::Safetensors(p) => {
+            let mut n = 0u64;
+            for f in p {
+                n += safetensors_parameters(f)?;
+            }
+            let about = if n >= 1_000_000 {
+                format!(" ({})", size(n))
+            } else {
+                String::new()
+            };
+            format!("{n} parameters{about}, ")
+        }
+        hub::Weights::PytorchBin(_) => String::new(),
+    };
+    field(
+        "size",
+        format!(
+            "{params}{} in {}",
+            hub::format_size(bytes),
+            names.join(", ")
+        ),
+    );
+    use tarjama::tokenize::TokenizerFiles as T;
+    field(
+        "tokenizer",
+        match &files.tokenizer {
+            T::TokenizerJson(_) => "tokenizer.json (tokenizers library)".to_string(),
+            T::Marian { .. } => "Marian SentencePiece (source.spm, target.spm, vocab.json)".into(),
+            T::Spiece(_) => "T5 SentencePiece (spiece.model)".into(),
+            T::M2m100 { .. } => "M2M100 SentencePiece (sentencepiece.bpe.model, vocab.json)".into(),
+            T::Bpe { .. } => "byte-level BPE (vocab.json, merges.txt)".into(),
+        },
+    );
+    let num = |k: &str| config.get(k).and_then(|v| v.as_u64());
+    if let Some(v) = num("vocab_size") {
+        let positions = num("max_position_embeddings")
+            .map(|p| format!(", {p} positions"))
+            .unwrap_or_default();
+        field("vocabulary", format!("{v} tokens{positions}"));
+    }
+    let generation = match &files.generation_config {
+        Some(path) => {
+            let g: serde_json::Map<String, serde_json::Value> = tarjama::fsio::read_json(path)?;
+            let set: Vec<String> = g
+                .iter()
+                .filter(|(k, _)| k.as_str() != "transformers_version")
+                .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
+                .collect();
+            format!("{} (generation_config.json)", set.join(" "))
+        }
+        None => "no generation_config.json (config.json's generation keys apply)".into(),
+    };
+    field("generation", generation);
+    Ok(out)
+}
+
+/// The number of parameters in a safetensors file, from its header alone (the sum of the
+/// tensors' shape products).
+///
+/// Errors: the file cannot be read, or its header is not safetensors'.
+fn safetensors_parameters(path: &std::path::Path) -> anyhow::Result<u64> {
+    use std::io::Read;
+    let bad = || anyhow::anyhow!("{}: not a safetensors file (bad header)", path.display());
+    let mut f =
+        std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).map_err(|_| bad())?;
+    let len = u64::from_le_bytes(len);
+    if len > 100_000_000 {
+        return Err(bad());
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).map_err(|_| bad())?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|_| bad())?;
+    let mut n = 0u64;
+    for (name, t) in &header {
+        if name == "__metadata__" {
+            continue;
+        }
+        let shape = t.get("shape").and_then(|s| s.as_array()).ok_or_else(bad)?;
+        n += shape
+            .iter()
+            .map(|d| d.as_u64().unwrap_or(0))
+            .product::<u64>();
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -36,6 +36,11 @@ pub enum Format {
 #[command(
     mut_arg("output", |a| a.help("Write the result to this file (atomically) instead of standard output")),
     mut_arg("dtype", |a| a.help("f32, f16 or bf16")),
+    after_help = "\
+Examples:
+  tarjama run examples/sample.ar.txt
+  tarjama run article.ar.txt --format markdown -o article.md
+  tarjama run article.ar.txt --summarize-first --translator opus-mt-ar-en",
     mut_arg("threads", |a| a.help(
         "CPU threads for the models (default: all cores, or RAYON_NUM_THREADS)"
     ))

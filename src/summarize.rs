@@ -54,7 +54,15 @@ pub struct SummarizerArgs {
 
 /// Flags of `tarjama summarize`.
 #[derive(Debug, Args)]
-#[command(mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")))]
+#[command(
+    mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")),
+    mut_arg("model", |a| crate::with_default(a, DEFAULT_SUMMARIZER)),
+    after_help = "\
+Examples:
+  tarjama summarize article.en.txt
+  tarjama summarize article.ar.txt --model mt5-xlsum --lang ar
+  tarjama summarize report.en.txt --model bart-large-cnn --format json -o report.json"
+)]
 pub struct SummarizeArgs {
     /// Input file; `-` or nothing reads standard input.
     pub input: Option<PathBuf>,

@@ -47,6 +47,14 @@ struct SegmentRecord<'a> {
 
 /// Flags of `tarjama translate`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("model", |a| crate::with_default(a, DEFAULT_TRANSLATOR)),
+    after_help = "\
+Examples:
+  tarjama translate examples/sample.ar.txt
+  tarjama translate article.ar.txt -o article.en.txt --model opus-mt-ar-en --beams 1
+  cat article.ar.txt | tarjama translate --format jsonl --model nllb-200-distilled-600M"
+)]
 pub struct TranslateArgs {
     /// Input files; `-` or nothing reads standard input.
     pub inputs: Vec<PathBuf>,

@@ -559,3 +559,121 @@ fn quantize_that_does_not_fit_names_the_value_as_typed_and_the_model() {
     );
     assert!(e.contains(&mt5), "{e}");
 }
+
+/// `-o` through symlinks, to devices and FIFOs, and onto files it must not replace.
+#[cfg(unix)]
+#[test]
+fn outputs_go_through_links_to_devices_and_fifos_and_never_replace_other_files() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = input_file(d);
+    let m = fixture_model();
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["translate", input.as_str(), "--model", m.as_str()];
+        args.extend(["--beams", "1", "-o", out.to_str().unwrap()]);
+        args.extend(extra);
+        tarjama(&args)
+    };
+    let plain = tarjama(&["translate", &input, "--model", &m, "--beams", "1"]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let expected = plain.stdout;
+    assert!(!expected.is_empty());
+    let names = |p: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+
+    // A link to an existing file: --force needed, then the target is written, the link kept,
+    // and the temporary file was beside the target (none left anywhere).
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/real.txt"), "old").unwrap();
+    symlink("sub/real.txt", d.join("link")).unwrap();
+    let o = run(&d.join("link"), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {}: already exists; pass --force to replace it\n",
+            d.join("link").display()
+        )
+    );
+    let o = run(&d.join("link"), &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(d.join("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(d.join("sub/real.txt")).unwrap(), expected);
+    assert_eq!(names(&d.join("sub")), ["real.txt"]);
+
+    // A dangling link: the file it names is created (as the shell's `>` does).
+    symlink("sub/new.txt", d.join("dangling")).unwrap();
+    let o = run(&d.join("dangling"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(d.join("sub/new.txt")).unwrap(), expected);
+    assert!(std::fs::symlink_metadata(d.join("dangling"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    // A link to an input is still an input.
+    symlink(&input, d.join("in-link")).unwrap();
+    let o = run(&d.join("in-link"), &["--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is also an input"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "مرحبا بالعالم.\n");
+
+    // Devices: no --force, nothing replaced.
+    let o = run(Path::new("/dev/null"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let o = run(Path::new("/dev/stdout"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, expected);
+
+    // A named pipe, read while tarjama writes it.
+    let fifo = d.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o = run(&fifo, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(reader.join().unwrap(), expected);
+
+    // A directory through a link, and a socket: one line, nothing touched.
+    symlink("sub", d.join("dir-link")).unwrap();
+    let o = run(&d.join("dir-link"), &["--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {}: is a directory (the symlink's target {}); -o writes a regular file, a \
+             character device or a FIFO\n",
+            d.join("dir-link").display(),
+            d.join("sub").display()
+        )
+    );
+    let sock = d.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let o = run(&sock, &["--force"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {}: is a socket; -o writes a regular file, a character device or a FIFO\n",
+            sock.display()
+        )
+    );
+    assert_eq!(
+        names(d),
+        ["dangling", "dir-link", "fifo", "in-link", "in.txt", "link", "sock", "sub"]
+    );
+}

@@ -1,13 +1,14 @@
 //! File-system helpers for everything tarjama writes: atomic replacement of a file (a temporary
 //! file beside the target, written, synced, then renamed over it with `tempfile`), the
 //! permissions a new or replaced output gets, folder sync after renames, the sweep of
-//! temporary files a killed run left, and reading a JSON file.
+//! temporary files a killed run left, where a user's output path leads ([`output_target`]:
+//! through symlinks, to devices and FIFOs), and reading a JSON file.
 //!
 //! Used by `batch` (outputs, manifest, results) and by the CLI's `-o FILE`.
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
@@ -154,6 +155,137 @@ pub fn remove_stale_temps(dir: &Path, prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where a write to a user-given output path (`-o PATH`) goes, symlinks followed
+/// ([`output_target`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// A regular file, or a path where none exists yet (also the missing target of a dangling
+    /// symlink): written atomically ([`replace`]) with the temporary file beside this path, so
+    /// a symlink that led here stays a symlink.
+    File(PathBuf),
+    /// A character device, a FIFO, or a descriptor the process already has open
+    /// (`/dev/stdout`, `/dev/fd/N`): written straight, with no temporary file and no rename.
+    Stream(PathBuf),
+}
+
+/// The most symlinks [`output_target`] follows (Linux's own limit).
+const MAX_LINKS: usize = 40;
+
+/// Follows `path` through its symlinks (a relative link is read from the link's folder) to
+/// what a write should reach. A dangling symlink leads to the missing path it names, which is
+/// then created, as the shell's `>` does. A link into `/proc` (`/dev/stdout` →
+/// `/proc/self/fd/1`) is an open descriptor and is written straight, whatever it refers to.
+///
+/// Errors: [`Error::Input`] naming `path` (and the link's target where they differ) when it
+/// leads to a directory, a socket, a block device or another non-regular file, or goes through
+/// more than 40 links; [`Error::Io`] when a link or the file cannot be examined.
+pub fn output_target(path: &Path) -> Result<OutputTarget> {
+    let mut cur = path.to_path_buf();
+    for _ in 0..=MAX_LINKS {
+        let meta = match fs::symlink_metadata(&cur) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(OutputTarget::File(cur))
+            }
+            Err(e) => return Err(Error::io(&cur, e)),
+            Ok(m) => m,
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let parent = cur.parent().unwrap_or(Path::new(""));
+            let in_proc = fs::canonicalize(if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            })
+            .is_ok_and(|p| p.starts_with("/proc"));
+            if in_proc {
+                // A descriptor link: its target text (`pipe:[123]`) is no path.
+                let meta = fs::metadata(&cur).map_err(|e| Error::io(&cur, e))?;
+                return match kind_refused(&meta.file_type()) {
+                    Some(kind) => Err(refused(path, &cur, kind)),
+                    None => Ok(OutputTarget::Stream(cur)),
+                };
+            }
+            let link = fs::read_link(&cur).map_err(|e| Error::io(&cur, e))?;
+            cur = parent.join(link);
+            continue;
+        }
+        if ft.is_file() {
+            return Ok(OutputTarget::File(cur));
+        }
+        if is_stream(&ft) {
+            return Ok(OutputTarget::Stream(cur));
+        }
+        let kind = kind_refused(&ft).unwrap_or("not a regular file");
+        return Err(refused(path, &cur, kind));
+    }
+    Err(Error::input(path, "too many levels of symbolic links"))
+}
+
+/// A character device or a FIFO.
+fn is_stream(ft: &fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        ft.is_char_device() || ft.is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ft;
+        false
+    }
+}
+
+/// What kind of file an output may not be, or `None` for one it may be (a regular file, a
+/// character device, a FIFO).
+fn kind_refused(ft: &fs::FileType) -> Option<&'static str> {
+    if ft.is_file() || is_stream(ft) {
+        return None;
+    }
+    if ft.is_dir() {
+        return Some("is a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_socket() {
+            return Some("is a socket");
+        }
+        if ft.is_block_device() {
+            return Some("is a block device");
+        }
+    }
+    Some("is not a regular file")
+}
+
+/// The error for an output path that leads to a file that must not be written.
+fn refused(path: &Path, target: &Path, kind: &str) -> Error {
+    let through = if target != path {
+        format!(" (the symlink's target {})", target.display())
+    } else {
+        String::new()
+    };
+    Error::input(
+        path,
+        format!("{kind}{through}; -o writes a regular file, a character device or a FIFO"),
+    )
+}
+
+/// Writes `bytes` straight to a character device, FIFO or open descriptor (an
+/// [`OutputTarget::Stream`]): opened for appending, neither created nor truncated, so
+/// `-o /dev/stdout >> log` adds to `log` as the shell's own redirection would.
+///
+/// Errors: [`Error::Io`] naming `path`.
+pub fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.flush())
+        .map_err(|e| Error::io(path, e))
+}
+
 /// Reads and parses the JSON file at `path` as `T`.
 ///
 /// Errors: [`Error::Io`] when it cannot be read, [`Error::Input`] `"{path}: invalid JSON: …"`
@@ -266,5 +398,87 @@ mod tests {
             err.starts_with(&format!("{}: invalid JSON: ", path.display())),
             "{err}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn output_targets_follow_links_and_refuse_non_regular_files() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("sub/real.txt"), b"old").unwrap();
+        // A relative link, read from the link's folder, and a link to that link.
+        symlink("sub/real.txt", d.join("link")).unwrap();
+        symlink("link", d.join("link2")).unwrap();
+        let real = OutputTarget::File(d.join("sub/real.txt"));
+        assert_eq!(output_target(&d.join("link")).unwrap(), real);
+        assert_eq!(output_target(&d.join("link2")).unwrap(), real);
+        // A dangling link leads to the file it names; a missing path is itself.
+        symlink("sub/new.txt", d.join("dangling")).unwrap();
+        assert_eq!(
+            output_target(&d.join("dangling")).unwrap(),
+            OutputTarget::File(d.join("sub/new.txt"))
+        );
+        assert_eq!(
+            output_target(&d.join("none")).unwrap(),
+            OutputTarget::File(d.join("none"))
+        );
+        // Devices, FIFOs and descriptors are written straight.
+        assert_eq!(
+            output_target(Path::new("/dev/null")).unwrap(),
+            OutputTarget::Stream("/dev/null".into())
+        );
+        assert_eq!(
+            output_target(Path::new("/dev/stdout")).unwrap(),
+            OutputTarget::Stream("/proc/self/fd/1".into())
+        );
+        let fifo = d.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert_eq!(
+                output_target(&fifo).unwrap(),
+                OutputTarget::Stream(fifo.clone())
+            );
+        }
+        // A directory, directly or through a link, and a socket are refused.
+        let err = output_target(&d.join("sub")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: is a directory; -o writes a regular file, a character device or a FIFO",
+                d.join("sub").display()
+            )
+        );
+        symlink("sub", d.join("dirlink")).unwrap();
+        let err = output_target(&d.join("dirlink")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: is a directory (the symlink's target {}); -o writes a regular file, a \
+                 character device or a FIFO",
+                d.join("dirlink").display(),
+                d.join("sub").display()
+            )
+        );
+        let sock = d.join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let err = output_target(&sock).unwrap_err().to_string();
+        assert!(
+            err.ends_with(": is a socket; -o writes a regular file, a character device or a FIFO"),
+            "{err}"
+        );
+        // A loop of links.
+        symlink("loop2", d.join("loop1")).unwrap();
+        symlink("loop1", d.join("loop2")).unwrap();
+        let err = output_target(&d.join("loop1")).unwrap_err().to_string();
+        assert!(
+            err.ends_with(": too many levels of symbolic links"),
+            "{err}"
+        );
+        // A stream write neither creates nor replaces anything.
+        write_stream(Path::new("/dev/null"), b"x").unwrap();
+        assert!(write_stream(&d.join("absent"), b"x").is_err());
+        assert!(!d.join("absent").exists());
     }
 }
