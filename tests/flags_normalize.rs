@@ -188,3 +188,34 @@ fn bidi_controls_do_not_change_tokens_or_translation_zwnj_is_kept() {
         assert_eq!(default[0][key], none[0][key], "{key}");
     }
 }
+
+#[test]
+fn batch_checks_the_positions_before_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("a.txt"), LINE).unwrap();
+    let out_dir = dir.path().join("out");
+    let model = marian();
+    let out = common::run_tarjama(
+        &[
+            "batch",
+            input.to_str().unwrap(),
+            "-o",
+            out_dir.to_str().unwrap(),
+            "--model",
+            &model,
+            "--max-new-tokens",
+            "600",
+            "--quiet",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("error: --max-new-tokens 600: the model {model} has 512 positions\n")
+    );
+    assert!(!out_dir.exists(), "nothing written");
+}
