@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    fraction, parsed, positive, print_stats, shard_value, DecodeArgs, InputArgs, LanguageArgs,
-    ModelArgs,
+    batch_size_value, fraction, parsed, positive, print_generation_warnings, print_stats,
+    shard_value, DecodeArgs, InputArgs, LanguageArgs, ModelArgs,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
@@ -109,7 +109,7 @@ pub struct BatchArgs {
     #[arg(long, value_name = "K/N", value_parser = shard_value)]
     pub shard: Option<Shard>,
     /// Segments per model batch.
-    #[arg(long, default_value_t = 8, value_parser = positive)]
+    #[arg(long, default_value_t = 8, value_parser = batch_size_value)]
     pub batch_size: usize,
     /// Files whose segments are batched together before their outputs and manifest records are
     /// written (larger: better batches; smaller: progress and manifest advance more often).
@@ -215,9 +215,12 @@ impl BatchArgs {
 
     fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
         self.languages.apply(pipe)?;
+        self.decode
+            .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
         let normalization = self.normalize;
         let mut generation = pipe.generation.clone();
         generation.apply(&self.decode.patch(), ChosenBy::User);
+        print_generation_warnings(&generation);
         Ok(TranslateSettings {
             normalization,
             generation,

@@ -24,8 +24,8 @@ pub struct DeviceArgs {
     /// f32, f16 or bf16 (f16/bf16 are meant for GPUs).
     #[arg(long, default_value = "f32", value_parser = dtype_value)]
     pub dtype: candle_core::DType,
-    /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS).
-    #[arg(long, value_parser = positive)]
+    /// CPU threads for the model (default: all cores, or RAYON_NUM_THREADS; at most 1024).
+    #[arg(long, value_parser = threads_value)]
     pub threads: Option<usize>,
 }
 
@@ -187,27 +187,28 @@ impl LanguageArgs {
 /// means. Unset flags keep the model's defaults (its generation_config.json).
 #[derive(Debug, Clone, Default, Args)]
 pub struct DecodeArgs {
-    /// Beam width (num_beams); 1 is greedy search.
-    #[arg(long, value_parser = positive)]
+    /// Beam width (num_beams); 1 is greedy search; at most 64.
+    #[arg(long, value_parser = beams_value)]
     pub beams: Option<usize>,
-    /// Longest output in tokens, counting the decoder start token (max_length; at least 2).
+    /// Longest output in tokens, counting the decoder start token (max_length; at least 2, at
+    /// most the model's positions + 1).
     #[arg(long, value_parser = max_length_value)]
     pub max_length: Option<usize>,
     /// Most new tokens, not counting the decoder start token (max_new_tokens; wins over
-    /// --max-length).
-    #[arg(long, value_parser = positive)]
+    /// --max-length; at most the model's positions).
+    #[arg(long, value_parser = tokens_value)]
     pub max_new_tokens: Option<usize>,
     /// Shortest output in tokens, counting the decoder start token (min_length).
-    #[arg(long)]
+    #[arg(long, value_parser = length_value)]
     pub min_length: Option<usize>,
     /// Fewest new tokens (min_new_tokens).
-    #[arg(long)]
+    #[arg(long, value_parser = length_value)]
     pub min_new_tokens: Option<usize>,
     /// Beam score = log-probability / length^P (length_penalty).
     #[arg(long, value_parser = finite, allow_hyphen_values = true)]
     pub length_penalty: Option<f32>,
     /// Forbid repeating any n-gram of this size (no_repeat_ngram_size).
-    #[arg(long)]
+    #[arg(long, value_parser = length_value)]
     pub no_repeat_ngram_size: Option<usize>,
     /// Penalize tokens already generated (repetition_penalty, above 0; 1.0 = off).
     #[arg(long, value_parser = positive_finite, allow_hyphen_values = true)]
@@ -258,6 +259,40 @@ impl DecodeArgs {
         ))
     }
 
+    /// Checks the length flags against the loaded model's decoder positions (`positions`, the
+    /// `max_position_embeddings` of `model`; `None` for models with relative positions such as
+    /// T5, which have no such limit), right after the model loads and before any input is
+    /// translated. The decoder is fed the start token and every new token but the last, so
+    /// `--max-new-tokens`/`--min-new-tokens` may be at most `positions`, and
+    /// `--max-length`/`--min-length` (which count the start token) `positions + 1`.
+    ///
+    /// Errors: a [`Usage`] error (exit 2) naming the flag, its value, the model and its
+    /// positions.
+    pub fn check_positions(&self, model: &str, positions: Option<usize>) -> Result<(), Usage> {
+        let Some(p) = positions else {
+            return Ok(());
+        };
+        let flags = [
+            ("--max-new-tokens", self.max_new_tokens, p),
+            ("--min-new-tokens", self.min_new_tokens, p),
+            ("--max-length", self.max_length, p + 1),
+            ("--min-length", self.min_length, p + 1),
+        ];
+        for (flag, value, limit) in flags {
+            if let Some(n) = value.filter(|&n| n > limit) {
+                let start = if limit > p {
+                    format!(" (at most {limit} counting the decoder start token)")
+                } else {
+                    String::new()
+                };
+                return Err(Usage(format!(
+                    "{flag} {n}: the model {model} has {p} positions{start}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The settings these flags ask for, to apply as the user's
     /// ([`tarjama::decoding::ChosenBy::User`]).
     pub fn patch(&self) -> GenerationPatch {
@@ -273,6 +308,28 @@ impl DecodeArgs {
             early_stopping: self.early_stopping,
             ..GenerationPatch::default()
         }
+    }
+}
+
+/// A usage error found after the model loaded (a flag beyond what the model can do, see
+/// [`DecodeArgs::check_positions`]): reported like the other usage errors, with exit 2, though
+/// the model was loaded first (no input has been processed yet).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Prints the warnings transformers would give about `generation` (see
+/// [`tarjama::decoding::GenerationConfig::warnings`]) on stderr, one `warning:` line each.
+pub fn print_generation_warnings(generation: &tarjama::decoding::GenerationConfig) {
+    for w in generation.warnings() {
+        eprintln!("warning: {w}");
     }
 }
 
@@ -501,16 +558,73 @@ pub fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The most beams `--beams` takes. transformers has no cap, but memory has one: beam search
+/// keeps a decoder cache (keys and values of every layer, for the whole output) per beam and
+/// input, so memory grows with beams × batch size, and `--beams 1000000` runs a machine out of
+/// memory before the first token. 64 is 16 times the 4 beams opus-mt and BART-CNN ship with.
+pub const MAX_BEAMS: usize = 64;
+
+/// The most segments `--batch-size` takes (each costs a cache per beam, as [`MAX_BEAMS`] says).
+pub const MAX_BATCH_SIZE: usize = 1024;
+
+/// The most threads `--threads` takes.
+pub const MAX_THREADS: usize = 1024;
+
+/// The longest length a length flag takes before the model is known (the model's positions
+/// are checked after it loads, [`DecodeArgs::check_positions`]; models with relative positions,
+/// T5, have none).
+pub const MAX_TOKENS: usize = 65_536;
+
+/// A count between `min` and `max`; `why` follows the message of a value above `max`.
+fn bounded(s: &str, min: usize, max: usize, why: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n < min => Err(format!("must be at least {min}")),
+        Ok(n) if n > max => Err(format!("must be at most {max}{why}")),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Clap value parser for `--beams`: 1 to [`MAX_BEAMS`].
+pub fn beams_value(s: &str) -> Result<usize, String> {
+    bounded(
+        s,
+        1,
+        MAX_BEAMS,
+        " (each beam keeps its own decoder cache: memory grows with beams × batch size)",
+    )
+}
+
+/// Clap value parser for `--batch-size`: 1 to [`MAX_BATCH_SIZE`].
+pub fn batch_size_value(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_BATCH_SIZE, "")
+}
+
+/// Clap value parser for `--threads`: 1 to [`MAX_THREADS`].
+pub fn threads_value(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_THREADS, "")
+}
+
+/// Clap value parser for `--max-new-tokens`: 1 to [`MAX_TOKENS`].
+pub fn tokens_value(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_TOKENS, "")
+}
+
+/// Clap value parser for `--min-length`, `--min-new-tokens`, `--no-repeat-ngram-size`: 0 to
+/// [`MAX_TOKENS`].
+pub fn length_value(s: &str) -> Result<usize, String> {
+    bounded(s, 0, MAX_TOKENS, "")
+}
+
 /// Clap value parser for `--max-length`, which counts the decoder start token: at least 2
-/// leaves room for one new token.
+/// leaves room for one new token; at most [`MAX_TOKENS`].
 pub fn max_length_value(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n < 2 => Err(
             "must be at least 2 (it counts the decoder start token; --max-new-tokens does not)"
                 .into(),
         ),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
+        _ => bounded(s, 2, MAX_TOKENS, ""),
     }
 }
 

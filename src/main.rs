@@ -111,6 +111,11 @@ fn run() -> i32 {
     };
     match result {
         Ok(code) => code,
+        // A flag beyond what the loaded model can do: a usage error, found after loading.
+        Err(err) if err.downcast_ref::<common::Usage>().is_some() => {
+            eprintln!("error: {err}");
+            2
+        }
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
             1

@@ -7,8 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    empty_note, model_name, parsed, positive, print_stats, read_text_input, typed, DecodeArgs,
-    DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
+    batch_size_value, empty_note, model_name, parsed, print_generation_warnings, print_stats,
+    read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -76,7 +76,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub stats: bool,
     /// Segments per translation batch.
-    #[arg(long, default_value_t = 8, value_parser = positive)]
+    #[arg(long, default_value_t = 8, value_parser = batch_size_value)]
     pub batch_size: usize,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
     #[arg(long, default_value = "default", value_parser = typed::<Normalization>)]
@@ -126,6 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         generation: translator.generation.clone(),
         batch_size: args.batch_size.max(1),
     };
+    print_generation_warnings(&tsettings.generation);
     // Summarizing the Arabic first needs an Arabic summarizer.
     let summarizer_name = args
         .summarizer

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    empty_note, min_input_tokens, parsed, print_stats, read_text_input, DecodeArgs, InputArgs,
-    ModelArgs, OutputArgs,
+    empty_note, min_input_tokens, parsed, print_generation_warnings, print_stats, read_text_input,
+    DecodeArgs, InputArgs, ModelArgs, OutputArgs,
 };
 use serde::Serialize;
 use tarjama::decoding::GenerationConfig;
@@ -104,11 +104,13 @@ pub fn load_summarizer(
     lang: Option<summarizer::Lang>,
 ) -> anyhow::Result<(tarjama::pipeline::Seq2SeqPipeline, SummarizeSettings)> {
     let pipe = model.load(DEFAULT_SUMMARIZER)?;
+    decode.check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
     let (lang, note) = summarizer::summarizer_lang(&pipe, lang);
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
     let settings = summarizer::summarizer_settings(&pipe, lang, &decode.patch(), strategy, prompt)?;
+    print_generation_warnings(&settings.generation);
     Ok((pipe, settings))
 }
 

@@ -7,8 +7,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    empty_note, parsed, positive, print_stats, read_text_input, DecodeArgs, InputArgs,
-    LanguageArgs, ModelArgs, OutputArgs,
+    batch_size_value, empty_note, parsed, print_generation_warnings, print_stats, read_text_input,
+    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs,
 };
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -67,12 +67,12 @@ pub struct TranslateArgs {
     #[command(flatten)]
     pub languages: LanguageArgs,
     /// Segments per batch.
-    #[arg(long, default_value_t = 8, value_parser = positive)]
+    #[arg(long, default_value_t = 8, value_parser = batch_size_value)]
     pub batch_size: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Text normalization before tokenization: default (NFC, tatweel removed), none (text goes
+    /// Text normalization before tokenization: default (NFC, tatweel and bidi controls removed), none (text goes
     /// to the tokenizer unchanged, as transformers would), strip-diacritics (default plus
     /// Arabic diacritics removed).
     #[arg(long, default_value = "default", value_parser = parsed::<Normalization>)]
@@ -121,8 +121,11 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
 
     let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;
     args.languages.apply(&mut pipe)?;
+    args.decode
+        .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
     let mut generation = pipe.generation.clone();
     generation.apply(&args.decode.patch(), ChosenBy::User);
+    print_generation_warnings(&generation);
     let settings = TranslateSettings {
         normalization,
         generation,

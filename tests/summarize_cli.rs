@@ -153,10 +153,13 @@ fn cli_map_reduce_json_reports_chunks() {
         "1",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(
-        o.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    // bart-tiny has bart-large-cnn's summarization settings (length_penalty 2.0,
+    // early_stopping true), which one beam ignores: transformers' warning, nothing else.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "warning: The following generation flags are not valid and may be ignored: \
+         ['early_stopping', 'length_penalty']. `num_beams` is set to 1: they are only used in \
+         beam-based generation modes.\n"
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["chunks"].as_u64().unwrap() > 1);

@@ -310,6 +310,62 @@ impl GenerationConfig {
         }
     }
 
+    /// The warnings transformers (4.57) gives about these settings, in its words: those of
+    /// `GenerationConfig.validate` that apply to tarjama's settings (`early_stopping` or
+    /// `length_penalty` set with `num_beams` 1, which only beam search reads; transformers'
+    /// one line at its default verbosity, with the reason its info level gives) and of
+    /// `generate()`'s `_validate_generated_length` (`Unfeasible length constraints`: a minimum
+    /// length above the length limit; the search then stops at the limit). With
+    /// `min_new_tokens` set there are two, as in transformers: about `min_length` (which it
+    /// becomes, plus the one decoder start token) and about `min_new_tokens`. transformers' warning
+    /// about the model-agnostic default `max_length` of 20 is not repeated: it is about the
+    /// model's files, not the settings chosen. Nothing is printed here; the caller shows them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.num_beams == 1 {
+            let mut beam_only = Vec::new();
+            if self.early_stopping != EarlyStopping::False {
+                beam_only.push("'early_stopping'");
+            }
+            if self.length_penalty != 1.0 {
+                beam_only.push("'length_penalty'");
+            }
+            if !beam_only.is_empty() {
+                out.push(format!(
+                    "The following generation flags are not valid and may be ignored: [{}]. \
+                     `num_beams` is set to 1: they are only used in beam-based generation modes.",
+                    beam_only.join(", ")
+                ));
+            }
+        }
+        let max = self.effective_max_length();
+        let mut suffix = String::from(
+            " Generation will stop at the defined maximum length. You should decrease the minimum \
+             length and/or increase the maximum length.",
+        );
+        if !self.max_length_set {
+            suffix.push_str(&format!(
+                " Note that `max_length` is set to {max}, its default value."
+            ));
+        }
+        // transformers turns min_new_tokens into min_length (plus the one start token) and
+        // then warns about each.
+        let min_length = self.effective_min_length();
+        if min_length > max {
+            out.push(format!(
+                "Unfeasible length constraints: `min_length` ({min_length}) is larger than the \
+                 maximum possible length ({max}).{suffix}"
+            ));
+        }
+        if let Some(n) = self.min_new_tokens.filter(|&n| n + 1 > max) {
+            out.push(format!(
+                "Unfeasible length constraints: `min_new_tokens` ({n}), when added to the prompt \
+                 length (1), is larger than the maximum possible length ({max}).{suffix}"
+            ));
+        }
+        out
+    }
+
     /// Checks the settings a search relies on.
     ///
     /// Errors: `num_beams` 0, `num_return_sequences` 0 or above `num_beams`, a length limit
@@ -494,6 +550,82 @@ mod tests {
         };
         cfg.apply(&both, ChosenBy::User);
         assert_eq!(cfg.effective_max_length(), 11);
+    }
+
+    #[test]
+    fn warnings_are_transformers_words() {
+        let base = GenerationConfig {
+            eos_token_ids: vec![0],
+            ..GenerationConfig::default()
+        };
+        assert!(base.warnings().is_empty());
+        // Beam-only settings with one beam.
+        let c = GenerationConfig {
+            length_penalty: 2.0,
+            early_stopping: EarlyStopping::True,
+            ..base.clone()
+        };
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "The following generation flags are not valid and may be ignored: \
+                 ['early_stopping', 'length_penalty']. `num_beams` is set to 1: they are only \
+                 used in beam-based generation modes."
+            ]
+        );
+        let c = GenerationConfig { num_beams: 4, ..c };
+        assert!(c.warnings().is_empty());
+        let c = GenerationConfig {
+            early_stopping: EarlyStopping::Never,
+            ..base.clone()
+        };
+        assert!(c.warnings()[0].contains("ignored: ['early_stopping']."));
+        // A minimum above the limit: the model's max_length 64 (not set by the user); the
+        // words of transformers 4.57.6 for marian-tiny's generate(min_length=80).
+        let c = GenerationConfig {
+            max_length: 64,
+            min_length: 80,
+            ..base.clone()
+        };
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "Unfeasible length constraints: `min_length` (80) is larger than the maximum \
+                 possible length (64). Generation will stop at the defined maximum length. You \
+                 should decrease the minimum length and/or increase the maximum length. Note \
+                 that `max_length` is set to 64, its default value."
+            ]
+        );
+        let c = GenerationConfig {
+            min_length: 64,
+            ..c
+        };
+        assert!(c.warnings().is_empty());
+        // min_new_tokens wins; a max_length the user set gets no note.
+        let c = GenerationConfig {
+            max_length: 10,
+            max_length_set: true,
+            min_new_tokens: Some(10),
+            ..base.clone()
+        };
+        // As transformers 4.57.6 prints them for generate(max_length=10, min_new_tokens=10).
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "Unfeasible length constraints: `min_length` (11) is larger than the maximum \
+                 possible length (10). Generation will stop at the defined maximum length. You \
+                 should decrease the minimum length and/or increase the maximum length.",
+                "Unfeasible length constraints: `min_new_tokens` (10), when added to the prompt \
+                 length (1), is larger than the maximum possible length (10). Generation will \
+                 stop at the defined maximum length. You should decrease the minimum length \
+                 and/or increase the maximum length."
+            ]
+        );
+        let c = GenerationConfig {
+            min_new_tokens: Some(9),
+            ..c
+        };
+        assert!(c.warnings().is_empty());
     }
 
     #[test]

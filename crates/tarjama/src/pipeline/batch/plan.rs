@@ -472,6 +472,7 @@ impl<'a> ModelRecord<'a> {
 struct NormalizationRecord {
     nfc: bool,
     remove_tatweel: bool,
+    remove_bidi_controls: bool,
     remove_diacritics: bool,
 }
 
@@ -480,6 +481,7 @@ impl From<&Normalization> for NormalizationRecord {
         Self {
             nfc: n.nfc,
             remove_tatweel: n.remove_tatweel,
+            remove_bidi_controls: n.remove_bidi_controls,
             remove_diacritics: n.remove_diacritics,
         }
     }
