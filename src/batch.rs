@@ -223,7 +223,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     args.check_model_flags()?;
     let settings = args.settings()?;
     // One run per OUT_DIR at a time; held until this function returns.
-    let _lock = OutDirLock::take(&settings.output_dir)?;
+    let _lock = OutDirLock::take(&settings.output_dir, settings.shard)?;
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
 

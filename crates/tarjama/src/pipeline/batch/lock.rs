@@ -1,6 +1,7 @@
 //! The lock on OUT_DIR: one `tarjama batch` at a time per output folder.
 //!
-//! [`OutDirLock::take`] creates `OUT_DIR/.tarjama.lock`, takes an exclusive OS file lock on it
+//! [`OutDirLock::take`] creates `OUT_DIR/.tarjama.lock` (`.tarjama-K-of-N.lock` with
+//! `--shard K/N`, so the shards of one run can share OUT_DIR), takes an exclusive OS file lock on it
 //! (`flock` on Unix) and writes the process id and start time into it. A second run finds the
 //! lock held and is refused with a message naming the running one. The OS releases the lock when
 //! the process ends, however it ends, so the lock of a killed run is simply taken over. Dropping
@@ -11,10 +12,19 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::Shard;
 use crate::error::{Error, Result};
 
-/// The lock file's name in OUT_DIR.
+/// The lock file's name in OUT_DIR without `--shard`.
 pub const LOCK_FILE: &str = ".tarjama.lock";
+
+/// The lock file's name in OUT_DIR for `shard`.
+pub fn lock_file(shard: Option<Shard>) -> String {
+    match shard {
+        Some(s) => format!(".tarjama-{}-of-{}.lock", s.index, s.count),
+        None => LOCK_FILE.to_string(),
+    }
+}
 
 /// A held lock on an output folder; released (and its file removed) when dropped.
 #[derive(Debug)]
@@ -26,14 +36,17 @@ pub struct OutDirLock {
 }
 
 impl OutDirLock {
-    /// Takes the lock on `out_dir` (created if missing).
+    /// Takes the lock on `out_dir` (created if missing) for `shard` (see [`lock_file`]).
     ///
-    /// Errors: OUT_DIR or the lock file cannot be created; another process holds the lock (the
-    /// message names OUT_DIR, that process's pid and its start time).
-    pub fn take(out_dir: &Path) -> Result<Self> {
+    /// Errors: OUT_DIR is not a folder or the lock file cannot be created; another process
+    /// holds the lock (the message names OUT_DIR, that process's pid and its start time).
+    pub fn take(out_dir: &Path, shard: Option<Shard>) -> Result<Self> {
+        if out_dir.exists() && !out_dir.is_dir() {
+            return Err(Error::input(out_dir, "exists and is not a folder"));
+        }
         let created_dir = (!out_dir.exists()).then(|| out_dir.to_path_buf());
         fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-        let path = out_dir.join(LOCK_FILE);
+        let path = out_dir.join(lock_file(shard));
         loop {
             let mut file = OpenOptions::new()
                 .read(true)
@@ -152,10 +165,16 @@ mod tests {
     fn a_second_lock_is_refused_and_a_released_one_taken_over() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let first = OutDirLock::take(&out).unwrap();
+        let first = OutDirLock::take(&out, None).unwrap();
+        // Another shard of the same run takes its own lock.
+        let shard = Some(Shard { index: 2, count: 3 });
+        let other = OutDirLock::take(&out, shard).unwrap();
+        assert!(out.join(".tarjama-2-of-3.lock").exists());
+        assert!(OutDirLock::take(&out, shard).is_err());
+        drop(other);
         let held = fs::read_to_string(out.join(LOCK_FILE)).unwrap();
         assert!(held.starts_with(&format!("pid {}\n", std::process::id())));
-        let err = OutDirLock::take(&out).unwrap_err().to_string();
+        let err = OutDirLock::take(&out, None).unwrap_err().to_string();
         assert!(
             err.contains(&format!(
                 "OUT_DIR is in use by tarjama batch pid {} since ",
@@ -165,7 +184,7 @@ mod tests {
         );
         drop(first);
         assert!(!out.exists(), "the folder it created is removed");
-        let again = OutDirLock::take(&out).unwrap();
+        let again = OutDirLock::take(&out, None).unwrap();
         fs::write(out.join("kept"), "x").unwrap();
         drop(again);
         assert!(!out.join(LOCK_FILE).exists());

@@ -64,7 +64,7 @@ pub mod manifest;
 pub mod plan;
 pub mod run;
 
-pub use lock::OutDirLock;
+pub use lock::{lock_file, OutDirLock};
 pub use manifest::{read_jsonl, read_manifest, Jsonl, Manifest, ManifestEntry, TokenCounts};
 pub use plan::{check_glob, escape_name, output_names, plan, EarlierRun, Input, Plan};
 pub use run::{run, NoProgress, Progress, Totals};
