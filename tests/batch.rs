@@ -1002,7 +1002,8 @@ fn a_second_batch_on_one_out_dir_is_refused_naming_the_running_one() {
         .spawn()
         .unwrap();
     let t0 = Instant::now();
-    while !lock_path.exists() {
+    // Until the first has taken the lock and written its pid.
+    while !std::fs::read_to_string(&lock_path).is_ok_and(|l| l.starts_with("pid ")) {
         assert!(t0.elapsed() < Duration::from_secs(60), "no lock");
         std::thread::sleep(Duration::from_millis(1));
     }
