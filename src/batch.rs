@@ -3,6 +3,8 @@
 //! and loads the models; [`super::progress::BatchProgress`] draws the progress.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
@@ -14,7 +16,10 @@ use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
-use tarjama::pipeline::batch::{self, BatchSettings, Mode, Models, OutputFormat, Shard, Task};
+use tarjama::pipeline::batch::{
+    self, BatchSettings, ManifestEntry, Mode, Models, OutDirLock, OutputFormat, Progress, Shard,
+    Task, Totals,
+};
 use tarjama::pipeline::run::RunSettings;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarizer;
@@ -31,10 +36,12 @@ Exit codes:
   1  fatal error: nothing or only part was done (model flags that do not fit --task,
      unreadable INPUT_DIR, outputs of an earlier run without --resume/--overwrite, a model that
      fails to load, a full disk); what was recorded in the manifest stays valid, so --resume
-     continues from there
+     continues from there; also when another tarjama batch is running on OUT_DIR
   2  bad usage (unknown flag, missing argument, bad flag value such as --shard 4/3)
   3  the run finished but some inputs failed (unreadable, binary, invalid UTF-8, model error):
-     see the records with \"status\":\"failed\" in the manifest";
+     see the records with \"status\":\"failed\" in the manifest
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM: the group in flight was finished and
+     recorded; rerun with --resume to do the rest (a second Ctrl-C stops at once)";
 
 /// `--task`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,10 +240,23 @@ impl BatchArgs {
 pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     args.check_model_flags()?;
     let settings = args.settings()?;
+    // One run per OUT_DIR at a time; held until this function returns.
+    let _lock = OutDirLock::take(&settings.output_dir, settings.shard)?;
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
 
-    let mut progress = BatchProgress::new(args.model.quiet);
+    let signal = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends the process at once; the first asks to stop between groups.
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&stop))?;
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    let mut progress = Interruptible {
+        inner: BatchProgress::new(args.model.quiet),
+        stop: &stop,
+    };
     let mut stats = Stats::default();
     let model_args = |name: Option<String>| ModelArgs {
         model: name,
@@ -328,11 +348,40 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
             batch::run(&plan, &models, &mut progress, &mut stats)?
         }
     };
-    progress.finish(&report);
+    progress.inner.finish(&report);
     if args.stats {
         print_stats(&mut stats);
     }
+    if report.interrupted {
+        let t = &report.totals;
+        eprintln!(
+            "batch: interrupted after {} of {} inputs; rerun with --resume",
+            t.done, t.todo
+        );
+        return Ok(128 + signal.load(Ordering::SeqCst) as i32);
+    }
     Ok(if report.all_ok() { 0 } else { EXIT_SOME_FAILED })
+}
+
+/// The batch progress, stopping the run between groups once a signal has set `stop`.
+struct Interruptible<'a> {
+    inner: BatchProgress,
+    stop: &'a AtomicBool,
+}
+
+impl Progress for Interruptible<'_> {
+    fn start(&mut self, totals: &Totals) {
+        self.inner.start(totals)
+    }
+    fn group_started(&mut self, files: usize, totals: &Totals) {
+        self.inner.group_started(files, totals)
+    }
+    fn file_done(&mut self, entry: &ManifestEntry, totals: &Totals) {
+        self.inner.file_done(entry, totals)
+    }
+    fn cancelled(&mut self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
 }
 
 /// Clap value parser for `--glob`: a pattern globset compiles.

@@ -863,3 +863,263 @@ fn quantize_applies_to_the_batch_translator() {
     );
     assert_eq!(last.models["translator"]["dtype"], "f32");
 }
+
+#[test]
+fn a_file_name_too_long_for_its_output_gets_a_shortened_unique_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    // 125 Arabic letters: 250 bytes, a valid name with `.txt`, over the 255-byte NAME_MAX
+    // with `.en.txt`.
+    let stem = "ب".repeat(125);
+    std::fs::write(input.join(format!("{stem}.txt")), article(3)).unwrap();
+    std::fs::write(input.join("short.txt"), article(4)).unwrap();
+    let out = dir.path().join("out");
+    let o = batch(&input, &out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let rel = format!("{stem}.txt");
+    let name = format!(
+        "{}~{}.en.txt",
+        "ب".repeat(120),
+        &sha256_hex(stem.as_bytes())[..6]
+    );
+    assert_eq!(name.len(), 254, "cut on a letter boundary");
+    let m = latest(&read_manifest(&out.join("manifest.jsonl")).unwrap().entries);
+    assert_eq!(m[&rel].status, Status::Ok);
+    assert_eq!(m[&rel].outputs, std::slice::from_ref(&name));
+    // The same translation as the file under a short name gets.
+    let single = dir.path().join("single");
+    std::fs::create_dir_all(&single).unwrap();
+    std::fs::write(single.join("x.txt"), article(3)).unwrap();
+    let o = batch(&single, &dir.path().join("single-out"), &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(out.join(&name)).unwrap(),
+        std::fs::read(dir.path().join("single-out/x.en.txt")).unwrap()
+    );
+    let r = batch(&input, &out, &["--resume"]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 already done"), "{stderr}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn names_that_are_not_utf8_get_distinct_escaped_outputs() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    // CP1256 names (as in a Windows zip): "عم.txt" and "عن.txt".
+    for (bytes, i) in [(&b"\xe1\xe3.txt"[..], 1), (&b"\xe1\xe4.txt"[..], 2)] {
+        let name = std::ffi::OsStr::from_bytes(bytes);
+        std::fs::write(input.join(name), article(i)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = batch(&input, &out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let m = read_manifest(&out.join("manifest.jsonl")).unwrap();
+    let paths: Vec<(&str, Status, &[String])> = m
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.status, &e.outputs[..]))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("%E1%E3.txt", Status::Ok, &["%E1%E3.en.txt".to_string()][..]),
+            ("%E1%E4.txt", Status::Ok, &["%E1%E4.en.txt".to_string()][..]),
+        ]
+    );
+    let files = tree(&out);
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["%E1%E3.en.txt", "%E1%E4.en.txt", "manifest.jsonl"]
+    );
+    assert_ne!(files["%E1%E3.en.txt"], files["%E1%E4.en.txt"]);
+    let r = batch(&input, &out, &["--resume"]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 already done"), "{stderr}");
+    assert_eq!(tree(&out), files);
+}
+
+#[test]
+fn a_second_batch_on_one_out_dir_is_refused_naming_the_running_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = small(dir.path());
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // Another run holding the lock, as `tarjama batch` takes it.
+    let lock_path = out.join(".tarjama.lock");
+    std::fs::write(&lock_path, "pid 1234\nstarted 1764780000\n").unwrap();
+    let held = std::fs::File::open(&lock_path).unwrap();
+    held.try_lock().unwrap();
+    let o = batch(&input, &out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: OUT_DIR is in use by tarjama batch pid 1234 since 2025-12-03 16:40:00 UTC; \
+             wait for it to finish or choose another output folder\n",
+            out.display()
+        )
+    );
+    assert_eq!(tree(&out).len(), 1, "nothing written");
+
+    // The holder died (its OS lock is released; the file stays): the lock is taken over.
+    drop(held);
+    let o = batch(&input, &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!lock_path.exists(), "removed when the run ends");
+    assert_eq!(tree(&out).len(), 4);
+
+    // Two real runs at once: the second is refused while the first works.
+    let model = marian();
+    let out = dir.path().join("out2");
+    let lock_path = out.join(".tarjama.lock");
+    let mut args = translate_args(s(&clean().input), s(&out), &model);
+    args.extend(["--files-per-group", "1"]);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    // Until the first has taken the lock and written its pid.
+    while !std::fs::read_to_string(&lock_path).is_ok_and(|l| l.starts_with("pid ")) {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no lock");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let second = tarjama(&args);
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended too early"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "OUT_DIR is in use by tarjama batch pid {} since ",
+            first.id()
+        )),
+        "{stderr}"
+    );
+}
+
+/// Starts a batch over the 50-entry tree into `out`, one file per group, and sends `signal`
+/// once a few records are in the manifest. Returns its output.
+fn interrupted(out: &Path, signal: &str) -> Output {
+    let c = clean();
+    let manifest = out.join("manifest.jsonl");
+    let model = marian();
+    let mut args = translate_args(s(&c.input), s(out), &model);
+    args.extend(["--files-per-group", "1"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&manifest)
+            .map(|m| m.lines().count())
+            .unwrap_or(0);
+        if lines >= 3 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let kill = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn sigint_finishes_the_write_in_flight_and_resume_completes_the_run() {
+    let c = clean();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = interrupted(&out, "-INT");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let m = read_manifest(&out.join("manifest.jsonl")).unwrap();
+    assert_eq!(m.bad_lines, 0);
+    assert!(!m.torn_end, "a whole last record");
+    let n = m.entries.len();
+    assert!(n < 50, "finished before the signal");
+    assert!(
+        stderr.ends_with(&format!(
+            "batch: interrupted after {n} of 50 inputs; rerun with --resume\n"
+        )),
+        "{stderr}"
+    );
+    assert!(!out.join(".tarjama.lock").exists());
+    assert!(!out.join(".tarjama-pending-all.jsonl").exists());
+
+    let model = marian();
+    let mut args = translate_args(s(&c.input), s(&out), &model);
+    args.push("--resume");
+    let r = tarjama(&args);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{stderr}");
+    assert_eq!(outputs_only(&tree(&out)), outputs_only(&tree(&c.out)));
+}
+
+#[test]
+fn sigterm_stops_with_exit_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = interrupted(&out, "-TERM");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("rerun with --resume"), "{stderr}");
+}
+
+#[test]
+fn resume_after_a_sharded_run_names_the_shards_to_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = small(dir.path());
+    let out = dir.path().join("out");
+    for k in ["1/2", "2/2"] {
+        let o = batch(&input, &out, &["--shard", k, "--quiet"]);
+        assert_eq!(o.status.code(), Some(0));
+    }
+    let before = tree(&out);
+    let o = batch(&input, &out, &["--resume"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: not found: the earlier run here was sharded; resume each shard with its \
+             own --shard (--shard 1/2, --shard 2/2)\n",
+            out.join("manifest.jsonl").display()
+        )
+    );
+    assert_eq!(tree(&out), before);
+}

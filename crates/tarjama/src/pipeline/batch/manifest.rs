@@ -34,7 +34,8 @@ pub struct TokenCounts {
 /// One line of `manifest.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestEntry {
-    /// The input's path relative to INPUT_DIR, with `/` separators.
+    /// The input's path relative to INPUT_DIR, with `/` separators; names that are not UTF-8
+    /// are escaped (see [`super::escape_name`]).
     pub path: String,
     /// SHA-256 of the input's bytes (hex); `None` when it could not be read.
     #[serde(default)]
@@ -49,7 +50,8 @@ pub struct ManifestEntry {
     pub reason: Option<String>,
     /// The task.
     pub task: Task,
-    /// Output files relative to OUT_DIR (`--format text`), or the results file (`jsonl`).
+    /// Output files relative to OUT_DIR (`--format text`; a name over 255 bytes shortened, see
+    /// [`super::output_names`]), or the results file (`jsonl`).
     #[serde(default)]
     pub outputs: Vec<String>,
     /// SHA-256 of the canonical JSON of `settings` and `models`: what `--resume` compares.

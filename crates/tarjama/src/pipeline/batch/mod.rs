@@ -12,7 +12,9 @@
 //!   `--resume` the earlier run's files once ([`EarlierRun`]), and writes nothing;
 //! - [`manifest`]: the manifest and results schema, one tolerant JSONL reader ([`read_jsonl`],
 //!   a torn last line is left out) and one appender;
-//! - [`run`](mod@run): the work, reporting to a [`Progress`] the caller implements.
+//! - [`run`](mod@run): the work, reporting to a [`Progress`] the caller implements, which may
+//!   also stop it between groups ([`Progress::cancelled`]);
+//! - [`lock`]: the lock on OUT_DIR ([`OutDirLock`]), one run at a time.
 //!
 //! Whether an input is usable text is [`crate::text::classify`]; atomic writes are
 //! [`crate::fsio`]. Nothing here prints.
@@ -22,7 +24,9 @@
 //! - `--format text`: the input tree mirrored; `a/b.txt` gives `a/b.en.txt` (translation) and/or
 //!   `a/b.summary.en.txt` (summary of the translation, `--task run`) or `a/b.summary.txt`
 //!   (`--task summarize`). A `.txt` extension is replaced; any other name keeps its extension
-//!   (`a/b.md` gives `a/b.md.en.txt`).
+//!   (`a/b.md` gives `a/b.md.en.txt`). A name longer than 255 bytes is shortened with a hash
+//!   of the path (see [`output_names`]); a file name that is not UTF-8 is escaped (see
+//!   [`escape_name`]), in the output names and in the manifest's `path`.
 //! - `--format jsonl`: one `results.jsonl` with one record per successful input.
 //! - `manifest.jsonl`: one record per input and attempt (see [`ManifestEntry`]); the latest
 //!   record of a path wins. With `--shard K/N` the files are `manifest-K-of-N.jsonl` and
@@ -55,12 +59,14 @@ use super::translate::TranslateSettings;
 use super::Seq2SeqPipeline;
 use crate::error::{Error, Result};
 
+pub mod lock;
 pub mod manifest;
 pub mod plan;
 pub mod run;
 
+pub use lock::{lock_file, OutDirLock};
 pub use manifest::{read_jsonl, read_manifest, Jsonl, Manifest, ManifestEntry, TokenCounts};
-pub use plan::{check_glob, output_names, plan, EarlierRun, Input, Plan};
+pub use plan::{check_glob, escape_name, output_names, plan, EarlierRun, Input, Plan};
 pub use run::{run, NoProgress, Progress, Totals};
 
 /// Default `--max-bytes`: inputs larger than 10 MiB are skipped.
@@ -318,6 +324,9 @@ pub struct BatchReport {
     pub results: Option<PathBuf>,
     /// Bad lines dropped from an earlier manifest when resuming (a torn last line).
     pub dropped_manifest_lines: usize,
+    /// Whether the run stopped early because [`Progress::cancelled`] said so (every input
+    /// done so far is recorded; `--resume` does the rest).
+    pub interrupted: bool,
 }
 
 impl BatchReport {

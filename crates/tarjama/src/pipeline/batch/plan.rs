@@ -19,14 +19,73 @@ use crate::pipeline::translate::TranslateSettings;
 use crate::pipeline::Seq2SeqPipeline;
 use crate::text::Normalization;
 
+/// The longest file name (bytes) an output may have: Linux's `NAME_MAX`.
+pub const NAME_MAX: usize = 255;
+
 /// The output files of the input at `rel` for `task`, relative to OUT_DIR.
+///
+/// A name (or folder name) that would be longer than [`NAME_MAX`] bytes is shortened: cut on a
+/// character boundary and ended with `~` and the first 6 hex digits of the SHA-256 of the input's
+/// path up to that part, before the suffix (`…~3f2a9c.en.txt`), so it stays unique.
 pub fn output_names(rel: &str, task: Task) -> Vec<String> {
     let stem = rel.strip_suffix(".txt").unwrap_or(rel);
-    match task {
-        Task::Translate => vec![format!("{stem}.en.txt")],
-        Task::Summarize => vec![format!("{stem}.summary.txt")],
-        Task::Run => vec![format!("{stem}.en.txt"), format!("{stem}.summary.en.txt")],
+    let suffixes: &[&str] = match task {
+        Task::Translate => &[".en.txt"],
+        Task::Summarize => &[".summary.txt"],
+        Task::Run => &[".en.txt", ".summary.en.txt"],
+    };
+    suffixes.iter().map(|suffix| fit(stem, suffix)).collect()
+}
+
+/// `{stem}{suffix}` with every `/`-separated part shortened to fit [`NAME_MAX`] (see
+/// [`output_names`]).
+fn fit(stem: &str, suffix: &str) -> String {
+    let parts: Vec<&str> = stem.split('/').collect();
+    let mut out = String::with_capacity(stem.len() + suffix.len());
+    let mut so_far = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let tail = if last { suffix } else { "" };
+        so_far += part.len() + usize::from(i > 0);
+        if part.len() + tail.len() <= NAME_MAX {
+            out.push_str(part);
+        } else {
+            let hash = &sha256_hex(&stem.as_bytes()[..so_far])[..6];
+            let mut keep = NAME_MAX - tail.len() - 1 - hash.len();
+            while !part.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            out.push_str(&part[..keep]);
+            out.push('~');
+            out.push_str(hash);
+        }
+        out.push_str(if last { tail } else { "/" });
     }
+    out
+}
+
+/// A file or folder name as the manifest records it, always UTF-8 and reversible: a name that
+/// is valid UTF-8 is kept, except that a `%` followed by two hex digits becomes `%25`; each byte
+/// of a name that is not UTF-8 (a CP1256 name from a Windows zip) becomes `%XX` (upper-case hex).
+/// Two different names never give the same string.
+pub fn escape_name(name: &std::ffi::OsStr) -> String {
+    let mut out = String::new();
+    // The raw bytes on Unix (WTF-8 on Windows, where names are UTF-16).
+    for chunk in name.as_encoded_bytes().utf8_chunks() {
+        let valid = chunk.valid();
+        for (i, c) in valid.char_indices() {
+            let next = valid.as_bytes().get(i + 1..i + 3);
+            if c == '%' && next.is_some_and(|n| n.iter().all(u8::is_ascii_hexdigit)) {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// One input found under INPUT_DIR.
@@ -232,7 +291,7 @@ fn walk(dir: &Path, rel: &str, root: &Path, out: &Path, found: &mut Vec<Input>) 
         .map_err(|e| Error::io(dir, e))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = escape_name(&entry.file_name());
         if name.starts_with('.') {
             continue;
         }
@@ -374,6 +433,24 @@ pub fn plan(settings: &BatchSettings) -> Result<Plan> {
         return Ok(plan);
     }
     if settings.mode == Mode::Resume {
+        if settings.shard.is_none() && fs::symlink_metadata(&plan.manifest).is_err() {
+            let shards = sharded_manifests(&plan.output_root);
+            if let Some(&(_, count)) = shards.first() {
+                let flags: Vec<String> = shards
+                    .iter()
+                    .filter(|s| s.1 == count)
+                    .map(|(k, n)| format!("--shard {k}/{n}"))
+                    .collect();
+                return Err(Error::input(
+                    &plan.manifest,
+                    format!(
+                        "not found: the earlier run here was sharded; resume each shard with \
+                         its own --shard ({})",
+                        flags.join(", ")
+                    ),
+                ));
+            }
+        }
         plan.earlier = Some(EarlierRun::read(&plan)?);
     }
     let ours = plan.earlier.as_ref().map(EarlierRun::outputs);
@@ -442,6 +519,25 @@ pub fn plan(settings: &BatchSettings) -> Result<Plan> {
         return Err(Error::input(first, format!("already exists{more}: {hint}")));
     }
     Ok(plan)
+}
+
+/// The shards `(K, N)` whose manifests (`manifest-K-of-N.jsonl`) are in `dir`, sorted.
+fn sharded_manifests(dir: &Path) -> Vec<(usize, usize)> {
+    let mut found: Vec<(usize, usize)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (k, n) = name
+                .strip_prefix("manifest-")?
+                .strip_suffix(".jsonl")?
+                .split_once("-of-")?;
+            Some((k.parse().ok()?, n.parse().ok()?))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// A model as the manifest records it.
@@ -641,5 +737,52 @@ mod tests {
             ["a/b.en.txt", "a/b.summary.en.txt"]
         );
         assert_eq!(output_names("b.md", Task::Summarize), ["b.md.summary.txt"]);
+    }
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash_of_the_path() {
+        let long = "ب".repeat(130); // 260 bytes
+        let rel = format!("d/{long}.txt");
+        let names = output_names(&rel, Task::Run);
+        let hash = &sha256_hex(format!("d/{long}").as_bytes())[..6];
+        let keep = |suffix: &str| {
+            let mut n = 255 - suffix.len() - 7;
+            n -= n % 2; // two bytes a letter
+            format!("d/{}~{hash}{suffix}", &long[..n])
+        };
+        assert_eq!(names, [keep(".en.txt"), keep(".summary.en.txt")]);
+        for n in &names {
+            assert!(n.rsplit('/').next().unwrap().len() <= NAME_MAX, "{n}");
+        }
+        // A name that fits is kept; one just over the limit is cut.
+        let fits = "a".repeat(255 - 7);
+        assert_eq!(
+            output_names(&fits, Task::Translate),
+            [format!("{fits}.en.txt")]
+        );
+        let over = format!("{fits}x");
+        let got = &output_names(&over, Task::Translate)[0];
+        assert_eq!(got.len(), 255);
+        assert!(got.ends_with(&format!("~{}.en.txt", &sha256_hex(over.as_bytes())[..6])));
+        // A long folder name is shortened the same way for every file in it.
+        let dir = "c".repeat(300);
+        let a = &output_names(&format!("{dir}/a.txt"), Task::Translate)[0];
+        let b = &output_names(&format!("{dir}/b.txt"), Task::Translate)[0];
+        assert_eq!(a.split('/').next(), b.split('/').next());
+        assert_eq!(a.split('/').next().unwrap().len(), 255);
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_escaped_reversibly() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let e = |b: &[u8]| escape_name(OsStr::from_bytes(b));
+        assert_eq!(e(b"\xe1\xe3.txt"), "%E1%E3.txt");
+        assert_eq!(e(b"\xe1\xe4.txt"), "%E1%E4.txt");
+        // A UTF-8 name that reads like an escape gets its `%` escaped; other `%`s stay.
+        assert_eq!(e(b"%E1%E3.txt"), "%25E1%25E3.txt");
+        assert_eq!(e("100% عربي.txt".as_bytes()), "100% عربي.txt");
+        assert_eq!(e(b"a%\xe1"), "a%%E1");
+        assert_eq!(e("مرحبا.txt".as_bytes()), "مرحبا.txt");
     }
 }

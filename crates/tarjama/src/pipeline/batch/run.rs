@@ -73,6 +73,11 @@ pub trait Progress {
     fn group_started(&mut self, _files: usize, _totals: &Totals) {}
     /// Called once an input's record is in the manifest.
     fn file_done(&mut self, _entry: &ManifestEntry, _totals: &Totals) {}
+    /// Asked before each group: `true` stops the run there (nothing is left half-written; the
+    /// report says [`BatchReport::interrupted`]). A signal handler's flag, for example.
+    fn cancelled(&mut self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -187,7 +192,12 @@ pub fn run(
         t0: Instant::now(),
     };
     runner.progress.start(&runner.totals);
+    let mut interrupted = false;
     for group in todo.chunks(s.files_per_group) {
+        if runner.progress.cancelled() {
+            interrupted = true;
+            break;
+        }
         runner.group(group)?;
     }
     // Every output written is now in the manifest.
@@ -199,6 +209,7 @@ pub fn run(
         manifest: plan.manifest.clone(),
         results: plan.results.clone(),
         dropped_manifest_lines: dropped,
+        interrupted,
     })
 }
 
