@@ -322,10 +322,7 @@ fn show_dir(name: &str) -> anyhow::Result<String> {
     };
     let params = match &files.weights {
         hub::Weights::Safetensors(p) => {
-            let mut n = 0u64;
-            for f in p {
-                n += safetensors_parameters(f)?;
-            }
+            let n = tarjama::model::weights::StreamedSafetensors::open(p)?.parameters();
             let about = if n >= 1_000_000 {
                 format!(" ({})", size(n))
             } else {
@@ -375,39 +372,6 @@ fn show_dir(name: &str) -> anyhow::Result<String> {
     };
     field("generation", generation);
     Ok(out)
-}
-
-/// The number of parameters in a safetensors file, from its header alone (the sum of the
-/// tensors' shape products).
-///
-/// Errors: the file cannot be read, or its header is not safetensors'.
-fn safetensors_parameters(path: &std::path::Path) -> anyhow::Result<u64> {
-    use std::io::Read;
-    let bad = || anyhow::anyhow!("{}: not a safetensors file (bad header)", path.display());
-    let mut f =
-        std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut len = [0u8; 8];
-    f.read_exact(&mut len).map_err(|_| bad())?;
-    let len = u64::from_le_bytes(len);
-    if len > 100_000_000 {
-        return Err(bad());
-    }
-    let mut header = vec![0u8; len as usize];
-    f.read_exact(&mut header).map_err(|_| bad())?;
-    let header: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|_| bad())?;
-    let mut n = 0u64;
-    for (name, t) in &header {
-        if name == "__metadata__" {
-            continue;
-        }
-        let shape = t.get("shape").and_then(|s| s.as_array()).ok_or_else(bad)?;
-        n += shape
-            .iter()
-            .map(|d| d.as_u64().unwrap_or(0))
-            .product::<u64>();
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

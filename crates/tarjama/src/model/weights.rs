@@ -103,6 +103,15 @@ fn read_header(path: &Path, index: usize, entries: &mut HashMap<String, Entry>) 
 }
 
 impl StreamedSafetensors {
+    /// The number of parameters the headers describe (the sum of every tensor's shape
+    /// product), without reading any tensor data.
+    pub fn parameters(&self) -> u64 {
+        self.entries
+            .values()
+            .map(|e| e.shape.iter().map(|&d| d as u64).product::<u64>())
+            .sum()
+    }
+
     /// Reads the headers of `files`. Errors name the file that is missing or malformed.
     pub fn open(files: &[PathBuf]) -> Result<Self> {
         let mut entries = HashMap::new();
