@@ -9,8 +9,9 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, fraction, parsed, positive, print_generation_warnings, print_stats,
-    shard_value, DecodeArgs, InputArgs, LanguageArgs, ModelArgs,
+    batch_size_value, fraction, max_batch_tokens_value, parsed, positive,
+    print_generation_warnings, print_stats, shard_value, DecodeArgs, InputArgs, LanguageArgs,
+    ModelArgs,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
@@ -118,6 +119,10 @@ pub struct BatchArgs {
     /// Segments per model batch.
     #[arg(long, default_value_t = 8, value_parser = batch_size_value)]
     pub batch_size: usize,
+    /// Also cut translation batches at N padded source tokens (segments × the longest one's
+    /// tokens; a longer segment is a batch alone); output is unchanged. At most 67108864.
+    #[arg(long, value_name = "N", value_parser = max_batch_tokens_value)]
+    pub max_batch_tokens: Option<usize>,
     /// Files whose segments are batched together before their outputs and manifest records are
     /// written (larger: better batches; smaller: progress and manifest advance more often).
     #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP, value_parser = positive)]
@@ -232,6 +237,7 @@ impl BatchArgs {
             normalization,
             generation,
             batch_size: self.batch_size,
+            max_batch_tokens: self.max_batch_tokens,
         })
     }
 }

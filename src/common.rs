@@ -567,6 +567,10 @@ pub const MAX_BEAMS: usize = 64;
 /// The most segments `--batch-size` takes (each costs a cache per beam, as [`MAX_BEAMS`] says).
 pub const MAX_BATCH_SIZE: usize = 1024;
 
+/// The most padded tokens `--max-batch-tokens` takes: [`MAX_BATCH_SIZE`] rows of
+/// [`MAX_TOKENS`] tokens each (67,108,864), a bound no batch `--batch-size` allows can pass.
+pub const MAX_BATCH_TOKENS: usize = MAX_BATCH_SIZE * MAX_TOKENS;
+
 /// The most threads `--threads` takes.
 pub const MAX_THREADS: usize = 1024;
 
@@ -598,6 +602,11 @@ pub fn beams_value(s: &str) -> Result<usize, String> {
 /// Clap value parser for `--batch-size`: 1 to [`MAX_BATCH_SIZE`].
 pub fn batch_size_value(s: &str) -> Result<usize, String> {
     bounded(s, 1, MAX_BATCH_SIZE, "")
+}
+
+/// Clap value parser for `--max-batch-tokens`: 1 to [`MAX_BATCH_TOKENS`].
+pub fn max_batch_tokens_value(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_BATCH_TOKENS, "")
 }
 
 /// Clap value parser for `--threads`: 1 to [`MAX_THREADS`].

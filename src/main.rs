@@ -17,6 +17,7 @@ mod models;
 mod progress;
 mod run;
 mod summarize;
+mod tokenize;
 mod translate;
 
 /// tarjama: translate Arabic documents into English and summarize them.
@@ -47,6 +48,8 @@ enum Command {
     Compare(eval::CompareArgs),
     /// Translate and/or summarize every file of a folder: progress, resume, sharding.
     Batch(batch::BatchArgs),
+    /// Print each line's token ids and pieces as a model's tokenizer encodes it (or decode ids).
+    Tokenize(tokenize::TokenizeArgs),
 }
 
 impl Command {
@@ -54,9 +57,10 @@ impl Command {
     /// each other. Errors: a message naming the flags.
     fn check(&self) -> Result<(), String> {
         match self {
-            Command::Translate(a) => a.model.check().and_then(|()| a.decode.check()),
+            Command::Translate(a) => a.check(),
             Command::Summarize(a) => a.model.check().and_then(|()| a.decode.check()),
             Command::Batch(a) => a.model.check().and_then(|()| a.decode.check()),
+            Command::Tokenize(a) => a.check(),
             Command::Run(_) | Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),
         }
     }
@@ -71,6 +75,7 @@ impl Command {
             Command::Models(_) => "models",
             Command::Compare(_) => "compare",
             Command::Batch(_) => "batch",
+            Command::Tokenize(_) => "tokenize",
         }
     }
 }
@@ -108,6 +113,7 @@ fn run() -> i32 {
         Command::Compare(args) => eval::run_compare(args),
         Command::Models(args) => models::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,8 +7,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, empty_note, model_name, parsed, print_generation_warnings, print_stats,
-    read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
+    batch_size_value, empty_note, max_batch_tokens_value, model_name, parsed,
+    print_generation_warnings, print_stats, read_text_input, typed, DecodeArgs, DeviceArgs,
+    InputArgs, ModelArgs, OutputArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -78,6 +79,10 @@ pub struct RunArgs {
     /// Segments per translation batch.
     #[arg(long, default_value_t = 8, value_parser = batch_size_value)]
     pub batch_size: usize,
+    /// Also cut translation batches at N padded source tokens (segments × the longest one's
+    /// tokens; a longer segment is a batch alone); output is unchanged. At most 67108864.
+    #[arg(long, value_name = "N", value_parser = max_batch_tokens_value)]
+    pub max_batch_tokens: Option<usize>,
     /// Normalization of the Arabic text (default, none, strip-diacritics).
     #[arg(long, default_value = "default", value_parser = typed::<Normalization>)]
     pub normalize: Typed<Normalization>,
@@ -125,6 +130,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         normalization,
         generation: translator.generation.clone(),
         batch_size: args.batch_size.max(1),
+        max_batch_tokens: args.max_batch_tokens,
     };
     print_generation_warnings(&tsettings.generation);
     // Summarizing the Arabic first needs an Arabic summarizer.

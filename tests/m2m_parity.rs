@@ -342,6 +342,7 @@ fn library_translation(name: &str, tgt: &str) -> String {
         normalization: Normalization::none(),
         generation,
         batch_size: 8,
+        max_batch_tokens: None,
     };
     translate_document(&pipe, TEXT, &settings).unwrap().text
 }

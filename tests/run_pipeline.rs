@@ -37,6 +37,7 @@ fn settings(
             normalization: Normalization::default(),
             generation: translator.generation.clone(),
             batch_size: 8,
+            max_batch_tokens: None,
         },
         summarize: summarizer_settings(
             summarizer,

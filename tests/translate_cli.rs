@@ -35,6 +35,7 @@ fn settings(
         normalization,
         generation,
         batch_size: 8,
+        max_batch_tokens: None,
     }
 }
 

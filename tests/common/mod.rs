@@ -306,6 +306,7 @@ pub fn seed_article_end_to_end(
         normalization: Normalization::none(),
         generation: generation(&pipe, &g),
         batch_size: 8,
+        max_batch_tokens: None,
     };
     let out = translate_documents(&pipe, std::slice::from_ref(&article), &settings).unwrap();
     let out = &out[0];

@@ -132,6 +132,44 @@ pub struct ModelInfo {
     pub quantization: Option<String>,
 }
 
+/// The `(source, target)` language codes a multilingual model (NLLB, M2M100) starts out with:
+/// the preset's, else Arabic to English, the first pair the tokenizer knows both codes of.
+/// `None` for tokenizers without language codes, or without either pair (such a tokenizer
+/// keeps its own source and no target is forced).
+fn default_pair(tokenizer: &dyn Tokenizer, files: &ModelFiles) -> Option<(String, String)> {
+    let langs = tokenizer.languages()?;
+    let known = |s: &str, t: &str| langs.token_id(s).is_ok() && langs.token_id(t).is_ok();
+    let preset = files
+        .preset
+        .as_ref()
+        .map(|p| (p.source_lang.as_str(), p.target_lang.as_str()));
+    preset
+        .into_iter()
+        .chain([langs.scheme().default_pair()])
+        .find(|(s, t)| known(s, t))
+        .map(|(s, t)| (s.to_string(), t.to_string()))
+}
+
+/// Resolves `model` (as [`Seq2SeqPipeline::load`] does) and loads its tokenizer alone, no
+/// weights, set up as the pipeline's would be: a multilingual tokenizer encodes the source
+/// language [`Seq2SeqPipeline::load`] starts out with (the preset's, else Arabic). Returns it
+/// with the resolved files. A Hub model that is not cached yet is still downloaded whole
+/// ([`hub::resolve`] fetches every file the model needs).
+///
+/// Errors: resolution (unknown name, unreachable Hub with an empty cache, missing files) or
+/// tokenizer loading, each naming the file or repo.
+pub fn load_tokenizer(
+    model: &str,
+    revision: Option<&str>,
+) -> Result<(Box<dyn Tokenizer>, ModelFiles)> {
+    let files = hub::resolve(model, revision)?;
+    let mut tokenizer = tokenize::load(&files.tokenizer, files.tokenizer_config.as_deref())?;
+    if let Some((src, _)) = default_pair(tokenizer.as_ref(), &files) {
+        tokenizer.set_source_language(&src)?;
+    }
+    Ok((tokenizer, files))
+}
+
 /// A loaded encoder-decoder with its tokenizer and generation defaults.
 pub struct Seq2SeqPipeline {
     /// The model.
@@ -222,24 +260,9 @@ impl Seq2SeqPipeline {
     /// Multilingual models (NLLB, M2M100) start out translating the preset's `source_lang` to
     /// its `target_lang`, or Arabic to English without a preset.
     fn default_languages(&mut self) -> Result<()> {
-        let Some(langs) = self.tokenizer.languages() else {
+        let Some((src, tgt)) = default_pair(self.tokenizer.as_ref(), &self.files) else {
             return Ok(());
         };
-        let known = |s: &str, t: &str| langs.token_id(s).is_ok() && langs.token_id(t).is_ok();
-        let preset = self
-            .files
-            .preset
-            .as_ref()
-            .map(|p| (p.source_lang.as_str(), p.target_lang.as_str()));
-        let Some((src, tgt)) = preset
-            .into_iter()
-            .chain([langs.scheme().default_pair()])
-            .find(|(s, t)| known(s, t))
-        else {
-            // A tokenizer without Arabic or English keeps its own source; no target is forced.
-            return Ok(());
-        };
-        let (src, tgt) = (src.to_string(), tgt.to_string());
         self.set_languages(Some(&src), Some(&tgt)).map(|_| ())
     }
 
@@ -344,10 +367,23 @@ impl Seq2SeqPipeline {
         cfg: &GenerationConfig,
         batch_size: usize,
     ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len()));
+        self.generate_planned(inputs, cfg, batch_size, None)
+    }
+
+    /// [`Self::generate`] with batches also bounded in padded tokens: the batches are
+    /// [`plan_batches`]`(lengths, batch_size, max_batch_tokens)`. The outputs equal
+    /// [`Self::generate`]'s (padding is masked); only the batch shapes, and so the time shares,
+    /// differ.
+    pub fn generate_planned(
+        &self,
+        inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+        batch_size: usize,
+        max_batch_tokens: Option<usize>,
+    ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
+        let lengths: Vec<usize> = inputs.iter().map(Vec::len).collect();
         let mut out: Vec<(Vec<Hypothesis>, f64)> = vec![(Vec::new(), 0.0); inputs.len()];
-        for chunk in order.chunks(batch_size.max(1)) {
+        for chunk in plan_batches(&lengths, batch_size, max_batch_tokens) {
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
             let hyps = self.generate_batch(&batch, cfg)?;
@@ -357,5 +393,83 @@ impl Seq2SeqPipeline {
             }
         }
         Ok(out)
+    }
+}
+
+/// Cuts inputs of token lengths `lengths` into padded batches: returns the batches, each a list
+/// of indices into `lengths`, together covering every index once.
+///
+/// The inputs are taken longest first (a stable sort: equal lengths keep their order), and a
+/// batch is closed when one more input would make it hold more than `batch_size` rows
+/// (`batch_size` 0 counts as 1) or, with `max_batch_tokens` `Some(n)`, more than `n` padded
+/// tokens: rows × the longest length in the batch, which is its first input's. This is
+/// CTranslate2's `max_batch_size` with `batch_type="tokens"`, where both limits apply at once.
+/// An input longer than `n` alone makes a batch of its own. `None` gives `batch_size`-row
+/// chunks of the sorted order, as [`Seq2SeqPipeline::generate`] has always batched.
+pub fn plan_batches(
+    lengths: &[usize],
+    batch_size: usize,
+    max_batch_tokens: Option<usize>,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+    let rows = batch_size.max(1);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for i in order {
+        // Sorted longest first, the batch's width is its first input's length.
+        let width = current.first().map_or(lengths[i], |&f| lengths[f]);
+        let too_many_tokens =
+            max_batch_tokens.is_some_and(|n| (current.len() + 1).saturating_mul(width) > n);
+        if !current.is_empty() && (current.len() == rows || too_many_tokens) {
+            batches.push(std::mem::take(&mut current));
+        }
+        current.push(i);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_batches;
+
+    #[test]
+    fn batches_by_rows_keep_the_longest_first_chunks() {
+        // Sorted: 1 (9), 3 (7), 0 (5), 4 (5), 2 (2); equal lengths keep their order.
+        let lengths = [5, 9, 2, 7, 5];
+        assert_eq!(
+            plan_batches(&lengths, 2, None),
+            vec![vec![1, 3], vec![0, 4], vec![2]]
+        );
+        assert_eq!(plan_batches(&lengths, 0, None).len(), 5);
+        assert!(plan_batches(&[], 8, Some(64)).is_empty());
+    }
+
+    #[test]
+    fn batches_by_tokens_bound_rows_times_the_longest() {
+        let lengths = [5, 9, 2, 7, 5, 30];
+        // 30 > 20 alone; 9 + 7 -> 2 × 9 = 18 ≤ 20, a third row would be 27; 5, 5, 2 -> 15.
+        assert_eq!(
+            plan_batches(&lengths, 8, Some(20)),
+            vec![vec![5], vec![1, 3], vec![0, 4, 2]]
+        );
+        // Both limits: at most 2 rows even where tokens would allow 3.
+        assert_eq!(
+            plan_batches(&lengths, 2, Some(20)),
+            vec![vec![5], vec![1, 3], vec![0, 4], vec![2]]
+        );
+        // A limit every input exceeds: one input per batch.
+        assert_eq!(
+            plan_batches(&lengths, 8, Some(1)),
+            vec![vec![5], vec![1], vec![3], vec![0], vec![4], vec![2]]
+        );
+        // Exactly at the limit stays in: 2 × 9 = 18.
+        assert_eq!(
+            plan_batches(&[9, 9, 9], 8, Some(18)),
+            vec![vec![0, 1], vec![2]]
+        );
     }
 }

@@ -20,6 +20,9 @@ pub struct TranslateSettings {
     pub generation: GenerationConfig,
     /// Segments per padded batch.
     pub batch_size: usize,
+    /// Padded source tokens per batch (rows × the longest segment's tokens), on top of
+    /// `batch_size`; `None`: no token bound. See [`super::plan_batches`].
+    pub max_batch_tokens: Option<usize>,
 }
 
 /// One translated segment.
@@ -33,6 +36,13 @@ pub struct SegmentTranslation {
     pub source_tokens: usize,
     /// Generated tokens, not counting the decoder start token.
     pub target_tokens: usize,
+    /// The encoder input ids: the normalized segment's `tokenizer(text).input_ids`, special
+    /// tokens (`</s>`, a language code) included.
+    pub source_ids: Vec<u32>,
+    /// The generated ids as transformers' `generate()` returns them: the decoder start token
+    /// first (then a forced BOS such as NLLB's language code), EOS last unless the length
+    /// limit cut the output (see [`crate::decoding::Hypothesis::tokens`]).
+    pub output_ids: Vec<u32>,
     /// 0-based paragraph index in the document.
     pub paragraph: usize,
     /// 0-based index of the input line the segment came from, counting every line of the
@@ -104,13 +114,18 @@ pub fn translate_documents_with_stats(
     }
     stats.tokenize_seconds += t_tok.elapsed().as_secs_f64();
     let t_gen = Instant::now();
-    let hyps = pipe.generate(&inputs, &settings.generation, settings.batch_size)?;
+    let hyps = pipe.generate_planned(
+        &inputs,
+        &settings.generation,
+        settings.batch_size,
+        settings.max_batch_tokens,
+    )?;
     stats.generate_seconds += t_gen.elapsed().as_secs_f64();
     let t_detok = Instant::now();
 
     let mut per_doc: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
     for ((input, (di, source, paragraph, line, split)), (hyp, seconds)) in
-        inputs.iter().zip(meta).zip(hyps)
+        inputs.into_iter().zip(meta).zip(hyps)
     {
         let best = hyp
             .into_iter()
@@ -119,11 +134,14 @@ pub fn translate_documents_with_stats(
                 tokens: vec![],
                 score: None,
             });
+        let translation = tok.decode(&best.tokens, true)?;
         per_doc[di].push(SegmentTranslation {
             source,
-            translation: tok.decode(&best.tokens, true)?,
+            translation,
             source_tokens: input.len(),
             target_tokens: best.tokens.len().saturating_sub(1),
+            source_ids: input,
+            output_ids: best.tokens,
             paragraph,
             line,
             split,
