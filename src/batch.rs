@@ -9,13 +9,11 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, fraction, max_batch_tokens_value, parsed, positive,
-    print_generation_warnings, print_stats, shard_value, DecodeArgs, InputArgs, LanguageArgs,
-    ModelArgs,
+    batch_size_value, fraction, max_batch_tokens_value, parsed, positive, print_stats,
+    shard_value, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, SummaryDecodeArgs,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
-use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::batch::{
     self, BatchSettings, ManifestEntry, Mode, Models, OutDirLock, OutputFormat, Progress, Shard,
@@ -166,6 +164,8 @@ pub struct BatchArgs {
     pub summary: SummarizerArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    #[command(flatten, next_help_heading = "Summarizer decoding (--task run)")]
+    pub summary_decode: SummaryDecodeArgs,
 }
 
 impl BatchArgs {
@@ -219,6 +219,16 @@ impl BatchArgs {
             }
             _ => {}
         }
+        if let Some(flag) = self
+            .summary_decode
+            .given()
+            .filter(|_| self.task != TaskArg::Run)
+        {
+            anyhow::bail!(
+                "{flag} applies to --task run (with --task translate or summarize the plain \
+                 decoding flags, --beams, ..., decode the one model)"
+            );
+        }
         if self.summary.lang.is_some() && self.task != TaskArg::Summarize {
             anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
         }
@@ -227,15 +237,9 @@ impl BatchArgs {
 
     fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
         self.languages.apply(pipe)?;
-        self.decode
-            .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
-        let normalization = self.normalize;
-        let mut generation = pipe.generation.clone();
-        generation.apply(&self.decode.patch(), ChosenBy::User);
-        print_generation_warnings(&generation);
         Ok(TranslateSettings {
-            normalization,
-            generation,
+            normalization: self.normalize,
+            generation: self.decode.generation_for(pipe)?,
             batch_size: self.batch_size,
             max_batch_tokens: self.max_batch_tokens,
         })
@@ -334,7 +338,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                     flag: Some("--summarizer"),
                     ..model_args(args.summarizer.clone())
                 },
-                &args.decode,
+                &args.summary_decode.decode(),
                 args.summary.prompt.as_deref(),
                 args.summary.strategy,
                 Some(summarizer::Lang::En),

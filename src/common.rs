@@ -183,39 +183,99 @@ impl LanguageArgs {
     }
 }
 
-/// Decoding flags; each means exactly what the same-named transformers `generate()` argument
-/// means. Unset flags keep the model's defaults (its generation_config.json).
-#[derive(Debug, Clone, Default, Args)]
-pub struct DecodeArgs {
+/// Defines [`DecodeArgs`] and [`SummaryDecodeArgs`] from one list of decoding flags: the same
+/// fields, help and value parsers, with the second struct's flags (and clap ids) prefixed
+/// `summary-`. Each field is `Option<T>`, `None` when the flag is not given.
+macro_rules! decode_flags {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty, $long:literal, $value_name:literal, [$($attr:tt)*];
+    )*) => {
+        /// Decoding flags; each means exactly what the same-named transformers `generate()`
+        /// argument means. Unset flags keep the model's defaults (its generation_config.json).
+        /// `run` and `batch --task run` give these to the translator, and
+        /// [`SummaryDecodeArgs`] to the summarizer.
+        #[derive(Debug, Clone, Default, Args)]
+        pub struct DecodeArgs {
+            $(
+                $(#[doc = $doc])*
+                #[arg(long = $long, value_name = $value_name, $($attr)*)]
+                pub $field: Option<$ty>,
+            )*
+            /// What the flags' names start with after `--`, for messages: empty for these
+            /// flags, `summary-` for those of [`SummaryDecodeArgs::decode`].
+            #[arg(skip)]
+            pub flag_prefix: &'static str,
+        }
+
+        /// The summarizer's decoding flags of `run` and `batch --task run`: the flags of
+        /// [`DecodeArgs`] with `summary-` after the `--` (`--summary-beams`,
+        /// `--summary-max-new-tokens`, ...), with the same meanings and bounds.
+        #[derive(Debug, Clone, Default, Args)]
+        // The one help text that names another flag names the summarizer's.
+        #[command(mut_arg("summary_max_new_tokens", |a| {
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            a.help(help.replace("--max-length", "--summary-max-length"))
+        }))]
+        pub struct SummaryDecodeArgs {
+            $(
+                $(#[doc = $doc])*
+                #[arg(
+                    long = concat!("summary-", $long),
+                    id = concat!("summary_", stringify!($field)),
+                    value_name = $value_name,
+                    $($attr)*
+                )]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl SummaryDecodeArgs {
+            /// The first of these flags given (`--summary-beams`), if any: for the commands
+            /// that take them only with some `--task`.
+            pub fn given(&self) -> Option<&'static str> {
+                $(
+                    if self.$field.is_some() {
+                        return Some(concat!("--summary-", $long));
+                    }
+                )*
+                None
+            }
+
+            /// The flags as [`DecodeArgs`], whose checks name them `--summary-...`.
+            pub fn decode(&self) -> DecodeArgs {
+                DecodeArgs {
+                    $($field: self.$field.clone(),)*
+                    flag_prefix: "summary-",
+                }
+            }
+        }
+    };
+}
+
+decode_flags! {
     /// Beam width (num_beams); 1 is greedy search; at most 64.
-    #[arg(long, value_parser = beams_value)]
-    pub beams: Option<usize>,
+    beams: usize, "beams", "BEAMS", [value_parser = beams_value];
     /// Longest output in tokens, counting the decoder start token (max_length; at least 2, at
     /// most the model's positions + 1).
-    #[arg(long, value_parser = max_length_value)]
-    pub max_length: Option<usize>,
+    max_length: usize, "max-length", "MAX_LENGTH", [value_parser = max_length_value];
     /// Most new tokens, not counting the decoder start token (max_new_tokens; wins over
     /// --max-length; at most the model's positions).
-    #[arg(long, value_parser = tokens_value)]
-    pub max_new_tokens: Option<usize>,
+    max_new_tokens: usize, "max-new-tokens", "MAX_NEW_TOKENS", [value_parser = tokens_value];
     /// Shortest output in tokens, counting the decoder start token (min_length).
-    #[arg(long, value_parser = length_value)]
-    pub min_length: Option<usize>,
+    min_length: usize, "min-length", "MIN_LENGTH", [value_parser = length_value];
     /// Fewest new tokens (min_new_tokens).
-    #[arg(long, value_parser = length_value)]
-    pub min_new_tokens: Option<usize>,
+    min_new_tokens: usize, "min-new-tokens", "MIN_NEW_TOKENS", [value_parser = length_value];
     /// Beam score = log-probability / length^P (length_penalty).
-    #[arg(long, value_parser = finite, allow_hyphen_values = true)]
-    pub length_penalty: Option<f32>,
+    length_penalty: f32, "length-penalty", "LENGTH_PENALTY", [value_parser = finite, allow_hyphen_values = true];
     /// Forbid repeating any n-gram of this size (no_repeat_ngram_size).
-    #[arg(long, value_parser = length_value)]
-    pub no_repeat_ngram_size: Option<usize>,
+    no_repeat_ngram_size: usize, "no-repeat-ngram-size", "NO_REPEAT_NGRAM_SIZE", [value_parser = length_value];
     /// Penalize tokens already generated (repetition_penalty, above 0; 1.0 = off).
-    #[arg(long, value_parser = positive_finite, allow_hyphen_values = true)]
-    pub repetition_penalty: Option<f32>,
+    repetition_penalty: f32, "repetition-penalty", "REPETITION_PENALTY",
+        [value_parser = positive_finite, allow_hyphen_values = true];
     /// Beam-search stopping rule: true, false or never (early_stopping).
-    #[arg(long, value_parser = |s: &str| s.parse::<EarlyStopping>().map_err(|e| e.to_string()))]
-    pub early_stopping: Option<EarlyStopping>,
+    early_stopping: EarlyStopping, "early-stopping", "EARLY_STOPPING",
+        [value_parser = |s: &str| s.parse::<EarlyStopping>().map_err(|e| e.to_string())];
 }
 
 impl DecodeArgs {
@@ -227,13 +287,13 @@ impl DecodeArgs {
     /// Errors: a message naming both flags.
     pub fn check(&self) -> Result<(), String> {
         let min = match (self.min_new_tokens, self.min_length) {
-            (Some(n), _) => Some(("--min-new-tokens", n, n.saturating_add(1))),
-            (None, Some(n)) => Some(("--min-length", n, n)),
+            (Some(n), _) => Some(("min-new-tokens", n, n.saturating_add(1))),
+            (None, Some(n)) => Some(("min-length", n, n)),
             (None, None) => None,
         };
         let max = match (self.max_new_tokens, self.max_length) {
-            (Some(n), _) => Some(("--max-new-tokens", n, n.saturating_add(1))),
-            (None, Some(n)) => Some(("--max-length", n, n)),
+            (Some(n), _) => Some(("max-new-tokens", n, n.saturating_add(1))),
+            (None, Some(n)) => Some(("max-length", n, n)),
             (None, None) => None,
         };
         let (Some((min_flag, min, min_total)), Some((max_flag, max, max_total))) = (min, max)
@@ -246,6 +306,7 @@ impl DecodeArgs {
         // Mixing the two kinds: say what the new-token count comes to.
         let mixed = min_flag.ends_with("new-tokens") != max_flag.ends_with("new-tokens");
         let describe = |flag: &str, n: usize, total: usize| {
+            let flag = self.flag(flag);
             if mixed && flag.ends_with("new-tokens") {
                 format!("{flag} {n} ({total} tokens with the decoder start token)")
             } else {
@@ -257,6 +318,12 @@ impl DecodeArgs {
             describe(min_flag, min, min_total),
             describe(max_flag, max, max_total)
         ))
+    }
+
+    /// The flag called `name` (`max-length`) as the user typed it: `--max-length`, or
+    /// `--summary-max-length` for [`SummaryDecodeArgs`].
+    pub fn flag(&self, name: &str) -> String {
+        format!("--{}{name}", self.flag_prefix)
     }
 
     /// Checks the length flags against the loaded model's decoder positions (`positions`, the
@@ -273,10 +340,10 @@ impl DecodeArgs {
             return Ok(());
         };
         let flags = [
-            ("--max-new-tokens", self.max_new_tokens, p),
-            ("--min-new-tokens", self.min_new_tokens, p),
-            ("--max-length", self.max_length, p + 1),
-            ("--min-length", self.min_length, p + 1),
+            ("max-new-tokens", self.max_new_tokens, p),
+            ("min-new-tokens", self.min_new_tokens, p),
+            ("max-length", self.max_length, p + 1),
+            ("min-length", self.min_length, p + 1),
         ];
         for (flag, value, limit) in flags {
             if let Some(n) = value.filter(|&n| n > limit) {
@@ -286,11 +353,29 @@ impl DecodeArgs {
                     String::new()
                 };
                 return Err(Usage(format!(
-                    "{flag} {n}: the model {model} has {p} positions{start}"
+                    "{} {n}: the model {model} has {p} positions{start}",
+                    self.flag(flag)
                 )));
             }
         }
         Ok(())
+    }
+
+    /// The generation settings of a translator `pipe` under these flags: the model's, with the
+    /// flags applied as the user's; checks the flags against its positions first
+    /// ([`DecodeArgs::check_positions`]) and prints transformers' warnings about the result
+    /// ([`print_generation_warnings`]).
+    ///
+    /// Errors: a [`Usage`] error from [`DecodeArgs::check_positions`].
+    pub fn generation_for(
+        &self,
+        pipe: &Seq2SeqPipeline,
+    ) -> Result<tarjama::decoding::GenerationConfig, Usage> {
+        self.check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
+        let mut generation = pipe.generation.clone();
+        generation.apply(&self.patch(), tarjama::decoding::ChosenBy::User);
+        print_generation_warnings(&generation);
+        Ok(generation)
     }
 
     /// The settings these flags ask for, to apply as the user's
@@ -525,6 +610,13 @@ pub fn print_stats(stats: &mut tarjama::pipeline::stats::Stats) {
     if let Ok(line) = serde_json::to_string(stats) {
         eprintln!("{line}");
     }
+}
+
+/// `record` as pretty-printed JSON with a final newline, through [`serde_json::Value`], whose
+/// maps sort their keys (the order the JSON outputs of `summarize` and `run` print).
+pub fn json_record<T: serde::Serialize>(record: &T) -> anyhow::Result<String> {
+    let v = serde_json::to_value(record)?;
+    Ok(format!("{}\n", serde_json::to_string_pretty(&v)?))
 }
 
 /// Clap value parser for a flag whose value the library parses: parsed once, so a bad value is a

@@ -58,10 +58,18 @@ impl Command {
     fn check(&self) -> Result<(), String> {
         match self {
             Command::Translate(a) => a.check(),
-            Command::Summarize(a) => a.model.check().and_then(|()| a.decode.check()),
-            Command::Batch(a) => a.model.check().and_then(|()| a.decode.check()),
+            Command::Summarize(a) => a.check(),
+            Command::Batch(a) => a
+                .model
+                .check()
+                .and_then(|()| a.decode.check())
+                .and_then(|()| a.summary_decode.decode().check()),
+            Command::Run(a) => a
+                .decode
+                .check()
+                .and_then(|()| a.summary_decode.decode().check()),
             Command::Tokenize(a) => a.check(),
-            Command::Run(_) | Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),
+            Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),
         }
     }
 

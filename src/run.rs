@@ -7,9 +7,9 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, empty_note, max_batch_tokens_value, model_name, parsed,
-    print_generation_warnings, print_stats, read_text_input, typed, DecodeArgs, DeviceArgs,
-    InputArgs, ModelArgs, OutputArgs, Typed,
+    batch_size_value, empty_note, json_record, max_batch_tokens_value, model_name, parsed,
+    print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs,
+    SummaryDecodeArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
@@ -25,8 +25,8 @@ use tarjama::text::Normalization;
 pub enum Format {
     /// The summary, a blank line, then the translation.
     Text,
-    /// A JSON object with both texts, the models and revisions, settings, timings and token
-    /// counts.
+    /// A JSON object: the input, the summary and the translation, each with its model,
+    /// settings, token counts and timings (docs/json.md).
     Json,
     /// `## Summary` and `## Translation` sections.
     Markdown,
@@ -38,17 +38,21 @@ pub enum Format {
     mut_arg("output", |a| a.help("Write the result to this file (atomically) instead of standard output")),
     mut_arg("dtype", |a| a.help("f32, f16 or bf16")),
     after_help = "\
+Decoding flags: the plain ones (--beams, --max-new-tokens, ...) decode the translator; the same
+flags with summary- after the -- (--summary-beams, --summary-max-new-tokens, ...) decode the
+summarizer.
+
 Examples:
   tarjama run examples/sample.ar.txt
-  tarjama run article.ar.txt --format markdown -o article.md
-  tarjama run article.ar.txt --summarize-first --translator opus-mt-ar-en",
+  cat article.ar.txt | tarjama run --format markdown -o article.md --beams 1
+  tarjama run article.ar.txt --summarize-first --summary-beams 2 --summary-max-new-tokens 60",
     mut_arg("threads", |a| a.help(
         "CPU threads for the models (default: all cores, or RAYON_NUM_THREADS)"
     ))
 )]
 pub struct RunArgs {
-    /// The Arabic article (`-` for standard input).
-    pub input: PathBuf,
+    /// The Arabic article; `-` or nothing reads standard input.
+    pub input: Option<PathBuf>,
     #[command(flatten)]
     pub input_args: InputArgs,
     #[command(flatten)]
@@ -92,25 +96,28 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten, next_help_heading = "Translator decoding")]
+    pub decode: DecodeArgs,
+    #[command(flatten, next_help_heading = "Summarizer decoding")]
+    pub summary_decode: SummaryDecodeArgs,
 }
 
 /// Runs `tarjama run`.
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let t_start = Instant::now();
-    let output = args.output.open(std::slice::from_ref(&args.input))?;
-    let text = read_text_input(&args.input, args.input_args.encoding)?;
-    if empty_note(&args.input, &text, "translate") {
-        // No model is loaded: empty output, or a record with empty texts.
+    let input = args.input.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let output = args.output.open(std::slice::from_ref(&input))?;
+    let text = read_text_input(&input, args.input_args.encoding)?;
+    if empty_note(&input, &text, "translate") {
+        // No model is loaded: empty output, or a record without a summary or translation.
         let out = match args.format {
             Format::Text | Format::Markdown => String::new(),
-            Format::Json => {
-                let v = serde_json::json!({
-                    "input": args.input.display().to_string(),
-                    "summary": "",
-                    "translation": "",
-                });
-                format!("{}\n", serde_json::to_string_pretty(&v)?)
-            }
+            Format::Json => json_record(&serde_json::json!({
+                "input": input.display().to_string(),
+                "summarize_first": args.summarize_first,
+                "summary": null,
+                "translation": null,
+            }))?,
         };
         output.write(&out)?;
         return Ok(0);
@@ -128,11 +135,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let translator = translator_args.load(DEFAULT_TRANSLATOR)?;
     let tsettings = TranslateSettings {
         normalization,
-        generation: translator.generation.clone(),
+        generation: args.decode.generation_for(&translator)?,
         batch_size: args.batch_size.max(1),
         max_batch_tokens: args.max_batch_tokens,
     };
-    print_generation_warnings(&tsettings.generation);
     // Summarizing the Arabic first needs an Arabic summarizer.
     let summarizer_name = args
         .summarizer
@@ -140,7 +146,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .unwrap_or_else(|| RunSettings::default_summarizer(args.summarize_first).to_string());
     let (summarizer, ssettings) = load_summarizer(
         &model_args(Some(summarizer_name), "--summarizer"),
-        &DecodeArgs::default(),
+        &args.summary_decode.decode(),
         None,
         args.strategy,
         Some(RunSettings::summarizer_lang(args.summarize_first)),
@@ -153,6 +159,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
 
     let mut stats = Stats {
         load_seconds: translator.load_seconds + summarizer.load_seconds,
+        model_load_seconds: [
+            ("summarizer", summarizer.load_seconds),
+            ("translator", translator.load_seconds),
+        ]
+        .into_iter()
+        .map(|(role, s)| (role.to_string(), s))
+        .collect(),
         ..Stats::default()
     };
     let result = pipeline::run::run(&translator, &summarizer, &text, &settings, &mut stats)?;
@@ -168,7 +181,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         ),
         Format::Json => {
             let record = RunRecord::new(
-                args.input.display().to_string(),
+                input.display().to_string(),
                 &result,
                 &translator,
                 &summarizer,
@@ -176,9 +189,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 args.normalize.text.clone(),
                 t_start.elapsed().as_secs_f64(),
             );
-            // Through a JSON value: its maps sort their keys, the order `run` has always printed.
-            let v = serde_json::to_value(&record)?;
-            format!("{}\n", serde_json::to_string_pretty(&v)?)
+            json_record(&record)?
         }
     };
     let t_write = Instant::now();

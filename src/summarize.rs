@@ -5,22 +5,22 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    empty_note, min_input_tokens, parsed, print_generation_warnings, print_stats, read_text_input,
-    DecodeArgs, InputArgs, ModelArgs, OutputArgs,
+    empty_note, json_record, min_input_tokens, parsed, print_generation_warnings, print_stats,
+    read_text_input, DecodeArgs, InputArgs, ModelArgs, OutputArgs, SummaryDecodeArgs,
 };
 use serde::Serialize;
-use tarjama::decoding::GenerationConfig;
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
-use tarjama::pipeline::{summarizer, ModelInfo};
+use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings, SummaryRecord};
+use tarjama::pipeline::summarizer;
 
 /// Output formats of `summarize`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The summary as one paragraph.
     Text,
-    /// A JSON object: summary, model, settings, token counts, chunks, time.
+    /// A JSON object: the input and its summary with model, settings, token counts, chunks and
+    /// time (docs/json.md).
     Json,
 }
 
@@ -57,6 +57,12 @@ pub struct SummarizerArgs {
 #[command(
     mut_arg("output", |a| a.help("Write the summary to this file (atomically) instead of standard output")),
     mut_arg("model", |a| crate::with_default(a, DEFAULT_SUMMARIZER)),
+    // The --summary- decoding flags of `run` are parsed only to be refused with a pointer to
+    // the plain ones (SummarizeArgs::check): hidden from the help.
+    mut_args(|a| {
+        let hide = a.get_id().as_str().starts_with("summary_");
+        a.hide(hide)
+    }),
     after_help = "\
 Examples:
   tarjama summarize article.en.txt
@@ -82,6 +88,25 @@ pub struct SummarizeArgs {
     pub stats: bool,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    /// `run`'s `--summary-` decoding flags: refused here ([`SummarizeArgs::check`]).
+    #[command(flatten)]
+    pub summary_decode: SummaryDecodeArgs,
+}
+
+impl SummarizeArgs {
+    /// Checks the flags together: `--model NAME@A` with `--revision B`, minimum above maximum
+    /// length, and `run`'s `--summary-` decoding flags, refused (summarize has one model,
+    /// decoded by the plain flags). Errors: a message naming the flag.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(flag) = self.summary_decode.given() {
+            return Err(format!(
+                "{flag}: summarize has one model, decoded by the plain flags: use --{} (the \
+                 --summary- flags are for run and batch --task run)",
+                flag.trim_start_matches("--summary-")
+            ));
+        }
+        self.model.check().and_then(|()| self.decode.check())
+    }
 }
 
 impl From<Lang> for summarizer::Lang {
@@ -121,38 +146,12 @@ pub fn notice(summary: &tarjama::pipeline::summarize::Summary, strategy: Strateg
     }
 }
 
-/// `tarjama summarize --format json`. Printed through [`serde_json::Value`], whose maps keep
-/// their keys sorted (the order this output has always had).
+/// `tarjama summarize --format json`: the input and its summary, in the one summary schema
+/// (docs/json.md). Printed through [`serde_json::Value`], whose maps sort their keys.
 #[derive(Serialize)]
-struct SummaryRecord<'a> {
-    summary: &'a str,
-    model: &'a ModelInfo,
-    settings: SummarySettingsRecord<'a>,
-    input_tokens: usize,
-    summary_tokens: usize,
-    chunks: usize,
-    rounds: usize,
-    truncated: Option<Truncated>,
-    seconds: SummarySeconds,
-}
-
-#[derive(Serialize)]
-struct SummarySettingsRecord<'a> {
-    generation: &'a GenerationConfig,
-    strategy: Strategy,
-    max_input_tokens: usize,
-}
-
-#[derive(Serialize)]
-struct Truncated {
-    input_tokens: usize,
-    limit: usize,
-}
-
-#[derive(Serialize)]
-struct SummarySeconds {
-    load: f64,
-    summarize: f64,
+struct SummarizeRecord {
+    input: String,
+    summary: Option<SummaryRecord>,
 }
 
 /// Runs `tarjama summarize`.
@@ -162,10 +161,14 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let text = read_text_input(&input, args.input_args.encoding)?;
     if empty_note(&input, &text, "summarize") {
         // No model is loaded: empty output, or a record with an empty summary.
-        output.write(match args.format {
-            Format::Text => "",
-            Format::Json => "{\n  \"summary\": \"\"\n}\n",
-        })?;
+        let out = match args.format {
+            Format::Text => String::new(),
+            Format::Json => json_record(&SummarizeRecord {
+                input: input.display().to_string(),
+                summary: None,
+            })?,
+        };
+        output.write(&out)?;
         return Ok(0);
     }
     let (pipe, mut settings) = load_summarizer(
@@ -180,33 +183,10 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     notice(&summary, settings.strategy);
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
-        Format::Json => {
-            let record = SummaryRecord {
-                summary: &summary.text,
-                model: &pipe.info,
-                settings: SummarySettingsRecord {
-                    generation: &settings.generation,
-                    strategy: settings.strategy,
-                    max_input_tokens: settings
-                        .max_input_tokens
-                        .unwrap_or_else(|| pipe.model.max_input_tokens()),
-                },
-                input_tokens: summary.input_tokens,
-                summary_tokens: summary.summary_tokens,
-                chunks: summary.chunks,
-                rounds: summary.rounds,
-                truncated: summary.truncated.map(|(input_tokens, limit)| Truncated {
-                    input_tokens,
-                    limit,
-                }),
-                seconds: SummarySeconds {
-                    load: pipe.load_seconds,
-                    summarize: summary.seconds,
-                },
-            };
-            let v = serde_json::to_value(&record)?;
-            format!("{}\n", serde_json::to_string_pretty(&v)?)
-        }
+        Format::Json => json_record(&SummarizeRecord {
+            input: input.display().to_string(),
+            summary: Some(SummaryRecord::new(&summary, &pipe, &settings)),
+        })?,
     };
     let t_write = std::time::Instant::now();
     output.write(&out)?;

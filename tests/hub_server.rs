@@ -1313,12 +1313,12 @@ fn run_takes_a_revision_for_each_model() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["models"]["translator"]["repo"], "someone/marian-tiny");
+    assert_eq!(v["translation"]["model"]["repo"], "someone/marian-tiny");
     assert_eq!(
-        v["models"]["translator"]["revision"],
+        v["translation"]["model"]["revision"],
         hub.commit("someone/marian-tiny").as_str()
     );
-    assert_eq!(v["models"]["summarizer"]["revision"], bart.as_str());
+    assert_eq!(v["summary"]["model"]["revision"], bart.as_str());
     let paths: Vec<String> = hub.requests().into_iter().map(|r| r.path).collect();
     assert!(
         paths.contains(&"/api/models/someone/marian-tiny/revision/v2".to_string()),

@@ -113,15 +113,46 @@ fn the_library_run_is_what_tarjama_run_prints() {
         1.0,
     );
     let record = serde_json::to_value(&record).unwrap();
-    assert_eq!(record["summary"], printed["summary"]);
-    assert_eq!(record["translation"], printed["translation"]);
-    assert_eq!(record["tokens"], printed["tokens"]);
-    assert_eq!(record["settings"], printed["settings"]);
-    assert_eq!(record["summary_source_language"], "en");
+    // Everything but the timings.
+    for part in ["summary", "translation"] {
+        for key in ["text", "settings", "model"] {
+            assert_eq!(record[part][key], printed[part][key], "{part}.{key}");
+        }
+    }
+    for key in [
+        "input_tokens",
+        "summary_tokens",
+        "chunks",
+        "rounds",
+        "truncated",
+        "translated_from",
+        "language",
+    ] {
+        assert_eq!(
+            record["summary"][key], printed["summary"][key],
+            "summary.{key}"
+        );
+    }
+    for key in ["segments", "source_tokens", "target_tokens"] {
+        assert_eq!(
+            record["translation"][key], printed["translation"][key],
+            "translation.{key}"
+        );
+    }
+    assert_eq!(record["summary"]["text"], summary.text.as_str());
+    assert_eq!(record["summary"]["language"], "en");
+    assert_eq!(record["summary"]["input_tokens"], summary.input_tokens);
+    assert_eq!(record["translation"]["source_tokens"], source);
     let keys =
         |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys(&record), keys(&printed));
-    assert_eq!(keys(&record["seconds"]), keys(&printed["seconds"]));
+    for part in ["summary", "translation"] {
+        assert_eq!(keys(&record[part]), keys(&printed[part]));
+        assert_eq!(
+            keys(&record[part]["seconds"]),
+            keys(&printed[part]["seconds"])
+        );
+    }
 }
 
 #[test]
@@ -135,11 +166,47 @@ fn summarize_first_translates_the_arabic_summary() {
     let out = run(&translator, &summarizer, &text, &settings, &mut stats).unwrap();
     let arabic = summarize(&summarizer, &text, &settings.summarize).unwrap();
     assert_eq!(out.summary.summary.text, arabic.text);
-    let english = translate_documents(&translator, &[arabic.text], &settings.translate)
-        .unwrap()
-        .remove(0)
-        .text;
-    assert_eq!(out.summary.english, english.trim());
+    let english = translate_documents(
+        &translator,
+        std::slice::from_ref(&arabic.text),
+        &settings.translate,
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(out.summary.english, english.text.trim());
+    // --stats counts the text's segments, the summary and the summary's translation.
+    let full = translate_documents(
+        &translator,
+        std::slice::from_ref(&text),
+        &settings.translate,
+    )
+    .unwrap()
+    .remove(0);
+    let sum = |d: &tarjama::pipeline::translate::DocumentTranslation, source: bool| -> usize {
+        d.segments
+            .iter()
+            .map(|s| {
+                if source {
+                    s.source_tokens
+                } else {
+                    s.target_tokens
+                }
+            })
+            .sum()
+    };
+    assert!(!english.segments.is_empty());
+    assert_eq!(
+        stats.segments,
+        full.segments.len() + 1 + english.segments.len()
+    );
+    assert_eq!(
+        stats.source_tokens,
+        sum(&full, true) + arabic.input_tokens + sum(&english, true)
+    );
+    assert_eq!(
+        stats.target_tokens,
+        sum(&full, false) + arabic.summary_tokens + sum(&english, false)
+    );
     assert_eq!(
         RunSettings::default_summarizer(true),
         tarjama::hub::DEFAULT_ARABIC_SUMMARIZER

@@ -162,10 +162,10 @@ fn cli_map_reduce_json_reports_chunks() {
          beam-based generation modes.\n"
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["chunks"].as_u64().unwrap() > 1);
-    assert_eq!(v["settings"]["strategy"], "map-reduce");
-    assert_eq!(v["settings"]["generation"]["num_beams"], 1);
-    assert!(v["truncated"].is_null());
+    assert!(v["summary"]["chunks"].as_u64().unwrap() > 1);
+    assert_eq!(v["summary"]["settings"]["strategy"], "map-reduce");
+    assert_eq!(v["summary"]["settings"]["generation"]["num_beams"], 1);
+    assert!(v["summary"]["truncated"].is_null());
 }
 
 #[test]
@@ -213,12 +213,12 @@ fn run_json_names_both_models() {
     let o = run(&article, "bart-tiny", &["--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["models"]["translator"]["name"], fixture("marian-tiny"));
-    assert_eq!(v["models"]["summarizer"]["name"], fixture("bart-tiny"));
-    assert!(v["tokens"]["source"].as_u64().unwrap() > 10);
-    assert_eq!(v["segments"], 5);
-    assert_eq!(v["settings"]["translator"]["num_beams"], 4);
-    assert!(v["seconds"]["total"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["translation"]["model"]["name"], fixture("marian-tiny"));
+    assert_eq!(v["summary"]["model"]["name"], fixture("bart-tiny"));
+    assert!(v["translation"]["source_tokens"].as_u64().unwrap() > 10);
+    assert_eq!(v["translation"]["segments"], 5);
+    assert_eq!(v["translation"]["settings"]["generation"]["num_beams"], 4);
+    assert!(v["total_seconds"].as_f64().unwrap() > 0.0);
     let md = run(&article, "bart-tiny", &["--format", "markdown"]);
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.starts_with("## Summary\n\n"));
@@ -235,8 +235,11 @@ fn run_on_the_seed_article() {
     let o = run(&p, "bart-tiny", &["--format", "json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["segments"], 23);
-    assert_eq!(v["translation"].as_str().unwrap().lines().count(), 14);
+    assert_eq!(v["translation"]["segments"], 23);
+    assert_eq!(
+        v["translation"]["text"].as_str().unwrap().lines().count(),
+        14
+    );
 }
 
 #[test]
@@ -249,10 +252,11 @@ fn run_summarize_first_translates_an_arabic_summary() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary_source_language"], "ar");
-    assert_eq!(v["models"]["summarizer"]["name"], fixture("mt5-tiny"));
-    assert!(!v["summary"].as_str().unwrap().is_empty());
-    assert!(v["tokens"]["summary"].as_u64().unwrap() > 0);
+    assert_eq!(v["summary"]["language"], "ar");
+    assert_eq!(v["summary"]["model"]["name"], fixture("mt5-tiny"));
+    assert!(!v["summary"]["text"].as_str().unwrap().is_empty());
+    assert!(!v["summary"]["translated_from"].as_str().unwrap().is_empty());
+    assert!(v["summary"]["summary_tokens"].as_u64().unwrap() > 0);
 }
 
 #[test]

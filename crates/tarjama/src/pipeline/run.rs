@@ -9,11 +9,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::stats::Stats;
-use super::summarize::{summarize, Strategy, SummarizeSettings, Summary};
+use super::summarize::{summarize, SummarizeSettings, Summary, SummaryRecord};
 use super::summarizer::Lang;
-use super::translate::{
-    translate_documents, translate_documents_with_stats, DocumentTranslation, TranslateSettings,
-};
+use super::translate::{translate_documents_with_stats, DocumentTranslation, TranslateSettings};
 use super::{ModelInfo, Seq2SeqPipeline};
 use crate::decoding::GenerationConfig;
 use crate::error::Result;
@@ -78,7 +76,8 @@ pub struct RunOutput {
 /// The summary half of a run over `text` (Arabic) already translated as `translation`: the
 /// summary of `translation`, or with `summarize_first` the English translation of the summary
 /// of `text`. Adds the summary's time (wall clock), one segment and its token counts to
-/// `stats`.
+/// `stats`, and with `summarize_first` also the segments and tokens of the summary's
+/// translation.
 ///
 /// Errors: a tokenizer or model error of either model.
 pub fn summarize_translated(
@@ -92,13 +91,20 @@ pub fn summarize_translated(
     let t0 = Instant::now();
     let (summary, english) = if settings.summarize_first {
         let s = summarize(summarizer, text, &settings.summarize)?;
-        let en = translate_documents(
+        // The summary's translation counts as segments and tokens too; its time is in the
+        // wall clock below.
+        let mut translated = Stats::default();
+        let en = translate_documents_with_stats(
             translator,
             std::slice::from_ref(&s.text),
             &settings.translate,
+            &mut translated,
         )?
         .remove(0)
         .text;
+        stats.segments += translated.segments;
+        stats.source_tokens += translated.source_tokens;
+        stats.target_tokens += translated.target_tokens;
         (s, en.trim().to_string())
     } else {
         let s = summarize(summarizer, translation, &settings.summarize)?;
@@ -152,86 +158,61 @@ pub fn run(
     })
 }
 
-/// `tarjama run --format json`: the texts, models, settings, timings and token counts.
+/// `tarjama run --format json` (documented field by field in docs/json.md): the summary, as
+/// every JSON output prints one ([`SummaryRecord`]), and the translation, each with its model,
+/// settings, token counts and timings.
 ///
 /// Printed through [`serde_json::Value`] (`to_value`, then `to_string_pretty`), whose maps
-/// keep their keys sorted; that is the order `tarjama run` has always printed.
+/// keep their keys sorted.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     /// The input path as given (`-` for standard input).
     pub input: String,
-    /// The English summary.
-    pub summary: String,
-    /// The language the summary was made in: `en`, or `ar` with `summarize_first`.
-    pub summary_source_language: &'static str,
+    /// Whether the Arabic text was summarized first (then the summary translated).
+    pub summarize_first: bool,
+    /// The summary (its `text` is English).
+    pub summary: SummaryRecord,
     /// The full translation.
-    pub translation: String,
-    /// Both models.
-    pub models: RunModels,
-    /// The settings.
-    pub settings: RunRecordSettings,
-    /// Timings in seconds.
-    pub seconds: RunSeconds,
-    /// Token counts.
-    pub tokens: RunTokens,
+    pub translation: TranslationRecord,
+    /// Seconds of the whole command.
+    pub total_seconds: f64,
+}
+
+/// The translation half of a [`RunRecord`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TranslationRecord {
+    /// The translation, keeping the input's paragraphs and lines.
+    pub text: String,
+    /// The translator.
+    pub model: ModelInfo,
+    /// How it was made.
+    pub settings: TranslationRecordSettings,
     /// Translated segments.
     pub segments: usize,
-    /// Chunks the summarizer's input was split into.
-    pub summary_chunks: usize,
-    /// Whether the summarizer's input was cut at its limit.
-    pub summary_truncated: bool,
+    /// Source tokens of all segments (special tokens included).
+    pub source_tokens: usize,
+    /// Generated tokens of all segments (decoder start token not counted).
+    pub target_tokens: usize,
+    /// Timings in seconds.
+    pub seconds: TranslationSeconds,
 }
 
-/// The models of a [`RunRecord`].
+/// The settings of a [`TranslationRecord`].
 #[derive(Debug, Clone, Serialize)]
-pub struct RunModels {
-    /// The translator.
-    pub translator: ModelInfo,
-    /// The summarizer.
-    pub summarizer: ModelInfo,
-}
-
-/// The settings of a [`RunRecord`].
-#[derive(Debug, Clone, Serialize)]
-pub struct RunRecordSettings {
+pub struct TranslationRecordSettings {
     /// The translator's generation settings.
-    pub translator: GenerationConfig,
-    /// The summarizer's generation settings.
-    pub summarizer: GenerationConfig,
-    /// The summarizer's long-input strategy.
-    pub strategy: Strategy,
+    pub generation: GenerationConfig,
     /// `--normalize` as given.
     pub normalize: String,
-    /// Whether the Arabic text was summarized first.
-    pub summarize_first: bool,
 }
 
-/// The timings of a [`RunRecord`], in seconds.
+/// The timings of a [`TranslationRecord`], in seconds.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunSeconds {
+pub struct TranslationSeconds {
     /// Loading the translator.
-    pub load_translator: f64,
-    /// Loading the summarizer.
-    pub load_summarizer: f64,
-    /// Translating.
+    pub load: f64,
+    /// Translating the text (not the summary).
     pub translate: f64,
-    /// Summarizing (and translating the summary with `summarize_first`).
-    pub summarize: f64,
-    /// The whole command.
-    pub total: f64,
-}
-
-/// The token counts of a [`RunRecord`].
-#[derive(Debug, Clone, Serialize)]
-pub struct RunTokens {
-    /// Source tokens of all translated segments.
-    pub source: usize,
-    /// Generated translation tokens.
-    pub translation: usize,
-    /// Tokens of the summarizer's (prompted) input.
-    pub summary_input: usize,
-    /// Generated summary tokens.
-    pub summary: usize,
 }
 
 impl RunRecord {
@@ -248,39 +229,33 @@ impl RunRecord {
         total: f64,
     ) -> Self {
         let segments = &output.translation.segments;
-        let summary = &output.summary.summary;
+        let mut summary =
+            SummaryRecord::new(&output.summary.summary, summarizer, &settings.summarize);
+        if settings.summarize_first {
+            summary.translated_from = Some(std::mem::take(&mut summary.text));
+        }
+        summary.text = output.summary.english.clone();
+        summary.seconds.summarize = output.summary.seconds;
         Self {
             input,
-            summary: output.summary.english.clone(),
-            summary_source_language: RunSettings::summarizer_lang(settings.summarize_first).code(),
-            translation: output.translation.text.clone(),
-            models: RunModels {
-                translator: translator.info.clone(),
-                summarizer: summarizer.info.clone(),
+            summarize_first: settings.summarize_first,
+            summary,
+            translation: TranslationRecord {
+                text: output.translation.text.clone(),
+                model: translator.info.clone(),
+                settings: TranslationRecordSettings {
+                    generation: settings.translate.generation.clone(),
+                    normalize,
+                },
+                segments: segments.len(),
+                source_tokens: segments.iter().map(|s| s.source_tokens).sum(),
+                target_tokens: segments.iter().map(|s| s.target_tokens).sum(),
+                seconds: TranslationSeconds {
+                    load: translator.load_seconds,
+                    translate: output.translate_seconds,
+                },
             },
-            settings: RunRecordSettings {
-                translator: settings.translate.generation.clone(),
-                summarizer: settings.summarize.generation.clone(),
-                strategy: settings.summarize.strategy,
-                normalize,
-                summarize_first: settings.summarize_first,
-            },
-            seconds: RunSeconds {
-                load_translator: translator.load_seconds,
-                load_summarizer: summarizer.load_seconds,
-                translate: output.translate_seconds,
-                summarize: output.summary.seconds,
-                total,
-            },
-            tokens: RunTokens {
-                source: segments.iter().map(|s| s.source_tokens).sum(),
-                translation: segments.iter().map(|s| s.target_tokens).sum(),
-                summary_input: summary.input_tokens,
-                summary: summary.summary_tokens,
-            },
-            segments: segments.len(),
-            summary_chunks: summary.chunks,
-            summary_truncated: summary.truncated.is_some(),
+            total_seconds: total,
         }
     }
 }

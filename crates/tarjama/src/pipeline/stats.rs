@@ -1,5 +1,7 @@
 //! Run statistics for `--stats`: where the time went, how much was processed, peak memory.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// Totals of one command run. Printed by `--stats` as one JSON line on stderr.
@@ -7,6 +9,10 @@ use serde::Serialize;
 pub struct Stats {
     /// Seconds spent resolving and loading models (weights, tokenizers, configs).
     pub load_seconds: f64,
+    /// `load_seconds` per model, by role (`translator`, `summarizer`), for commands that load
+    /// more than one (`run`); empty, and not printed, otherwise.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_load_seconds: BTreeMap<String, f64>,
     /// Seconds spent normalizing, segmenting, tokenizing and detokenizing.
     pub tokenize_seconds: f64,
     /// Seconds spent in the model: encoder and decoder, search included.

@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::prompt::Prompt;
-use super::Seq2SeqPipeline;
+use super::summarizer::Lang;
+use super::{ModelInfo, Seq2SeqPipeline};
 use crate::decoding::{ChosenBy, GenerationConfig, GenerationPatch};
 use crate::error::{Error, Result};
 use crate::text::{split_document, Normalization, SentenceSplitter};
@@ -53,6 +54,8 @@ pub struct SummarizeSettings {
     pub max_input_tokens: Option<usize>,
     /// Normalization of the input text.
     pub normalization: Normalization,
+    /// The language of the input text (what the summarizer reads): it chose `normalization`.
+    pub lang: Lang,
 }
 
 impl SummarizeSettings {
@@ -96,6 +99,7 @@ impl SummarizeSettings {
             batch_size: 8,
             max_input_tokens: None,
             normalization: Normalization::none(),
+            lang: Lang::En,
         })
     }
 }
@@ -131,6 +135,99 @@ pub struct Summary {
     pub truncated: Option<(usize, usize)>,
     /// Wall time in seconds.
     pub seconds: f64,
+}
+
+/// A summary as every JSON output prints it: `summarize --format json`'s `summary`, and the
+/// `summary` of `run --format json` (documented field by field in docs/json.md). Printed
+/// through [`serde_json::Value`], whose maps sort their keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRecord {
+    /// The summary: the summarizer's output, or with `run --summarize-first` its English
+    /// translation.
+    pub text: String,
+    /// The summarizer's own output when `text` is its translation (`run --summarize-first`);
+    /// `None` otherwise.
+    pub translated_from: Option<String>,
+    /// The language of the text the summarizer read (`en` or `ar`).
+    pub language: &'static str,
+    /// The summarizer.
+    pub model: ModelInfo,
+    /// How the summary was made.
+    pub settings: SummaryRecordSettings,
+    /// Tokens of the prompted input, before any chunking or truncation.
+    pub input_tokens: usize,
+    /// Generated tokens of the final summary (decoder start token not counted; before any
+    /// translation).
+    pub summary_tokens: usize,
+    /// Chunks summarized in the first map step (0: the input fit).
+    pub chunks: usize,
+    /// Map-reduce rounds (0: none).
+    pub rounds: usize,
+    /// Set when the input was cut at the limit (`--strategy truncate`).
+    pub truncated: Option<Truncated>,
+    /// Timings in seconds.
+    pub seconds: SummarySeconds,
+}
+
+/// The settings of a [`SummaryRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRecordSettings {
+    /// The summarizer's generation settings.
+    pub generation: GenerationConfig,
+    /// The long-input strategy.
+    pub strategy: Strategy,
+    /// The input limit in tokens (the flag's, else the model's).
+    pub max_input_tokens: usize,
+}
+
+/// How far an input was cut ([`Summary::truncated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Truncated {
+    /// Tokens of the whole prompted input.
+    pub input_tokens: usize,
+    /// The limit it was cut at.
+    pub limit: usize,
+}
+
+/// The timings of a [`SummaryRecord`], in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SummarySeconds {
+    /// Loading the summarizer.
+    pub load: f64,
+    /// Summarizing (with `run --summarize-first`, translating the summary too).
+    pub summarize: f64,
+}
+
+impl SummaryRecord {
+    /// The record of `summary`, made by `pipe` with `settings`; `text` is the summary's own
+    /// text and `seconds.summarize` its time (see [`SummaryRecord::translated`]).
+    pub fn new(summary: &Summary, pipe: &Seq2SeqPipeline, settings: &SummarizeSettings) -> Self {
+        Self {
+            text: summary.text.clone(),
+            translated_from: None,
+            language: settings.lang.code(),
+            model: pipe.info.clone(),
+            settings: SummaryRecordSettings {
+                generation: settings.generation.clone(),
+                strategy: settings.strategy,
+                max_input_tokens: settings
+                    .max_input_tokens
+                    .unwrap_or_else(|| pipe.model.max_input_tokens()),
+            },
+            input_tokens: summary.input_tokens,
+            summary_tokens: summary.summary_tokens,
+            chunks: summary.chunks,
+            rounds: summary.rounds,
+            truncated: summary.truncated.map(|(input_tokens, limit)| Truncated {
+                input_tokens,
+                limit,
+            }),
+            seconds: SummarySeconds {
+                load: pipe.load_seconds,
+                summarize: summary.seconds,
+            },
+        }
+    }
 }
 
 /// Collapses all whitespace (newlines included) to single spaces.

@@ -133,6 +133,7 @@ pub fn summarizer_settings(
     if lang == Lang::Ar {
         settings.normalization = Normalization::default();
     }
+    settings.lang = lang;
     Ok(settings)
 }
 
