@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tarjama::hub::{self, format_size, DownloadObserver};
 use tarjama::pipeline::batch::{self, ManifestEntry, Status, Totals};
+use tarjama::pipeline::progress as stage;
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,6 +374,74 @@ impl batch::Progress for BatchProgress {
                 }
             }
         }
+    }
+}
+
+/// Draws `translate`, `summarize` and `run` progress (the library's [`stage::Progress`]
+/// events) on stderr: a bar with the stage, units done of the total and an ETA on a terminal;
+/// nothing otherwise, nor with `--quiet` (these commands print their result, or a one-line
+/// `--stats`, and a log should not fill with progress lines).
+pub struct StageProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl StageProgress {
+    /// Progress in [`Mode::for_stderr`]'s mode: a bar only for [`Mode::Bar`].
+    pub fn new(quiet: bool) -> Self {
+        let bar = (Mode::for_stderr(quiet) == Mode::Bar).then(|| {
+            // Hidden until the first event, so it does not show an empty `0/0`.
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix} {pos}/{len} {msg} {wide_bar} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self { bar }
+    }
+
+    /// Runs `f` (a write to stdout) with the bar out of the way, so the two do not mix on a
+    /// terminal.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for StageProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl stage::Progress for StageProgress {
+    fn advance(&mut self, stage: stage::Stage, done: usize, total: usize) {
+        let Some(bar) = &self.bar else { return };
+        if bar.prefix() != stage.as_str() || bar.length() != Some(total as u64) {
+            bar.set_prefix(stage.as_str());
+            bar.set_message(match stage {
+                stage::Stage::Translate => "segments",
+                stage::Stage::Summarize => "chunks",
+            });
+            bar.set_length(total as u64);
+            bar.reset_eta();
+            if bar.is_hidden() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(200));
+            }
+        }
+        bar.set_position(done as u64);
     }
 }
 

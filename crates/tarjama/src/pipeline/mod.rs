@@ -5,6 +5,7 @@
 //! over a folder.
 
 pub mod batch;
+pub mod progress;
 pub mod prompt;
 pub mod run;
 pub mod stats;
@@ -12,6 +13,7 @@ pub mod summarize;
 pub mod summarizer;
 pub mod translate;
 
+use std::ops::ControlFlow;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -344,10 +346,31 @@ impl Seq2SeqPipeline {
         cfg: &GenerationConfig,
         batch_size: usize,
     ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
+        let mut never = |_: usize| ControlFlow::Continue(());
+        match self.generate_with(inputs, cfg, batch_size, &mut never)? {
+            ControlFlow::Continue(out) => Ok(out),
+            ControlFlow::Break(()) => unreachable!("the callback never stops"),
+        }
+    }
+
+    /// [`Self::generate`], calling `before_batch(done)` before each padded batch with the
+    /// number of inputs finished so far: `Break` stops there and returns `Break` (nothing of
+    /// the batches already decoded is kept).
+    pub fn generate_with(
+        &self,
+        inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+        batch_size: usize,
+        before_batch: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<(), Vec<(Vec<Hypothesis>, f64)>>> {
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len()));
         let mut out: Vec<(Vec<Hypothesis>, f64)> = vec![(Vec::new(), 0.0); inputs.len()];
+        let mut done = 0;
         for chunk in order.chunks(batch_size.max(1)) {
+            if before_batch(done).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
             let hyps = self.generate_batch(&batch, cfg)?;
@@ -355,7 +378,8 @@ impl Seq2SeqPipeline {
             for (&i, h) in chunk.iter().zip(hyps) {
                 out[i] = (h, share);
             }
+            done += chunk.len();
         }
-        Ok(out)
+        Ok(ControlFlow::Continue(out))
     }
 }
