@@ -10,6 +10,7 @@ use super::common::{
     batch_size_value, empty_note, model_name, parsed, print_generation_warnings, print_stats,
     read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
 };
+use super::progress::StageProgress;
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline;
@@ -149,7 +150,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         load_seconds: translator.load_seconds + summarizer.load_seconds,
         ..Stats::default()
     };
-    let result = pipeline::run::run(&translator, &summarizer, &text, &settings, &mut stats)?;
+    let mut bar = StageProgress::new(args.quiet);
+    let result = pipeline::run::run_with_progress(
+        &translator,
+        &summarizer,
+        &text,
+        &settings,
+        &mut stats,
+        &mut bar,
+    )?;
+    bar.finish();
     notice(&result.summary.summary, settings.summarize.strategy);
 
     let summary_en = &result.summary.english;

@@ -170,7 +170,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         &mut Watch(&streamer),
         &mut sink,
     )?;
-    let st = streamer.into_inner();
+    let mut st = streamer.into_inner();
     st.bar.finish();
     if let Some(e) = st.error {
         return Err(e);

@@ -249,8 +249,8 @@ fn the_progress_bar_is_drawn_on_a_terminal_only() {
     let Some(shown) = on_a_terminal(&args(&input, &["-o", &o])) else {
         return;
     };
-    // indicatif's bar: the stage, the segment count of the whole input, the unit.
-    assert!(shown.contains("translate 20/20 segments"), "{shown:?}");
+    // indicatif's bar as first drawn: the stage, the segments of the whole input, the unit.
+    assert!(shown.contains("translate 0/20 segments"), "{shown:?}");
     assert!(shown.contains("ETA"), "{shown:?}");
     // The output file is the translation alone.
     let written = std::fs::read_to_string(&output).unwrap();
@@ -272,4 +272,39 @@ fn the_progress_bar_is_drawn_on_a_terminal_only() {
     assert_eq!(piped.status.code(), Some(0));
     assert_eq!(String::from_utf8(piped.stderr).unwrap(), "");
     assert_eq!(String::from_utf8(piped.stdout).unwrap(), written);
+}
+
+#[test]
+fn run_and_summarize_draw_their_stages_on_a_terminal() {
+    let sample = sample().display().to_string();
+    let translator = common::fixture("marian-tiny").display().to_string();
+    let summarizer = common::fixture("bart-tiny").display().to_string();
+    let run = |extra: &[&str]| {
+        let mut a: Vec<String> = ["run", &sample, "--translator", &translator]
+            .iter()
+            .chain(&["--summarizer", &summarizer])
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        on_a_terminal(&a)
+    };
+    let Some(shown) = run(&[]) else {
+        return;
+    };
+    // Each stage's bar as it is first drawn: the sample's 5 segments, then the summary's one
+    // pass over one text.
+    assert!(shown.contains("translate 0/5 segments"), "{shown:?}");
+    assert!(shown.contains("summarize 0/1 chunks"), "{shown:?}");
+    let quiet = run(&["-q"]).unwrap();
+    assert!(
+        !quiet.contains("segments") && !quiet.contains("ETA"),
+        "{quiet:?}"
+    );
+
+    let args: Vec<String> = ["summarize", &sample, "--model", &summarizer]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let shown = on_a_terminal(&args).unwrap();
+    assert!(shown.contains("summarize 0/1 chunks"), "{shown:?}");
 }

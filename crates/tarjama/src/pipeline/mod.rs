@@ -134,6 +134,10 @@ pub struct ModelInfo {
     pub quantization: Option<String>,
 }
 
+/// What [`Seq2SeqPipeline::generate`] returns: per input, its hypotheses (best first) and its
+/// share of its batch's wall time in seconds.
+pub type Generated = Vec<(Vec<Hypothesis>, f64)>;
+
 /// A loaded encoder-decoder with its tokenizer and generation defaults.
 pub struct Seq2SeqPipeline {
     /// The model.
@@ -362,7 +366,7 @@ impl Seq2SeqPipeline {
         cfg: &GenerationConfig,
         batch_size: usize,
         before_batch: &mut dyn FnMut(usize) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<(), Vec<(Vec<Hypothesis>, f64)>>> {
+    ) -> Result<ControlFlow<(), Generated>> {
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].len()));
         let mut out: Vec<(Vec<Hypothesis>, f64)> = vec![(Vec::new(), 0.0); inputs.len()];

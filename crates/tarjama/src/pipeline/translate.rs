@@ -78,6 +78,18 @@ pub fn translate_documents_with_stats(
     settings: &TranslateSettings,
     stats: &mut Stats,
 ) -> Result<Vec<DocumentTranslation>> {
+    translate_documents_with_progress(pipe, documents, settings, stats, &mut NoProgress)
+}
+
+/// [`translate_documents_with_stats`], reporting [`Stage::Translate`] progress to `progress`
+/// (whose [`Progress::cancelled`] is not asked: the documents come back whole).
+pub fn translate_documents_with_progress(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    settings: &TranslateSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<Vec<DocumentTranslation>> {
     let mut out: Vec<DocumentTranslation> = vec![
         DocumentTranslation {
             text: String::new(),
@@ -92,7 +104,7 @@ pub fn translate_documents_with_stats(
         settings,
         Window::All,
         stats,
-        &mut NoProgress,
+        &mut Uncancelled(progress),
         &mut |part: DocumentPart| {
             let doc = &mut out[part.document];
             doc.text.push_str(&part.text);
@@ -101,6 +113,15 @@ pub fn translate_documents_with_stats(
         },
     )?;
     Ok(out)
+}
+
+/// Passes progress on, never cancelling.
+struct Uncancelled<'a>(&'a mut dyn Progress);
+
+impl Progress for Uncancelled<'_> {
+    fn advance(&mut self, stage: Stage, done: usize, total: usize) {
+        self.0.advance(stage, done, total);
+    }
 }
 
 /// How many segments [`translate_streaming`] sorts and batches together: the look-ahead in
