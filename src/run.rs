@@ -61,7 +61,8 @@ pub struct RunArgs {
     /// optionally NAME@REVISION.
     #[arg(long, value_parser = model_name)]
     pub summarizer: Option<String>,
-    /// No download progress or Hub notes on stderr (errors and other notes still print).
+    /// No download progress, progress bar or Hub notes on stderr (errors and other notes
+    /// still print).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
