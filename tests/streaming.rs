@@ -308,3 +308,38 @@ fn run_and_summarize_draw_their_stages_on_a_terminal() {
     let shown = on_a_terminal(&args).unwrap();
     assert!(shown.contains("summarize 0/1 chunks"), "{shown:?}");
 }
+
+#[test]
+fn a_fifo_streams_and_its_closing_stops_the_translation() {
+    let (dir, long) = long_input();
+    let fifo = dir.path().join("out.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipping: mkfifo is not available");
+        return;
+    }
+    let o = fifo.display().to_string();
+    let mut child = spawn(&args(&long, &["--format", "jsonl", "--stats", "-o", &o]));
+    // Opening the FIFO's read end lets tarjama's open for writing go through.
+    let mut out = BufReader::new(std::fs::File::open(&fifo).unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(untimed(line.trim_end())["segment"], 0);
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "finished before its first line was read"
+    );
+    drop(out);
+    let status = wait_bounded(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    let segments = stats["segments"].as_u64().unwrap();
+    assert!(
+        segments > 0 && segments < (COPIES * 5) as u64 / 2,
+        "{stats}"
+    );
+}
