@@ -62,8 +62,8 @@ pub struct ModelArgs {
     /// Hub revision (branch, tag or commit) for a repo id; the same as --model NAME@REVISION.
     #[arg(long, value_parser = revision_value)]
     pub revision: Option<String>,
-    /// No download progress or Hub notes on stderr (errors and other notes still print); for
-    /// batch, also no progress or final summary.
+    /// No download progress or Hub notes on stderr (errors and other notes still print); no
+    /// progress bar for translate and summarize; for batch, also no final summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
@@ -562,6 +562,114 @@ impl Output {
             },
         }
     }
+}
+
+impl Output {
+    /// A writer that takes the output piece by piece ([`OutputWriter`]).
+    pub fn writer(&self) -> OutputWriter<'_> {
+        OutputWriter {
+            output: self,
+            stream: None,
+            buffer: Vec::new(),
+            closed: false,
+        }
+    }
+}
+
+/// Writes an [`Output`] as it is produced: each piece goes to stdout, a device or a FIFO at
+/// once (flushed), while a file's pieces are kept and written atomically by
+/// [`OutputWriter::finish`]. When the reader of stdout or a FIFO goes away (EPIPE:
+/// `tarjama translate big.txt | head -1`), the writer is [closed](OutputWriter::is_closed)
+/// and drops what comes after; that is not an error.
+pub struct OutputWriter<'a> {
+    output: &'a Output,
+    /// The device or FIFO of [`Output::Stream`], opened at the first piece.
+    stream: Option<std::fs::File>,
+    /// [`Output::File`]'s pieces so far.
+    buffer: Vec<u8>,
+    closed: bool,
+}
+
+impl OutputWriter<'_> {
+    /// Writes `piece` (for stdout and streams: now, flushed). A closed pipe is not an error:
+    /// the writer is closed and the piece dropped.
+    pub fn write(&mut self, piece: &str) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = match self.output {
+            Output::File(_) => {
+                self.buffer.extend_from_slice(piece.as_bytes());
+                return Ok(());
+            }
+            Output::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(piece.as_bytes()).and_then(|_| out.flush())
+            }
+            Output::Stream(path) => {
+                if self.stream.is_none() {
+                    self.stream = Some(fsio::open_stream(path)?);
+                }
+                let f = self.stream.as_mut().expect("opened above");
+                match f.write_all(piece.as_bytes()).and_then(|_| f.flush()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        return Err(Error::io(path, e).into())
+                    }
+                    other => other,
+                }
+            }
+        };
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Whether the reader of stdout or of the FIFO has gone away: a write met EPIPE, or (on
+    /// Unix) the descriptor polls as broken (`POLLERR`, which Linux reports on a pipe without
+    /// readers), so the caller can stop before it writes again. Never for files.
+    pub fn is_closed(&mut self) -> bool {
+        if !self.closed {
+            let fd = match (self.output, &self.stream) {
+                (Output::Stdout, _) => Some(1),
+                #[cfg(unix)]
+                (Output::Stream(_), Some(f)) => Some(std::os::fd::AsRawFd::as_raw_fd(f)),
+                _ => None,
+            };
+            self.closed = fd.is_some_and(reader_gone);
+        }
+        self.closed
+    }
+
+    /// Finishes the output: writes a file's pieces atomically ([`write_atomic`]).
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self.output {
+            Output::File(path) => write_atomic(path, &self.buffer),
+            Output::Stdout | Output::Stream(_) => Ok(()),
+        }
+    }
+}
+
+/// Whether descriptor `fd` is a pipe whose reader has gone away (it polls with `POLLERR`).
+#[cfg(unix)]
+fn reader_gone(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd for the duration of the call; a timeout of 0 never blocks.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLERR != 0
+}
+
+/// Without `poll`, a closed pipe is seen at the next write.
+#[cfg(not(unix))]
+fn reader_gone(_fd: i32) -> bool {
+    false
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tarjama::hub::{self, format_size, DownloadObserver};
 use tarjama::pipeline::batch::{self, ManifestEntry, Status, Totals};
+use tarjama::pipeline::progress as stage;
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,6 +373,86 @@ impl batch::Progress for BatchProgress {
                     *last = Some(Instant::now());
                 }
             }
+        }
+    }
+}
+
+/// Draws `translate`, `summarize` and `run` progress (the library's [`stage::Progress`]
+/// events) on stderr: per stage a bar with the stage, units done of the total and an ETA on a
+/// terminal; nothing otherwise, nor with `--quiet` (these commands print their result, or a
+/// one-line `--stats`, and a log should not fill with progress lines).
+pub struct StageProgress {
+    /// Whether bars are drawn at all ([`Mode::Bar`]).
+    draw: bool,
+    /// The current stage's bar and what it counts.
+    bar: Option<(ProgressBar, stage::Stage, usize)>,
+}
+
+impl StageProgress {
+    /// Progress in [`Mode::for_stderr`]'s mode: bars only for [`Mode::Bar`].
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            draw: Mode::for_stderr(quiet) == Mode::Bar,
+            bar: None,
+        }
+    }
+
+    /// Runs `f` (a write to stdout) with the bar out of the way, so the two do not mix on a
+    /// terminal.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some((bar, ..)) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&mut self) {
+        if let Some((bar, ..)) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// A bar for `total` units of `stage`, set up before it is shown, so that its first
+    /// drawing (which indicatif's rate limit never skips) is complete.
+    fn stage_bar(stage: stage::Stage, total: usize) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix} {pos}/{len} {msg} {wide_bar} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(stage.as_str());
+        bar.set_message(match stage {
+            stage::Stage::Translate => "segments",
+            stage::Stage::Summarize => "chunks",
+        });
+        bar
+    }
+}
+
+impl Drop for StageProgress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl stage::Progress for StageProgress {
+    fn advance(&mut self, stage: stage::Stage, done: usize, total: usize) {
+        if !self.draw {
+            return;
+        }
+        if !matches!(&self.bar, Some((_, s, t)) if *s == stage && *t == total) {
+            self.finish();
+            let bar = Self::stage_bar(stage, total);
+            bar.set_position(done as u64);
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            self.bar = Some((bar, stage, total));
+        }
+        if let Some((bar, ..)) = &self.bar {
+            bar.set_position(done as u64);
         }
     }
 }

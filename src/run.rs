@@ -11,6 +11,7 @@ use super::common::{
     print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs,
     SummaryDecodeArgs, Typed,
 };
+use super::progress::StageProgress;
 use super::summarize::{load_summarizer, notice};
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline;
@@ -65,7 +66,8 @@ pub struct RunArgs {
     /// optionally NAME@REVISION.
     #[arg(long, value_parser = model_name)]
     pub summarizer: Option<String>,
-    /// No download progress or Hub notes on stderr (errors and other notes still print).
+    /// No download progress, progress bar or Hub notes on stderr (errors and other notes
+    /// still print).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Summarize the Arabic text first (with an Arabic summarizer such as mt5-xlsum), then
@@ -168,7 +170,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .collect(),
         ..Stats::default()
     };
-    let result = pipeline::run::run(&translator, &summarizer, &text, &settings, &mut stats)?;
+    let mut bar = StageProgress::new(args.quiet);
+    let result = pipeline::run::run_with_progress(
+        &translator,
+        &summarizer,
+        &text,
+        &settings,
+        &mut stats,
+        &mut bar,
+    )?;
+    bar.finish();
     notice(&result.summary.summary, settings.summarize.strategy);
 
     let summary_en = &result.summary.english;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::progress::StageProgress;
+
 use super::common::{
     empty_note, json_record, min_input_tokens, parsed, print_generation_warnings, print_stats,
     read_text_input, DecodeArgs, InputArgs, ModelArgs, OutputArgs, SummaryDecodeArgs,
@@ -11,7 +13,9 @@ use super::common::{
 use serde::Serialize;
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings, SummaryRecord};
+use tarjama::pipeline::summarize::{
+    summarize_with_progress, Strategy, SummarizeSettings, SummaryRecord,
+};
 use tarjama::pipeline::summarizer;
 
 /// Output formats of `summarize`.
@@ -179,7 +183,9 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
         args.summary.lang.map(Into::into),
     )?;
     settings.max_input_tokens = args.summary.max_input_tokens;
-    let summary = summarize(&pipe, &text, &settings)?;
+    let mut bar = StageProgress::new(args.model.quiet);
+    let summary = summarize_with_progress(&pipe, &text, &settings, &mut bar)?;
+    bar.finish();
     notice(&summary, settings.strategy);
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),

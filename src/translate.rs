@@ -1,6 +1,8 @@
 //! `tarjama translate`: Arabic text in, English text (or JSONL records) out.
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
@@ -9,11 +11,15 @@ use serde::Serialize;
 use super::common::{
     batch_size_value, empty_note, max_batch_tokens_value, parsed, print_generation_warnings,
     print_stats, read_text_input, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs,
+    OutputWriter,
 };
+use super::progress::StageProgress;
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
+use tarjama::pipeline::progress::{Progress, Stage};
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
+use tarjama::pipeline::translate::{translate_streaming, DocumentPart, TranslateSettings, Window};
+use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
 
 /// Output formats of `translate`.
@@ -166,51 +172,149 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         load_seconds: pipe.load_seconds,
         ..Stats::default()
     };
-    let translated = translate_documents_with_stats(&pipe, &texts, &settings, &mut stats)?;
-
-    let mut out = String::new();
-    for (i, ((path, _), doc)) in docs.iter().zip(&translated).enumerate() {
-        match args.format {
-            Format::Text => {
-                if i > 0 {
-                    out.push('\n');
-                }
-                out.push_str(&doc.text);
-                if !doc.text.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+    let streamer = RefCell::new(Streamer {
+        out: output.writer(),
+        bar: StageProgress::new(args.model.quiet),
+        error: None,
+        write_seconds: 0.0,
+        ends_with_newline: false,
+        segment: 0,
+    });
+    let mut sink = |part: DocumentPart| {
+        let piece = match args.format {
+            Format::Text => Ok(streamer.borrow_mut().text_piece(&part)),
             Format::Jsonl => {
-                for (si, seg) in doc.segments.iter().enumerate() {
-                    let record = SegmentRecord {
-                        file: path.display().to_string(),
-                        segment: si,
-                        paragraph: seg.paragraph,
-                        line: seg.line,
-                        source: &seg.source,
-                        translation: &seg.translation,
-                        source_tokens: seg.source_tokens,
-                        target_tokens: seg.target_tokens,
-                        split: seg.split,
-                        score: seg.score,
-                        seconds: seg.seconds,
-                        model: &pipe.info.name,
-                        revision: pipe.info.revision.as_deref(),
-                        source_ids: args.ids.then_some(seg.source_ids.as_slice()),
-                        output_ids: args.ids.then_some(seg.output_ids.as_slice()),
-                    };
-                    let record = serde_json::to_value(&record)?;
-                    out.push_str(&record.to_string());
-                    out.push('\n');
-                }
+                let st = &mut *streamer.borrow_mut();
+                jsonl_piece(&part, &docs[part.document].0, &pipe, args.ids, &mut st.segment)
             }
-        }
+        };
+        streamer.borrow_mut().write(piece)
+    };
+    // A stop (`Break`) came from `sink` or `Watch`: a write error, kept in the streamer, or
+    // the output's reader went away, which ends the run quietly.
+    let _stopped = translate_streaming(
+        &pipe,
+        &texts,
+        &settings,
+        Window::STREAM,
+        &mut stats,
+        &mut Watch(&streamer),
+        &mut sink,
+    )?;
+    let mut st = streamer.into_inner();
+    st.bar.finish();
+    if let Some(e) = st.error {
+        return Err(e);
     }
     let t_write = Instant::now();
-    output.write(&out)?;
-    stats.write_seconds = t_write.elapsed().as_secs_f64();
+    st.out.finish()?;
+    stats.write_seconds = st.write_seconds + t_write.elapsed().as_secs_f64();
     if args.stats {
         print_stats(&mut stats);
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Writes `translate`'s output as the library hands out paragraphs, drawing the bar.
+struct Streamer<'a> {
+    out: OutputWriter<'a>,
+    bar: StageProgress,
+    /// The write error that stopped the run.
+    error: Option<anyhow::Error>,
+    write_seconds: f64,
+    /// Text format: whether the current document's text so far ends with a line break.
+    ends_with_newline: bool,
+    /// Jsonl format: the next segment's index in its document.
+    segment: usize,
+}
+
+impl Streamer<'_> {
+    /// The text format's bytes for `part`: documents are separated by a blank line and each
+    /// ends with a line break.
+    fn text_piece(&mut self, part: &DocumentPart) -> String {
+        let mut piece = String::new();
+        if part.first {
+            self.ends_with_newline = false;
+            if part.document > 0 {
+                piece.push('\n');
+            }
+        }
+        piece.push_str(&part.text);
+        if !part.text.is_empty() {
+            self.ends_with_newline = part.text.ends_with('\n');
+        }
+        if part.last && !self.ends_with_newline {
+            piece.push('\n');
+        }
+        piece
+    }
+
+    /// Writes `piece` (or keeps the error); `Break` stops the translation: an error, or the
+    /// reader of stdout or the FIFO went away.
+    fn write(&mut self, piece: Result<String, anyhow::Error>) -> ControlFlow<()> {
+        let t = Instant::now();
+        let written = piece.and_then(|p| self.bar.suspend(|| self.out.write(&p)));
+        self.write_seconds += t.elapsed().as_secs_f64();
+        if let Err(e) = written {
+            self.error = Some(e);
+            return ControlFlow::Break(());
+        }
+        if self.out.is_closed() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// The library's progress events for a [`Streamer`]: drawn on its bar; decoding stops before
+/// the next batch once the output's reader has gone away.
+struct Watch<'s, 'a>(&'s RefCell<Streamer<'a>>);
+
+impl Progress for Watch<'_, '_> {
+    fn advance(&mut self, stage: Stage, done: usize, total: usize) {
+        self.0.borrow_mut().bar.advance(stage, done, total);
+    }
+    fn cancelled(&mut self) -> bool {
+        self.0.borrow_mut().out.is_closed()
+    }
+}
+
+/// The jsonl format's lines for `part` of the document read from `path`; `segment` is the
+/// index of the part's first segment in its document (advanced past the part).
+fn jsonl_piece(
+    part: &DocumentPart,
+    path: &Path,
+    pipe: &Seq2SeqPipeline,
+    ids: bool,
+    segment: &mut usize,
+) -> anyhow::Result<String> {
+    if part.first {
+        *segment = 0;
+    }
+    let mut out = String::new();
+    for seg in &part.segments {
+        let record = SegmentRecord {
+            file: path.display().to_string(),
+            segment: *segment,
+            paragraph: seg.paragraph,
+            line: seg.line,
+            source: &seg.source,
+            translation: &seg.translation,
+            source_tokens: seg.source_tokens,
+            target_tokens: seg.target_tokens,
+            split: seg.split,
+            score: seg.score,
+            seconds: seg.seconds,
+            model: &pipe.info.name,
+            revision: pipe.info.revision.as_deref(),
+            source_ids: ids.then_some(seg.source_ids.as_slice()),
+            output_ids: ids.then_some(seg.output_ids.as_slice()),
+        };
+        let record = serde_json::to_value(&record)?;
+        out.push_str(&record.to_string());
+        out.push('\n');
+        *segment += 1;
+    }
+    Ok(out)
 }

@@ -277,12 +277,21 @@ fn refused(path: &Path, target: &Path, kind: &str) -> Error {
 ///
 /// Errors: [`Error::Io`] naming `path`.
 pub fn write_stream(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let mut f = open_stream(path)?;
     f.write_all(bytes)
         .and_then(|_| f.flush())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Opens a character device, FIFO or open descriptor (an [`OutputTarget::Stream`]) the way
+/// [`write_stream`] does (for appending, neither created nor truncated), for a caller that
+/// writes it piece by piece. Opening a FIFO waits for its reader.
+///
+/// Errors: [`Error::Io`] naming `path`.
+pub fn open_stream(path: &Path) -> Result<fs::File> {
+    fs::OpenOptions::new()
+        .append(true)
+        .open(path)
         .map_err(|e| Error::io(path, e))
 }
 

@@ -5,6 +5,7 @@
 //! over a folder.
 
 pub mod batch;
+pub mod progress;
 pub mod prompt;
 pub mod run;
 pub mod stats;
@@ -12,6 +13,7 @@ pub mod summarize;
 pub mod summarizer;
 pub mod translate;
 
+use std::ops::ControlFlow;
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -169,6 +171,10 @@ pub fn load_tokenizer(
     }
     Ok((tokenizer, files))
 }
+
+/// What [`Seq2SeqPipeline::generate`] returns: per input, its hypotheses (best first) and its
+/// share of its batch's wall time in seconds.
+pub type Generated = Vec<(Vec<Hypothesis>, f64)>;
 
 /// A loaded encoder-decoder with its tokenizer and generation defaults.
 pub struct Seq2SeqPipeline {
@@ -381,9 +387,31 @@ impl Seq2SeqPipeline {
         batch_size: usize,
         max_batch_tokens: Option<usize>,
     ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
+        let mut never = |_: usize| ControlFlow::Continue(());
+        match self.generate_with(inputs, cfg, batch_size, max_batch_tokens, &mut never)? {
+            ControlFlow::Continue(out) => Ok(out),
+            ControlFlow::Break(()) => unreachable!("the callback never stops"),
+        }
+    }
+
+    /// [`Self::generate_planned`], calling `before_batch(done)` before each padded batch with
+    /// the number of inputs finished so far: `Break` stops there and returns `Break` (nothing
+    /// of the batches already decoded is kept).
+    pub fn generate_with(
+        &self,
+        inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+        batch_size: usize,
+        max_batch_tokens: Option<usize>,
+        before_batch: &mut dyn FnMut(usize) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<(), Generated>> {
         let lengths: Vec<usize> = inputs.iter().map(Vec::len).collect();
         let mut out: Vec<(Vec<Hypothesis>, f64)> = vec![(Vec::new(), 0.0); inputs.len()];
+        let mut done = 0;
         for chunk in plan_batches(&lengths, batch_size, max_batch_tokens) {
+            if before_batch(done).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
             let hyps = self.generate_batch(&batch, cfg)?;
@@ -391,8 +419,9 @@ impl Seq2SeqPipeline {
             for (&i, h) in chunk.iter().zip(hyps) {
                 out[i] = (h, share);
             }
+            done += chunk.len();
         }
-        Ok(out)
+        Ok(ControlFlow::Continue(out))
     }
 }
 

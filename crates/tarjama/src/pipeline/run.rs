@@ -8,10 +8,14 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::progress::{NoProgress, Progress};
 use super::stats::Stats;
-use super::summarize::{summarize, SummarizeSettings, Summary, SummaryRecord};
+use super::summarize::{summarize_with_progress, SummarizeSettings, Summary, SummaryRecord};
 use super::summarizer::Lang;
-use super::translate::{translate_documents_with_stats, DocumentTranslation, TranslateSettings};
+use super::translate::{
+    translate_documents_with_progress, translate_documents_with_stats, DocumentTranslation,
+    TranslateSettings,
+};
 use super::{ModelInfo, Seq2SeqPipeline};
 use crate::decoding::GenerationConfig;
 use crate::error::Result;
@@ -88,9 +92,31 @@ pub fn summarize_translated(
     settings: &RunSettings,
     stats: &mut Stats,
 ) -> Result<RunSummary> {
+    summarize_translated_with_progress(
+        translator,
+        summarizer,
+        text,
+        translation,
+        settings,
+        stats,
+        &mut NoProgress,
+    )
+}
+
+/// [`summarize_translated`], reporting progress to `progress` (see
+/// [`summarize_with_progress`]).
+fn summarize_translated_with_progress(
+    translator: &Seq2SeqPipeline,
+    summarizer: &Seq2SeqPipeline,
+    text: &str,
+    translation: &str,
+    settings: &RunSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary> {
     let t0 = Instant::now();
     let (summary, english) = if settings.summarize_first {
-        let s = summarize(summarizer, text, &settings.summarize)?;
+        let s = summarize_with_progress(summarizer, text, &settings.summarize, progress)?;
         // The summary's translation counts as segments and tokens too; its time is in the
         // wall clock below.
         let mut translated = Stats::default();
@@ -107,7 +133,7 @@ pub fn summarize_translated(
         stats.target_tokens += translated.target_tokens;
         (s, en.trim().to_string())
     } else {
-        let s = summarize(summarizer, translation, &settings.summarize)?;
+        let s = summarize_with_progress(summarizer, translation, &settings.summarize, progress)?;
         let en = s.text.clone();
         (s, en)
     };
@@ -134,22 +160,47 @@ pub fn run(
     settings: &RunSettings,
     stats: &mut Stats,
 ) -> Result<RunOutput> {
+    run_with_progress(
+        translator,
+        summarizer,
+        text,
+        settings,
+        stats,
+        &mut NoProgress,
+    )
+}
+
+/// [`run`], reporting [`Stage::Translate`] and then [`Stage::Summarize`] progress to
+/// `progress` (whose [`Progress::cancelled`] is not asked: a run's output needs both).
+///
+/// [`Stage::Translate`]: super::progress::Stage::Translate
+/// [`Stage::Summarize`]: super::progress::Stage::Summarize
+pub fn run_with_progress(
+    translator: &Seq2SeqPipeline,
+    summarizer: &Seq2SeqPipeline,
+    text: &str,
+    settings: &RunSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<RunOutput> {
     let t0 = Instant::now();
-    let translation = translate_documents_with_stats(
+    let translation = translate_documents_with_progress(
         translator,
         &[text.to_string()],
         &settings.translate,
         stats,
+        progress,
     )?
     .remove(0);
     let translate_seconds = t0.elapsed().as_secs_f64();
-    let summary = summarize_translated(
+    let summary = summarize_translated_with_progress(
         translator,
         summarizer,
         text,
         &translation.text,
         settings,
         stats,
+        progress,
     )?;
     Ok(RunOutput {
         translation,

@@ -2,6 +2,10 @@
 //! `pipeline("summarization")` does it for an input that fits, with a map-reduce strategy for
 //! texts longer than the summarizer's input limit (never a silent truncation).
 
+use std::cell::RefCell;
+use std::ops::ControlFlow;
+
+use super::progress::{NoProgress, Progress, Stage};
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -239,6 +243,7 @@ struct Run<'a> {
     pipe: &'a Seq2SeqPipeline,
     settings: &'a SummarizeSettings,
     limit: usize,
+    progress: RefCell<&'a mut dyn Progress>,
 }
 
 impl Run<'_> {
@@ -264,9 +269,23 @@ impl Run<'_> {
     }
 
     fn decode(&self, inputs: &[Vec<u32>]) -> Result<Vec<(String, usize)>> {
-        let out =
-            self.pipe
-                .generate(inputs, &self.settings.generation, self.settings.batch_size)?;
+        let total = inputs.len();
+        let mut progress = self.progress.borrow_mut();
+        let mut report = |done: usize| {
+            progress.advance(Stage::Summarize, done, total);
+            ControlFlow::Continue(())
+        };
+        let out = match self.pipe.generate_with(
+            inputs,
+            &self.settings.generation,
+            self.settings.batch_size,
+            None,
+            &mut report,
+        )? {
+            ControlFlow::Continue(out) => out,
+            ControlFlow::Break(()) => unreachable!("the callback never stops"),
+        };
+        progress.advance(Stage::Summarize, total, total);
         out.into_iter()
             .map(|(hyps, _)| {
                 let best = hyps
@@ -315,6 +334,18 @@ pub fn summarize(
     text: &str,
     settings: &SummarizeSettings,
 ) -> Result<Summary> {
+    summarize_with_progress(pipe, text, settings, &mut NoProgress)
+}
+
+/// [`summarize`], reporting [`Stage::Summarize`] progress to `progress` for each pass (the
+/// chunks of a map-reduce round, then the final text). A summary has no useful part, so
+/// [`Progress::cancelled`] is not asked.
+pub fn summarize_with_progress(
+    pipe: &Seq2SeqPipeline,
+    text: &str,
+    settings: &SummarizeSettings,
+    progress: &mut dyn Progress,
+) -> Result<Summary> {
     let t0 = Instant::now();
     // Leading and trailing whitespace (a file's final newline) would reach byte-level BPE
     // tokenizers as tokens of their own; the text proper starts and ends at its first and last
@@ -337,6 +368,7 @@ pub fn summarize(
         pipe,
         settings,
         limit,
+        progress: RefCell::new(progress),
     };
     let input_tokens = run.count(text);
     let mut summary = Summary {

@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
+use super::progress::{NoProgress, Progress, Stage};
 use super::stats::Stats;
 use super::Seq2SeqPipeline;
 use crate::decoding::GenerationConfig;
@@ -77,12 +79,131 @@ pub fn translate_documents(
 }
 
 /// [`translate_documents`], adding its time and token counts to `stats`.
+///
+/// All segments form one [`Window::All`]: they are sorted by length together, as they always
+/// were, so the batches (and the results) do not depend on where a window would end.
 pub fn translate_documents_with_stats(
     pipe: &Seq2SeqPipeline,
     documents: &[String],
     settings: &TranslateSettings,
     stats: &mut Stats,
 ) -> Result<Vec<DocumentTranslation>> {
+    translate_documents_with_progress(pipe, documents, settings, stats, &mut NoProgress)
+}
+
+/// [`translate_documents_with_stats`], reporting [`Stage::Translate`] progress to `progress`
+/// (whose [`Progress::cancelled`] is not asked: the documents come back whole).
+pub fn translate_documents_with_progress(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    settings: &TranslateSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<Vec<DocumentTranslation>> {
+    let mut out: Vec<DocumentTranslation> = vec![
+        DocumentTranslation {
+            text: String::new(),
+            segments: Vec::new(),
+        };
+        documents.len()
+    ];
+    // The sink never stops and nothing cancels, so the run always finishes.
+    let _finished = translate_streaming(
+        pipe,
+        documents,
+        settings,
+        Window::All,
+        stats,
+        &mut Uncancelled(progress),
+        &mut |part: DocumentPart| {
+            let doc = &mut out[part.document];
+            doc.text.push_str(&part.text);
+            doc.segments.extend(part.segments);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Passes progress on, never cancelling.
+struct Uncancelled<'a>(&'a mut dyn Progress);
+
+impl Progress for Uncancelled<'_> {
+    fn advance(&mut self, stage: Stage, done: usize, total: usize) {
+        self.0.advance(stage, done, total);
+    }
+}
+
+/// How many segments [`translate_streaming`] sorts and batches together: the look-ahead in
+/// document order. A window's segments are decoded longest first in padded batches of
+/// `batch_size`, and the lines it completes are handed out when it is done, so the first
+/// line comes out after the first window rather than after the whole input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Every segment of every document at once (what [`translate_documents`] does): nothing
+    /// comes out before the end.
+    All,
+    /// `n` padded batches: `n * batch_size` segments (at least one batch).
+    Batches(usize),
+}
+
+impl Window {
+    /// The window `tarjama translate` streams with: [`STREAM_WINDOW_BATCHES`] batches.
+    pub const STREAM: Window = Window::Batches(STREAM_WINDOW_BATCHES);
+
+    /// The window's size in segments for `batch_size`.
+    pub fn segments(self, batch_size: usize) -> usize {
+        match self {
+            Window::All => usize::MAX,
+            Window::Batches(n) => n.max(1).saturating_mul(batch_size.max(1)),
+        }
+    }
+}
+
+/// Padded batches per [`Window::STREAM`] window (64 segments at the default batch size of 8):
+/// enough segments to sort into batches of similar lengths, few enough that the first
+/// line comes out soon.
+pub const STREAM_WINDOW_BATCHES: usize = 8;
+
+/// A finished piece of a document, one input line (with the blank lines before it), handed out
+/// by [`translate_streaming`] in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentPart {
+    /// The document's index in the input.
+    pub document: usize,
+    /// Whether this is the document's first part.
+    pub first: bool,
+    /// Whether this is the document's last part (an empty document has one part, with no
+    /// text and no segments, that is both first and last).
+    pub last: bool,
+    /// This part's text: the concatenation of a document's parts is its
+    /// [`DocumentTranslation::text`] (see [`Document::line_text`]).
+    ///
+    /// [`Document::line_text`]: crate::text::Document::line_text
+    pub text: String,
+    /// The segments of this part in document order.
+    pub segments: Vec<SegmentTranslation>,
+}
+
+/// Translates `documents`, handing each input line to `sink` as soon as it and every line
+/// before it (in this and earlier documents) is translated. Segments are decoded in padded,
+/// length-sorted batches within each [`Window`] of segments in document order; `progress`
+/// gets [`Stage::Translate`] events (segments done of all segments) and is asked before each
+/// batch whether to stop. Adds time and token counts of the translated segments to `stats`.
+///
+/// Returns `Break` when `sink` returned `Break` or `progress` cancelled: then no more
+/// batches are decoded (the one in flight is finished) and nothing more is handed out.
+///
+/// Errors: tokenizer or model failures.
+pub fn translate_streaming(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    settings: &TranslateSettings,
+    window: Window,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+    sink: &mut dyn FnMut(DocumentPart) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
     let t_tok = Instant::now();
     let max_tokens = pipe.model.max_input_tokens();
     let tok = &pipe.tokenizer;
@@ -96,79 +217,143 @@ pub fn translate_documents_with_stats(
 
     // Flatten every segment of every document, keeping where it came from.
     let mut inputs: Vec<Vec<u32>> = Vec::new();
-    let mut meta: Vec<(usize, String, usize, usize, &'static str)> = Vec::new();
-    for (di, doc) in docs.iter().enumerate() {
+    let mut meta: Vec<(String, usize, usize, &'static str)> = Vec::new();
+    // Per document, per non-blank line: its paragraph, its index there and the end of its
+    // segments in `inputs`.
+    let mut line_ends: Vec<Vec<(usize, usize, usize)>> = Vec::with_capacity(docs.len());
+    for doc in &docs {
         // The input line index: a paragraph's `blank_lines_before` counts the blank lines
         // between it and the previous paragraph (before the first: at the start of the input).
         let mut li = 0;
+        let mut ends = Vec::new();
         for (pi, para) in doc.paragraphs.iter().enumerate() {
             li += para.blank_lines_before;
-            for line in &para.lines {
+            for (lj, line) in para.lines.iter().enumerate() {
                 for seg in &line.segments {
                     inputs.push(tok.encode(&norm.normalize(&seg.text))?);
-                    meta.push((di, seg.text.clone(), pi, li, seg.split.as_str()));
+                    meta.push((seg.text.clone(), pi, li, seg.split.as_str()));
                 }
+                ends.push((pi, lj, inputs.len()));
                 li += 1;
             }
         }
+        line_ends.push(ends);
     }
     stats.tokenize_seconds += t_tok.elapsed().as_secs_f64();
-    let t_gen = Instant::now();
-    let hyps = pipe.generate_planned(
-        &inputs,
-        &settings.generation,
-        settings.batch_size,
-        settings.max_batch_tokens,
-    )?;
-    stats.generate_seconds += t_gen.elapsed().as_secs_f64();
-    let t_detok = Instant::now();
 
-    let mut per_doc: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
-    for ((input, (di, source, paragraph, line, split)), (hyp, seconds)) in
-        inputs.into_iter().zip(meta).zip(hyps)
-    {
-        let best = hyp
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| crate::decoding::Hypothesis {
-                tokens: vec![],
-                score: None,
-            });
-        let translation = tok.decode(&best.tokens, true)?;
-        per_doc[di].push(SegmentTranslation {
-            source,
-            translation,
-            source_tokens: input.len(),
-            target_tokens: best.tokens.len().saturating_sub(1),
-            source_ids: input,
-            output_ids: best.tokens,
-            paragraph,
-            line,
-            split,
-            score: best.score,
-            seconds,
-        });
+    let total = inputs.len();
+    let mut done: Vec<SegmentTranslation> = Vec::with_capacity(total);
+    // The next line to hand out: (document, its index in `line_ends[document]`), and where
+    // its segments start in `inputs`.
+    let (mut di, mut li, mut from) = (0, 0, 0);
+    let mut meta = meta.into_iter();
+    let step = window.segments(settings.batch_size);
+    progress.advance(Stage::Translate, 0, total);
+    let mut start = 0;
+    loop {
+        // Hand out what is finished: whole lines, in order; empty documents as they come.
+        while di < docs.len() {
+            let ends = &line_ends[di];
+            if ends.is_empty() {
+                let part = DocumentPart {
+                    document: di,
+                    first: true,
+                    last: true,
+                    text: String::new(),
+                    segments: Vec::new(),
+                };
+                if sink(part).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+                di += 1;
+                continue;
+            }
+            let (p, l, end) = ends[li];
+            if end > start {
+                break;
+            }
+            let t_detok = Instant::now();
+            let segments: Vec<SegmentTranslation> = done.drain(..end - from).collect();
+            let mut it = segments.iter();
+            let text = docs[di].line_text(p, l, |_| it.next().map_or("", |s| &s.translation));
+            stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
+            let part = DocumentPart {
+                document: di,
+                first: li == 0,
+                last: li + 1 == ends.len(),
+                text,
+                segments,
+            };
+            from = end;
+            li += 1;
+            if li == ends.len() {
+                (di, li) = (di + 1, 0);
+            }
+            if sink(part).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        if start >= total {
+            break;
+        }
+        let end = start.saturating_add(step).min(total);
+        let window_inputs = &inputs[start..end];
+        let t_gen = Instant::now();
+        let mut ask = |n: usize| {
+            progress.advance(Stage::Translate, start + n, total);
+            if progress.cancelled() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let hyps = match pipe.generate_with(
+            window_inputs,
+            &settings.generation,
+            settings.batch_size,
+            settings.max_batch_tokens,
+            &mut ask,
+        )? {
+            ControlFlow::Continue(h) => h,
+            ControlFlow::Break(()) => {
+                stats.generate_seconds += t_gen.elapsed().as_secs_f64();
+                return Ok(ControlFlow::Break(()));
+            }
+        };
+        stats.generate_seconds += t_gen.elapsed().as_secs_f64();
+        let t_detok = Instant::now();
+        for (input, (hyp, seconds)) in window_inputs.iter().zip(hyps) {
+            let (source, paragraph, line, split) = meta.next().expect("one meta per input");
+            let best = hyp
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| crate::decoding::Hypothesis {
+                    tokens: vec![],
+                    score: None,
+                });
+            let seg = SegmentTranslation {
+                source,
+                translation: tok.decode(&best.tokens, true)?,
+                source_tokens: input.len(),
+                target_tokens: best.tokens.len().saturating_sub(1),
+                source_ids: input.clone(),
+                output_ids: best.tokens,
+                paragraph,
+                line,
+                split,
+                score: best.score,
+                seconds,
+            };
+            stats.segments += 1;
+            stats.source_tokens += seg.source_tokens;
+            stats.target_tokens += seg.target_tokens;
+            done.push(seg);
+        }
+        stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
+        progress.advance(Stage::Translate, end, total);
+        start = end;
     }
-    let out = docs
-        .iter()
-        .zip(per_doc)
-        .map(|(doc, segments)| {
-            let text = doc.join_translations(
-                &segments
-                    .iter()
-                    .map(|s| s.translation.as_str())
-                    .collect::<Vec<_>>(),
-            )?;
-            Ok(DocumentTranslation { text, segments })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
-    for d in &out {
-        stats.segments += d.segments.len();
-        stats.source_tokens += d.segments.iter().map(|s| s.source_tokens).sum::<usize>();
-        stats.target_tokens += d.segments.iter().map(|s| s.target_tokens).sum::<usize>();
-    }
-    Ok(out)
+    Ok(ControlFlow::Continue(()))
 }
 
 /// Translates one document. See [`translate_documents`].

@@ -215,38 +215,58 @@ impl Document {
     /// original number of blank lines, and leading/trailing blank lines and the final newline are
     /// restored. With the identity translation (`|s| s.text.clone()`) this reproduces the input
     /// modulo trailing whitespace of lines, whitespace between sentences and `\r\n` line ends.
+    /// It is the concatenation of [`Document::line_text`] over the lines.
     pub fn join<F, S>(&self, mut translate: F) -> String
     where
         F: FnMut(&Segment) -> S,
         S: AsRef<str>,
     {
         let mut out = String::new();
-        for (i, para) in self.paragraphs.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.extend(std::iter::repeat_n('\n', para.blank_lines_before));
-            for (j, line) in para.lines.iter().enumerate() {
-                if j > 0 {
-                    out.push('\n');
-                }
-                out.push_str(&line.indent);
-                let mut first = true;
-                for seg in &line.segments {
-                    let t = translate(seg);
-                    let t = t.as_ref().trim();
-                    if t.is_empty() {
-                        continue;
-                    }
-                    if !first {
-                        out.push(' ');
-                    }
-                    out.push_str(t);
-                    first = false;
-                }
+        for (p, para) in self.paragraphs.iter().enumerate() {
+            for l in 0..para.lines.len() {
+                out.push_str(&self.line_text(p, l, &mut translate));
             }
         }
-        if !self.paragraphs.is_empty() {
+        out
+    }
+
+    /// The part of [`Document::join`]'s text that line `l` of paragraph `p` contributes,
+    /// calling `translate` once per segment of that line in reading order: the blank lines
+    /// before it (for a paragraph's first line), its indent and translations, and its line
+    /// break; the document's last line ends instead with the trailing blank lines and the
+    /// final newline, if the input had them. A streaming caller writes these parts in order
+    /// as lines are translated, and each (but perhaps the last) is a whole output line.
+    ///
+    /// # Panics
+    /// When `(p, l)` is not a line of the document.
+    pub fn line_text<F, S>(&self, p: usize, l: usize, mut translate: F) -> String
+    where
+        F: FnMut(&Segment) -> S,
+        S: AsRef<str>,
+    {
+        let para = &self.paragraphs[p];
+        let line = &para.lines[l];
+        let mut out = String::new();
+        if l == 0 {
+            out.extend(std::iter::repeat_n('\n', para.blank_lines_before));
+        }
+        out.push_str(&line.indent);
+        let mut first = true;
+        for seg in &line.segments {
+            let t = translate(seg);
+            let t = t.as_ref().trim();
+            if t.is_empty() {
+                continue;
+            }
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(t);
+            first = false;
+        }
+        if p + 1 < self.paragraphs.len() || l + 1 < para.lines.len() {
+            out.push('\n');
+        } else {
             out.extend(std::iter::repeat_n('\n', self.trailing_blank_lines));
             if self.final_newline {
                 out.push('\n');
