@@ -18,6 +18,7 @@ mod progress;
 mod run;
 mod summarize;
 mod translate;
+mod warn;
 
 /// tarjama: translate Arabic documents into English and summarize them.
 #[derive(Debug, Parser)]

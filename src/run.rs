@@ -11,6 +11,7 @@ use super::common::{
     read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs, Typed,
 };
 use super::summarize::{load_summarizer, notice};
+use super::warn::Warnings;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline;
 use tarjama::pipeline::run::{RunRecord, RunSettings};
@@ -24,8 +25,8 @@ use tarjama::text::Normalization;
 pub enum Format {
     /// The summary, a blank line, then the translation.
     Text,
-    /// A JSON object with both texts, the models and revisions, settings, timings and token
-    /// counts.
+    /// A JSON object with both texts, the models and revisions, settings, timings, token
+    /// counts, `summary_stopped`, `segments_stopped_at_length` and `warnings`.
     Json,
     /// `## Summary` and `## Translation` sections.
     Markdown,
@@ -126,7 +127,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         generation: translator.generation.clone(),
         batch_size: args.batch_size.max(1),
     };
-    print_generation_warnings(&tsettings.generation);
+    let mut warnings = Warnings::default();
+    warnings.keep(print_generation_warnings(&tsettings.generation));
+    if translator.reads_arabic_script() {
+        warnings.not_arabic(&args.input, &text, &translator.info.name);
+    }
     // Summarizing the Arabic first needs an Arabic summarizer.
     let summarizer_name = args
         .summarizer
@@ -139,6 +144,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         args.strategy,
         Some(RunSettings::summarizer_lang(args.summarize_first)),
     )?;
+    warnings.keep(ssettings.generation.warnings());
     let settings = RunSettings {
         translate: tsettings,
         summarize: ssettings,
@@ -151,6 +157,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
     let result = pipeline::run::run(&translator, &summarizer, &text, &settings, &mut stats)?;
     notice(&result.summary.summary, settings.summarize.strategy);
+    warnings.length_limit(&args.input, &result.translation.segments, "");
+    warnings.summary_length_limit(&args.input, &result.summary.summary, "");
 
     let summary_en = &result.summary.english;
     let translation = &result.translation;
@@ -161,7 +169,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             ensure_newline(&translation.text)
         ),
         Format::Json => {
-            let record = RunRecord::new(
+            let mut record = RunRecord::new(
                 args.input.display().to_string(),
                 &result,
                 &translator,
@@ -170,6 +178,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 args.normalize.text.clone(),
                 t_start.elapsed().as_secs_f64(),
             );
+            record.warnings = warnings.lines().to_vec();
             // Through a JSON value: its maps sort their keys, the order `run` has always printed.
             let v = serde_json::to_value(&record)?;
             format!("{}\n", serde_json::to_string_pretty(&v)?)

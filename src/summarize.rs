@@ -8,8 +8,9 @@ use super::common::{
     empty_note, min_input_tokens, parsed, print_generation_warnings, print_stats, read_text_input,
     DecodeArgs, InputArgs, ModelArgs, OutputArgs,
 };
+use super::warn::Warnings;
 use serde::Serialize;
-use tarjama::decoding::GenerationConfig;
+use tarjama::decoding::{FinishReason, GenerationConfig};
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::{summarize, Strategy, SummarizeSettings};
@@ -20,7 +21,8 @@ use tarjama::pipeline::{summarizer, ModelInfo};
 pub enum Format {
     /// The summary as one paragraph.
     Text,
-    /// A JSON object: summary, model, settings, token counts, chunks, time.
+    /// A JSON object: summary, model, settings, token counts, chunks, time, `stopped` (eos or
+    /// length) and `warnings`.
     Json,
 }
 
@@ -133,7 +135,9 @@ struct SummaryRecord<'a> {
     chunks: usize,
     rounds: usize,
     truncated: Option<Truncated>,
+    stopped: FinishReason,
     seconds: SummarySeconds,
+    warnings: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -176,8 +180,18 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
         args.summary.lang.map(Into::into),
     )?;
     settings.max_input_tokens = args.summary.max_input_tokens;
+    let mut warnings = Warnings::default();
+    warnings.keep(settings.generation.warnings());
+    let lang = summarizer::summarizer_lang(&pipe, args.summary.lang.map(Into::into)).0;
+    warnings.summarizer_script(
+        &input,
+        &text,
+        &pipe.info.name,
+        summarizer::reads_arabic(&pipe, lang),
+    );
     let summary = summarize(&pipe, &text, &settings)?;
     notice(&summary, settings.strategy);
+    warnings.summary_length_limit(&input, &summary, "; raise --max-new-tokens");
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
         Format::Json => {
@@ -199,6 +213,8 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
                     input_tokens,
                     limit,
                 }),
+                stopped: summary.stopped,
+                warnings: warnings.lines(),
                 seconds: SummarySeconds {
                     load: pipe.load_seconds,
                     summarize: summary.seconds,

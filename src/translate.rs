@@ -10,7 +10,8 @@ use super::common::{
     batch_size_value, empty_note, parsed, print_generation_warnings, print_stats, read_text_input,
     DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs,
 };
-use tarjama::decoding::ChosenBy;
+use super::warn::Warnings;
+use tarjama::decoding::{ChosenBy, FinishReason};
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
@@ -21,7 +22,8 @@ use tarjama::text::Normalization;
 pub enum Format {
     /// The translation, keeping the input's paragraphs and lines.
     Text,
-    /// One JSON object per segment: file, paragraph, source, translation, token counts, time.
+    /// One JSON object per segment: file, paragraph, source, translation, token counts, time,
+    /// `stopped` (eos, or length when the length limit cut the translation).
     Jsonl,
 }
 
@@ -40,6 +42,7 @@ struct SegmentRecord<'a> {
     target_tokens: usize,
     split: &'static str,
     score: Option<f32>,
+    stopped: FinishReason,
     seconds: f64,
     model: &'a str,
     revision: Option<&'a str>,
@@ -120,7 +123,13 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     }
 
     let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;
-    args.languages.apply(&mut pipe)?;
+    let mut warnings = Warnings::default();
+    args.languages.apply(&mut pipe, &mut warnings)?;
+    if pipe.reads_arabic_script() {
+        for (path, text) in &docs {
+            warnings.not_arabic(path, text, &pipe.info.name);
+        }
+    }
     args.decode
         .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
     let mut generation = pipe.generation.clone();
@@ -140,6 +149,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
 
     let mut out = String::new();
     for (i, ((path, _), doc)) in docs.iter().zip(&translated).enumerate() {
+        warnings.length_limit(path, &doc.segments, "; raise --max-new-tokens");
         match args.format {
             Format::Text => {
                 if i > 0 {
@@ -163,6 +173,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
                         target_tokens: seg.target_tokens,
                         split: seg.split,
                         score: seg.score,
+                        stopped: seg.stopped,
                         seconds: seg.seconds,
                         model: &pipe.info.name,
                         revision: pipe.info.revision.as_deref(),

@@ -15,7 +15,7 @@ use super::translate::{
     translate_documents, translate_documents_with_stats, DocumentTranslation, TranslateSettings,
 };
 use super::{ModelInfo, Seq2SeqPipeline};
-use crate::decoding::GenerationConfig;
+use crate::decoding::{FinishReason, GenerationConfig};
 use crate::error::Result;
 use crate::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER};
 
@@ -180,6 +180,15 @@ pub struct RunRecord {
     pub summary_chunks: usize,
     /// Whether the summarizer's input was cut at its limit.
     pub summary_truncated: bool,
+    /// Why the summary (as the summarizer made it) ended: `"eos"`, or `"length"` when the
+    /// length limit cut it.
+    pub summary_stopped: FinishReason,
+    /// Translated segments the length limit cut (their [`super::translate::SegmentTranslation::stopped`]
+    /// is `"length"`).
+    pub segments_stopped_at_length: usize,
+    /// The warnings the caller printed (the CLI's `warning:` lines, without the prefix);
+    /// [`RunRecord::new`] leaves it empty.
+    pub warnings: Vec<String>,
 }
 
 /// The models of a [`RunRecord`].
@@ -281,6 +290,12 @@ impl RunRecord {
             segments: segments.len(),
             summary_chunks: summary.chunks,
             summary_truncated: summary.truncated.is_some(),
+            summary_stopped: summary.stopped,
+            segments_stopped_at_length: segments
+                .iter()
+                .filter(|s| s.stopped == FinishReason::Length)
+                .count(),
+            warnings: Vec::new(),
         }
     }
 }
