@@ -9,11 +9,12 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, fraction, max_batch_tokens_value, parsed, positive, print_stats,
-    shard_value, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, SummaryDecodeArgs,
+    batch_size_value, fraction, max_batch_tokens_value, parsed, positive, print_stats, shard_value,
+    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, SummaryDecodeArgs,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
+use super::warn::Warnings;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::batch::{
     self, BatchSettings, ManifestEntry, Mode, Models, OutDirLock, OutputFormat, Progress, Shard,
@@ -235,8 +236,35 @@ impl BatchArgs {
         Ok(())
     }
 
-    fn translate_settings(&self, pipe: &mut Seq2SeqPipeline) -> anyhow::Result<TranslateSettings> {
-        self.languages.apply(pipe)?;
+    /// Warns about flags the chosen `--task` does not use (`--lang` outside summarize and
+    /// `--summarizer`/`--translator` with the wrong task are errors, see
+    /// [`Self::check_model_flags`]).
+    fn warn_unused_flags(&self, warnings: &mut Warnings) {
+        match self.task {
+            TaskArg::Summarize => warnings.no_effect(
+                &self.languages.given(),
+                "--task summarize runs no translator",
+            ),
+            TaskArg::Translate => warnings.no_effect(
+                &[
+                    ("--prompt", self.summary.prompt.is_some()),
+                    (
+                        "--max-input-tokens",
+                        self.summary.max_input_tokens.is_some(),
+                    ),
+                ],
+                "--task translate runs no summarizer",
+            ),
+            TaskArg::Run => {}
+        }
+    }
+
+    fn translate_settings(
+        &self,
+        pipe: &mut Seq2SeqPipeline,
+        warnings: &mut Warnings,
+    ) -> anyhow::Result<TranslateSettings> {
+        self.languages.apply(pipe, warnings)?;
         Ok(TranslateSettings {
             normalization: self.normalize,
             generation: self.decode.generation_for(pipe)?,
@@ -254,6 +282,14 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
     let _lock = OutDirLock::take(&settings.output_dir, settings.shard)?;
     // Everything that can refuse does so here, before a model is loaded or a file written.
     let plan = batch::plan(&settings)?;
+    let mut warnings = Warnings::default();
+    args.warn_unused_flags(&mut warnings);
+    if let (Some(glob), 0) = (&args.glob, plan.found) {
+        warnings.warn(format!(
+            "--glob {glob} matches no file in {}; nothing to do",
+            args.input_dir.display()
+        ));
+    }
 
     let signal = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -290,7 +326,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
             }
             .load(DEFAULT_TRANSLATOR)?;
             stats.load_seconds += pipe.load_seconds;
-            let tsettings = args.translate_settings(&mut pipe)?;
+            let tsettings = args.translate_settings(&mut pipe, &mut warnings)?;
             let models = Models::Translate {
                 pipe: &pipe,
                 settings: &tsettings,
@@ -332,7 +368,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<i32> {
                 ..model_args(Some(name))
             }
             .load(DEFAULT_TRANSLATOR)?;
-            let tsettings = args.translate_settings(&mut translator)?;
+            let tsettings = args.translate_settings(&mut translator, &mut warnings)?;
             let (summarizer, mut ssettings) = load_summarizer(
                 &ModelArgs {
                     flag: Some("--summarizer"),

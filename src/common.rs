@@ -162,24 +162,28 @@ pub struct LanguageArgs {
 
 impl LanguageArgs {
     /// Applies the flags to a loaded pipeline. A model without language codes ignores them,
-    /// with a note on stderr.
-    pub fn apply(&self, pipe: &mut Seq2SeqPipeline) -> tarjama::Result<()> {
-        let given: Vec<&str> = [
-            self.src_lang.as_ref().map(|_| "--src-lang"),
-            self.tgt_lang.as_ref().map(|_| "--tgt-lang"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+    /// with a warning (`--src-lang ignored: MODEL has no language codes`).
+    pub fn apply(
+        &self,
+        pipe: &mut Seq2SeqPipeline,
+        warnings: &mut crate::warn::Warnings,
+    ) -> tarjama::Result<()> {
         let set = pipe.set_languages(self.src_lang.as_deref(), self.tgt_lang.as_deref())?;
-        if set.is_none() && !given.is_empty() {
-            eprintln!(
-                "note: {} ignored: {} has no language codes",
-                given.join(" and "),
-                pipe.info.name
+        if set.is_none() {
+            warnings.no_effect(
+                &self.given(),
+                &format!("{} has no language codes", pipe.info.name),
             );
         }
         Ok(())
+    }
+
+    /// The flags with whether each was given, for [`crate::warn::Warnings::no_effect`].
+    pub fn given(&self) -> [(&'static str, bool); 2] {
+        [
+            ("--src-lang", self.src_lang.is_some()),
+            ("--tgt-lang", self.tgt_lang.is_some()),
+        ]
     }
 }
 
@@ -411,11 +415,14 @@ impl std::fmt::Display for Usage {
 impl std::error::Error for Usage {}
 
 /// Prints the warnings transformers would give about `generation` (see
-/// [`tarjama::decoding::GenerationConfig::warnings`]) on stderr, one `warning:` line each.
-pub fn print_generation_warnings(generation: &tarjama::decoding::GenerationConfig) {
-    for w in generation.warnings() {
+/// [`tarjama::decoding::GenerationConfig::warnings`]) on stderr, one `warning:` line each,
+/// and returns them (for a JSON output's `warnings`).
+pub fn print_generation_warnings(generation: &tarjama::decoding::GenerationConfig) -> Vec<String> {
+    let warnings = generation.warnings();
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
+    warnings
 }
 
 /// How inputs are read: `--encoding`.

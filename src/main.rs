@@ -19,6 +19,7 @@ mod run;
 mod summarize;
 mod tokenize;
 mod translate;
+mod warn;
 
 /// tarjama: translate Arabic documents into English and summarize them.
 #[derive(Debug, Parser)]

@@ -13,6 +13,7 @@ use super::common::{
 };
 use super::progress::StageProgress;
 use super::summarize::{load_summarizer, notice};
+use super::warn::Warnings;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline;
 use tarjama::pipeline::run::{RunRecord, RunSettings};
@@ -27,7 +28,7 @@ pub enum Format {
     /// The summary, a blank line, then the translation.
     Text,
     /// A JSON object: the input, the summary and the translation, each with its model,
-    /// settings, token counts and timings (docs/json.md).
+    /// settings, token counts and timings, and the `warnings` printed (docs/json.md).
     Json,
     /// `## Summary` and `## Translation` sections.
     Markdown,
@@ -119,6 +120,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 "summarize_first": args.summarize_first,
                 "summary": null,
                 "translation": null,
+                "warnings": [],
             }))?,
         };
         output.write(&out)?;
@@ -141,6 +143,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         batch_size: args.batch_size.max(1),
         max_batch_tokens: args.max_batch_tokens,
     };
+    let mut warnings = Warnings::default();
+    warnings.keep(tsettings.generation.warnings());
+    if translator.reads_arabic_script() {
+        warnings.not_arabic(&input, &text, &translator.info.name);
+    }
     // Summarizing the Arabic first needs an Arabic summarizer.
     let summarizer_name = args
         .summarizer
@@ -153,6 +160,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         args.strategy,
         Some(RunSettings::summarizer_lang(args.summarize_first)),
     )?;
+    warnings.keep(ssettings.generation.warnings());
     let settings = RunSettings {
         translate: tsettings,
         summarize: ssettings,
@@ -181,6 +189,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     )?;
     bar.finish();
     notice(&result.summary.summary, settings.summarize.strategy);
+    warnings.length_limit(
+        &input,
+        &result.translation.segments,
+        "; raise --max-new-tokens",
+    );
+    warnings.summary_length_limit(
+        &input,
+        &result.summary.summary,
+        "; raise --summary-max-new-tokens",
+    );
 
     let summary_en = &result.summary.english;
     let translation = &result.translation;
@@ -191,7 +209,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             ensure_newline(&translation.text)
         ),
         Format::Json => {
-            let record = RunRecord::new(
+            let mut record = RunRecord::new(
                 input.display().to_string(),
                 &result,
                 &translator,
@@ -200,6 +218,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 args.normalize.text.clone(),
                 t_start.elapsed().as_secs_f64(),
             );
+            record.warnings = warnings.lines().to_vec();
             json_record(&record)?
         }
     };

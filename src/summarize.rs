@@ -10,6 +10,7 @@ use super::common::{
     empty_note, json_record, min_input_tokens, parsed, print_generation_warnings, print_stats,
     read_text_input, DecodeArgs, InputArgs, ModelArgs, OutputArgs, SummaryDecodeArgs,
 };
+use super::warn::Warnings;
 use serde::Serialize;
 use tarjama::hub::DEFAULT_SUMMARIZER;
 use tarjama::pipeline::stats::Stats;
@@ -23,8 +24,8 @@ use tarjama::pipeline::summarizer;
 pub enum Format {
     /// The summary as one paragraph.
     Text,
-    /// A JSON object: the input and its summary with model, settings, token counts, chunks and
-    /// time (docs/json.md).
+    /// A JSON object: the input and its summary with model, settings, token counts, chunks,
+    /// time and `stopped` (eos or length), and the `warnings` printed (docs/json.md).
     Json,
 }
 
@@ -153,9 +154,10 @@ pub fn notice(summary: &tarjama::pipeline::summarize::Summary, strategy: Strateg
 /// `tarjama summarize --format json`: the input and its summary, in the one summary schema
 /// (docs/json.md). Printed through [`serde_json::Value`], whose maps sort their keys.
 #[derive(Serialize)]
-struct SummarizeRecord {
+struct SummarizeRecord<'a> {
     input: String,
     summary: Option<SummaryRecord>,
+    warnings: &'a [String],
 }
 
 /// Runs `tarjama summarize`.
@@ -170,6 +172,7 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
             Format::Json => json_record(&SummarizeRecord {
                 input: input.display().to_string(),
                 summary: None,
+                warnings: &[],
             })?,
         };
         output.write(&out)?;
@@ -183,15 +186,26 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
         args.summary.lang.map(Into::into),
     )?;
     settings.max_input_tokens = args.summary.max_input_tokens;
+    let mut warnings = Warnings::default();
+    warnings.keep(settings.generation.warnings());
+    let lang = summarizer::summarizer_lang(&pipe, args.summary.lang.map(Into::into)).0;
+    warnings.summarizer_script(
+        &input,
+        &text,
+        &pipe.info.name,
+        summarizer::reads_arabic(&pipe, lang),
+    );
     let mut bar = StageProgress::new(args.model.quiet);
     let summary = summarize_with_progress(&pipe, &text, &settings, &mut bar)?;
     bar.finish();
     notice(&summary, settings.strategy);
+    warnings.summary_length_limit(&input, &summary, "; raise --max-new-tokens");
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
         Format::Json => json_record(&SummarizeRecord {
             input: input.display().to_string(),
             summary: Some(SummaryRecord::new(&summary, &pipe, &settings)),
+            warnings: warnings.lines(),
         })?,
     };
     let t_write = std::time::Instant::now();

@@ -9,16 +9,18 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    batch_size_value, empty_note, max_batch_tokens_value, parsed, print_generation_warnings,
-    print_stats, read_text_input, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs,
-    OutputWriter,
+    batch_size_value, empty_note, max_batch_tokens_value, parsed, print_stats, read_text_input,
+    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs, OutputWriter,
 };
 use super::progress::StageProgress;
-use tarjama::decoding::ChosenBy;
+use super::warn::Warnings;
+use tarjama::decoding::FinishReason;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::progress::{Progress, Stage};
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::translate::{translate_streaming, DocumentPart, TranslateSettings, Window};
+use tarjama::pipeline::translate::{
+    translate_streaming, DocumentPart, SegmentTranslation, TranslateSettings, Window,
+};
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
 
@@ -27,7 +29,8 @@ use tarjama::text::Normalization;
 pub enum Format {
     /// The translation, keeping the input's paragraphs and lines.
     Text,
-    /// One JSON object per segment: file, paragraph, source, translation, token counts, time.
+    /// One JSON object per segment: file, paragraph, source, translation, token counts, time,
+    /// `stopped` (eos, or length when the length limit cut the translation).
     Jsonl,
 }
 
@@ -46,6 +49,7 @@ struct SegmentRecord<'a> {
     target_tokens: usize,
     split: &'static str,
     score: Option<f32>,
+    stopped: FinishReason,
     seconds: f64,
     model: &'a str,
     revision: Option<&'a str>,
@@ -155,15 +159,16 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     }
 
     let mut pipe = args.model.load(DEFAULT_TRANSLATOR)?;
-    args.languages.apply(&mut pipe)?;
-    args.decode
-        .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
-    let mut generation = pipe.generation.clone();
-    generation.apply(&args.decode.patch(), ChosenBy::User);
-    print_generation_warnings(&generation);
+    let mut warnings = Warnings::default();
+    args.languages.apply(&mut pipe, &mut warnings)?;
+    if pipe.reads_arabic_script() {
+        for (path, text) in &docs {
+            warnings.not_arabic(path, text, &pipe.info.name);
+        }
+    }
     let settings = TranslateSettings {
         normalization,
-        generation,
+        generation: args.decode.generation_for(&pipe)?,
         batch_size: args.batch_size,
         max_batch_tokens: args.max_batch_tokens,
     };
@@ -180,12 +185,27 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
         ends_with_newline: false,
         segment: 0,
     });
+    // Segments the length limit cut, per document: warned about once the run is over (not
+    // between the bar's redraws).
+    let mut cut: Vec<Vec<SegmentTranslation>> = vec![Vec::new(); docs.len()];
     let mut sink = |part: DocumentPart| {
+        cut[part.document].extend(
+            part.segments
+                .iter()
+                .filter(|s| s.stopped == FinishReason::Length)
+                .cloned(),
+        );
         let piece = match args.format {
             Format::Text => Ok(streamer.borrow_mut().text_piece(&part)),
             Format::Jsonl => {
                 let st = &mut *streamer.borrow_mut();
-                jsonl_piece(&part, &docs[part.document].0, &pipe, args.ids, &mut st.segment)
+                jsonl_piece(
+                    &part,
+                    &docs[part.document].0,
+                    &pipe,
+                    args.ids,
+                    &mut st.segment,
+                )
             }
         };
         streamer.borrow_mut().write(piece)
@@ -203,6 +223,9 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     )?;
     let mut st = streamer.into_inner();
     st.bar.finish();
+    for ((path, _), segments) in docs.iter().zip(&cut) {
+        warnings.length_limit(path, segments, "; raise --max-new-tokens");
+    }
     if let Some(e) = st.error {
         return Err(e);
     }
@@ -308,6 +331,7 @@ fn jsonl_piece(
             seconds: seg.seconds,
             model: &pipe.info.name,
             revision: pipe.info.revision.as_deref(),
+            stopped: seg.stopped,
             source_ids: ids.then_some(seg.source_ids.as_slice()),
             output_ids: ids.then_some(seg.output_ids.as_slice()),
         };

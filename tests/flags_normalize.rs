@@ -115,7 +115,12 @@ fn length_flags_beyond_the_models_positions_are_usage_errors_after_loading() {
         LINE,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // --min-new-tokens 511 holds EOS off until the limit: the length-limit warning.
+    assert_eq!(
+        stderr(&out),
+        "warning: <stdin>: paragraph 1 line 1: the translation stopped at the length limit (512 \
+         tokens); raise --max-new-tokens\n"
+    );
 }
 
 #[test]
@@ -137,7 +142,8 @@ fn settings_transformers_warns_about_get_its_warning_on_stderr() {
         "warning: Unfeasible length constraints: `min_length` (80) is larger than the maximum \
          possible length (64). Generation will stop at the defined maximum length. You should \
          decrease the minimum length and/or increase the maximum length. Note that \
-         `max_length` is set to 64, its default value.\n"
+         `max_length` is set to 64, its default value.\nwarning: <stdin>: paragraph 1 line 1: \
+         the translation stopped at the length limit (63 tokens); raise --max-new-tokens\n"
     );
     // The model's own settings with no flags: no warning.
     let out = translate(&[], LINE);

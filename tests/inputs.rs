@@ -197,7 +197,10 @@ fn empty_input_gives_empty_output_exit_0_and_a_note() {
     std::fs::write(&p, " \n\n\t\n").unwrap();
     let marian = fixture("marian-tiny");
     let bart = fixture("bart-tiny");
-    let blank_record = format!("{{\n  \"input\": \"{}\",\n  \"summary\": null\n}}\n", s(&p));
+    let blank_record = format!(
+        "{{\n  \"input\": \"{}\",\n  \"summary\": null,\n  \"warnings\": []\n}}\n",
+        s(&p)
+    );
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         (
             vec!["translate", s(&p), "--model", &marian],
@@ -237,7 +240,7 @@ fn empty_input_gives_empty_output_exit_0_and_a_note() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"input": s(&p), "summarize_first": false, "summary": null, "translation": null})
+        serde_json::json!({"input": s(&p), "summarize_first": false, "summary": null, "translation": null, "warnings": []})
     );
     // Standard input, and with -o an empty file.
     let out = dir.path().join("out.txt");

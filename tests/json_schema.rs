@@ -112,6 +112,7 @@ fn summarize_and_run_print_one_summary_schema_the_one_docs_json_md_lists() {
         "truncated",
         "truncated.input_tokens",
         "truncated.limit",
+        "stopped",
         "seconds",
         "seconds.load",
         "seconds.summarize",
@@ -126,7 +127,10 @@ fn summarize_and_run_print_one_summary_schema_the_one_docs_json_md_lists() {
     assert_eq!(run_summary, summary_keys);
     assert_eq!(summary_keys, documented("summary"));
 
-    assert_eq!(keys(&summarize, OPAQUE), set(&["input", "summary"]));
+    assert_eq!(
+        keys(&summarize, OPAQUE),
+        set(&["input", "summary", "warnings"])
+    );
     assert_eq!(keys(&summarize, OPAQUE), documented("summarize"));
     assert_eq!(summarize["input"], "-");
     assert_eq!(
@@ -136,7 +140,8 @@ fn summarize_and_run_print_one_summary_schema_the_one_docs_json_md_lists() {
             "summarize_first",
             "summary",
             "translation",
-            "total_seconds"
+            "total_seconds",
+            "warnings"
         ])
     );
     assert_eq!(keys(&run, OPAQUE), documented("run"));

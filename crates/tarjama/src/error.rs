@@ -38,6 +38,16 @@ pub enum Error {
     /// Tokenizer files are missing or malformed, or a tokenizer call failed.
     #[error("{0}")]
     Tokenizer(String),
+    /// A decoding step's logits held NaN or +infinity (`value`: `"NaN"` or `"infinity"`):
+    /// the model's weights are most likely damaged. Decoding stops rather than emit an empty
+    /// or garbage output. `model` is the model's name (added by the pipeline); `step` counts
+    /// decoding steps from 1 (the step that feeds the decoder start token).
+    #[error("{}the model produced non-finite scores ({value}) at decoding step {step}; its weights may be damaged", model.as_deref().map(|m| format!("{m}: ")).unwrap_or_default())]
+    NonFinite {
+        model: Option<String>,
+        value: &'static str,
+        step: usize,
+    },
     /// An error from candle (tensor shape, dtype, device), with the context where it happened.
     /// Displayed without the backtrace candle attaches when `RUST_BACKTRACE` is set.
     #[error("{context}: {}", candle_message(.source))]

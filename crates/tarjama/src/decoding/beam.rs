@@ -10,7 +10,9 @@
 use rayon::prelude::*;
 
 use super::processors::{log_softmax_in_place, Processors};
-use super::{EarlyStopping, GenerationConfig, Hypothesis, StepDecoder};
+use super::{
+    non_finite, non_finite_error, EarlyStopping, GenerationConfig, Hypothesis, StepDecoder,
+};
 use crate::error::Result;
 
 /// transformers' stand-in for "impossible" in beam bookkeeping.
@@ -118,7 +120,9 @@ fn top_k_rows<'a>(
 /// `cfg.num_return_sequences` hypotheses, best (highest length-penalized score) first, each with
 /// its [`Hypothesis::score`].
 ///
-/// Errors: a model error from `step` or `reorder`. `cfg` must be valid
+/// Errors: a model error from `step` or `reorder`, or [`crate::Error::NonFinite`] when a
+/// step's logits hold NaN or +inf (checked before the log-softmax, which would spread a NaN
+/// over its row). `cfg` must be valid
 /// ([`GenerationConfig::validate`]; [`super::generate`] checks it).
 pub(crate) fn search(
     decoder: &mut dyn StepDecoder,
@@ -155,14 +159,19 @@ pub(crate) fn search(
         let logits = decoder.step(&last)?;
         let vocab = logits.dim(1)?;
         let mut scores: Vec<f32> = logits.flatten_all()?.to_vec1()?;
-        // a/b. log-probs and processors, rows in parallel.
+        // a/b. the finiteness check, log-probs and processors, rows in parallel.
         scores
             .par_chunks_mut(vocab)
             .enumerate()
-            .for_each(|(r, row)| {
+            .try_for_each(|(r, row)| {
+                if let Some(value) = non_finite(row) {
+                    return Err(value);
+                }
                 log_softmax_in_place(row);
                 processors.apply(&inputs[r / nb].running[r % nb], row);
-            });
+                Ok(())
+            })
+            .map_err(|value| non_finite_error(value, cur_len))?;
         // b/c. plus running scores, then the top-K continuations over (beam, vocab)
         // flattened; inputs in parallel.
         let cands: Vec<Vec<Candidate>> = scores

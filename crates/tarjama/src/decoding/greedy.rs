@@ -3,13 +3,16 @@
 use rayon::prelude::*;
 
 use super::processors::Processors;
-use super::{GenerationConfig, Hypothesis, StepDecoder};
+use super::{non_finite, non_finite_error, GenerationConfig, Hypothesis, StepDecoder};
 use crate::error::Result;
 
 /// Decodes `batch` rows greedily until every row has produced EOS or the length limit.
 ///
 /// Finished rows are fed the pad token (as transformers does) so the batch advances together;
 /// their outputs stop at their EOS.
+///
+/// Errors: a model error, or [`crate::Error::NonFinite`] when an unfinished row's logits hold
+/// NaN or +inf.
 pub(crate) fn search(
     decoder: &mut dyn StepDecoder,
     batch: usize,
@@ -23,19 +26,22 @@ pub(crate) fn search(
     while seqs[0].len() < max_length && done.iter().any(|d| !d) {
         let logits = decoder.step(&last)?;
         let mut rows: Vec<Vec<f32>> = logits.to_vec2()?;
-        // Processors and argmax per row, rows in parallel.
+        // The finiteness check, processors and argmax per row, rows in parallel.
         let picks: Vec<u32> = rows
             .par_iter_mut()
             .enumerate()
             .map(|(r, scores)| {
                 if done[r] {
-                    cfg.pad_token_id
+                    Ok(cfg.pad_token_id)
+                } else if let Some(value) = non_finite(scores) {
+                    Err(value)
                 } else {
                     processors.apply(&seqs[r], scores);
-                    argmax(scores)
+                    Ok(argmax(scores))
                 }
             })
-            .collect();
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|value| non_finite_error(value, seqs[0].len()))?;
         for (r, next) in picks.into_iter().enumerate() {
             seqs[r].push(next);
             last[r] = next;

@@ -317,6 +317,19 @@ impl Seq2SeqPipeline {
         Some((langs.source().to_string(), tgt))
     }
 
+    /// Whether this model, as a translator, reads Arabic-script text: by its source language
+    /// code for a multilingual model ([`Self::languages`], after `--src-lang`), else by its
+    /// preset's `source_lang`, else yes (tarjama's translators are Arabic→English).
+    /// See [`crate::text::script::arabic_script_code`].
+    pub fn reads_arabic_script(&self) -> bool {
+        use crate::text::script::arabic_script_code;
+        match (self.languages(), self.files.preset.as_ref()) {
+            (Some((src, _)), _) => arabic_script_code(&src),
+            (None, Some(preset)) => arabic_script_code(&preset.source_lang),
+            (None, None) => true,
+        }
+    }
+
     /// The top-level `prefix` of the model's `config.json` (`PretrainedConfig.prefix`, which
     /// transformers' text-to-text pipelines put before every input: `" "` for bart-large-cnn
     /// and distilbart-cnn), if it has one.
@@ -335,6 +348,9 @@ impl Seq2SeqPipeline {
 
     /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).
     /// Returns per input `cfg.num_return_sequences` hypotheses, best first.
+    ///
+    /// Errors: a model error, or [`Error::NonFinite`] (naming this model) when its scores hold
+    /// NaN or +inf.
     pub fn generate_batch(
         &self,
         inputs: &[Vec<u32>],
@@ -362,6 +378,14 @@ impl Seq2SeqPipeline {
             inputs.len(),
             cfg,
         )
+        .map_err(|e| match e {
+            Error::NonFinite { value, step, .. } => Error::NonFinite {
+                model: Some(self.info.name.clone()),
+                value,
+                step,
+            },
+            e => e,
+        })
     }
 
     /// Generates for any number of inputs, `batch_size` at a time, longest first (so each

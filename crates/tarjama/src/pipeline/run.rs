@@ -17,7 +17,7 @@ use super::translate::{
     TranslateSettings,
 };
 use super::{ModelInfo, Seq2SeqPipeline};
-use crate::decoding::GenerationConfig;
+use crate::decoding::{FinishReason, GenerationConfig};
 use crate::error::Result;
 use crate::hub::{DEFAULT_ARABIC_SUMMARIZER, DEFAULT_SUMMARIZER};
 
@@ -227,6 +227,9 @@ pub struct RunRecord {
     pub translation: TranslationRecord,
     /// Seconds of the whole command.
     pub total_seconds: f64,
+    /// The warnings the caller printed (the CLI's `warning:` lines, without the prefix);
+    /// [`RunRecord::new`] leaves it empty.
+    pub warnings: Vec<String>,
 }
 
 /// The translation half of a [`RunRecord`].
@@ -244,6 +247,9 @@ pub struct TranslationRecord {
     pub source_tokens: usize,
     /// Generated tokens of all segments (decoder start token not counted).
     pub target_tokens: usize,
+    /// Translated segments the length limit cut (their
+    /// [`super::translate::SegmentTranslation::stopped`] is `"length"`).
+    pub segments_stopped_at_length: usize,
     /// Timings in seconds.
     pub seconds: TranslationSeconds,
 }
@@ -301,12 +307,17 @@ impl RunRecord {
                 segments: segments.len(),
                 source_tokens: segments.iter().map(|s| s.source_tokens).sum(),
                 target_tokens: segments.iter().map(|s| s.target_tokens).sum(),
+                segments_stopped_at_length: segments
+                    .iter()
+                    .filter(|s| s.stopped == FinishReason::Length)
+                    .count(),
                 seconds: TranslationSeconds {
                     load: translator.load_seconds,
                     translate: output.translate_seconds,
                 },
             },
             total_seconds: total,
+            warnings: Vec::new(),
         }
     }
 }

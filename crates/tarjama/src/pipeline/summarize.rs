@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::prompt::Prompt;
 use super::summarizer::Lang;
 use super::{ModelInfo, Seq2SeqPipeline};
-use crate::decoding::{ChosenBy, GenerationConfig, GenerationPatch};
+use crate::decoding::{ChosenBy, FinishReason, GenerationConfig, GenerationPatch, Hypothesis};
 use crate::error::{Error, Result};
 use crate::text::{split_document, Normalization, SentenceSplitter};
 
@@ -137,6 +137,9 @@ pub struct Summary {
     pub rounds: usize,
     /// `Some((input_tokens, limit))` when the input was cut at the limit.
     pub truncated: Option<(usize, usize)>,
+    /// Why the final summary ended: [`FinishReason::Length`] when the length limit
+    /// (`max_length` / `max_new_tokens`) cut it before EOS.
+    pub stopped: FinishReason,
     /// Wall time in seconds.
     pub seconds: f64,
 }
@@ -169,6 +172,8 @@ pub struct SummaryRecord {
     pub rounds: usize,
     /// Set when the input was cut at the limit (`--strategy truncate`).
     pub truncated: Option<Truncated>,
+    /// Why the final summary ended: `"eos"`, or `"length"` when the length limit cut it.
+    pub stopped: FinishReason,
     /// Timings in seconds.
     pub seconds: SummarySeconds,
 }
@@ -222,6 +227,7 @@ impl SummaryRecord {
             summary_tokens: summary.summary_tokens,
             chunks: summary.chunks,
             rounds: summary.rounds,
+            stopped: summary.stopped,
             truncated: summary.truncated.map(|(input_tokens, limit)| Truncated {
                 input_tokens,
                 limit,
@@ -259,8 +265,8 @@ impl Run<'_> {
         self.pipe.tokenizer.token_count(&self.prompted(text))
     }
 
-    /// Summarizes inputs that fit; returns (summary, generated tokens) per input.
-    fn generate(&self, texts: &[String]) -> Result<Vec<(String, usize)>> {
+    /// Summarizes inputs that fit; returns (summary, generated tokens, why it ended) per input.
+    fn generate(&self, texts: &[String]) -> Result<Vec<(String, usize, FinishReason)>> {
         let inputs = texts
             .iter()
             .map(|t| self.pipe.tokenizer.encode(&self.prompted(t)))
@@ -268,7 +274,7 @@ impl Run<'_> {
         self.decode(&inputs)
     }
 
-    fn decode(&self, inputs: &[Vec<u32>]) -> Result<Vec<(String, usize)>> {
+    fn decode(&self, inputs: &[Vec<u32>]) -> Result<Vec<(String, usize, FinishReason)>> {
         let total = inputs.len();
         let mut progress = self.progress.borrow_mut();
         let mut report = |done: usize| {
@@ -288,15 +294,16 @@ impl Run<'_> {
         progress.advance(Stage::Summarize, total, total);
         out.into_iter()
             .map(|(hyps, _)| {
-                let best = hyps
-                    .into_iter()
-                    .next()
-                    .map(|h| h.tokens)
-                    .unwrap_or_default();
+                let best = hyps.into_iter().next().unwrap_or(Hypothesis {
+                    tokens: Vec::new(),
+                    score: None,
+                });
+                let stopped = best.finish_reason(&self.settings.generation);
+                let best = best.tokens;
                 // SummarizationPipeline.postprocess: decode(skip_special_tokens=True,
                 // clean_up_tokenization_spaces=False), the text kept as it is.
                 let text = self.pipe.tokenizer.decode_with(&best, true, Some(false))?;
-                Ok((text, best.len().saturating_sub(1)))
+                Ok((text, best.len().saturating_sub(1), stopped))
             })
             .collect()
     }
@@ -378,9 +385,10 @@ pub fn summarize_with_progress(
         chunks: 0,
         rounds: 0,
         truncated: None,
+        stopped: FinishReason::Eos,
         seconds: 0.0,
     };
-    let (text_out, tokens) = if input_tokens <= limit {
+    let (text_out, tokens, stopped) = if input_tokens <= limit {
         run.generate(&[text.to_string()])?.remove(0)
     } else {
         match settings.strategy {
@@ -397,7 +405,7 @@ pub fn summarize_with_progress(
                     let partial: Vec<String> = run
                         .generate(&chunks)?
                         .into_iter()
-                        .map(|(s, _)| one_paragraph(&s))
+                        .map(|(s, _, _)| one_paragraph(&s))
                         .collect();
                     let joined = partial.join(" ");
                     let joined_tokens = run.count(&joined);
@@ -416,13 +424,14 @@ pub fn summarize_with_progress(
     };
     summary.text = text_out;
     summary.summary_tokens = tokens;
+    summary.stopped = stopped;
     summary.seconds = t0.elapsed().as_secs_f64();
     Ok(summary)
 }
 
 /// Cuts the prompted input to the limit, keeping its final special token (as
 /// `tokenizer(text, truncation=True, max_length=limit)` does), and summarizes it.
-fn truncate(run: &Run, text: &str, summary: &mut Summary) -> Result<(String, usize)> {
+fn truncate(run: &Run, text: &str, summary: &mut Summary) -> Result<(String, usize, FinishReason)> {
     let mut ids = run.pipe.tokenizer.encode(&run.prompted(text))?;
     if ids.len() > run.limit {
         summary.truncated = Some((ids.len(), run.limit));

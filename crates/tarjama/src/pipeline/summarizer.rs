@@ -110,6 +110,15 @@ pub fn summarizer_lang(pipe: &Seq2SeqPipeline, asked: Option<Lang>) -> (Lang, Op
     (lang, note)
 }
 
+/// Whether the summarizer `pipe`, given text as `lang` ([`summarizer_lang`]), reads Arabic: by
+/// its preset's `source_lang` when it has a preset, else by `lang`.
+pub fn reads_arabic(pipe: &Seq2SeqPipeline, lang: Lang) -> bool {
+    match pipe.files.preset.as_ref() {
+        Some(p) => crate::text::script::arabic_script_code(&p.source_lang),
+        None => lang == Lang::Ar,
+    }
+}
+
 /// The settings the summarizer `pipe` runs with: its own ([`SummarizeSettings::for_model`]),
 /// then the user's generation settings (`patch`, applied as [`ChosenBy::User`]), `strategy` and `prompt` file (a template with a
 /// `{text}` placeholder, replacing the model's); Arabic text (`lang`) is normalized with

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::progress::{NoProgress, Progress, Stage};
 use super::stats::Stats;
 use super::Seq2SeqPipeline;
-use crate::decoding::GenerationConfig;
+use crate::decoding::{FinishReason, GenerationConfig};
 use crate::error::Result;
 use crate::text::{split_document, Normalization, SentenceSplitter};
 
@@ -54,6 +54,9 @@ pub struct SegmentTranslation {
     pub split: &'static str,
     /// Beam score (length-penalized log-probability) for beam search.
     pub score: Option<f32>,
+    /// Why the translation ended: [`FinishReason::Length`] when the length limit
+    /// (`max_length` / `max_new_tokens`) cut it before EOS, so it is likely incomplete.
+    pub stopped: FinishReason,
     /// This segment's share of its batch's decoding wall time, in seconds.
     pub seconds: f64,
 }
@@ -331,7 +334,9 @@ pub fn translate_streaming(
                     tokens: vec![],
                     score: None,
                 });
+            let stopped = best.finish_reason(&settings.generation);
             let seg = SegmentTranslation {
+                stopped,
                 source,
                 translation: tok.decode(&best.tokens, true)?,
                 source_tokens: input.len(),

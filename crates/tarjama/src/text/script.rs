@@ -37,6 +37,21 @@ pub fn arabic_ratio(text: &str) -> f64 {
     }
 }
 
+/// The [`arabic_ratio`] at and above which a text counts as mostly Arabic: at least half of its
+/// letters are Arabic script. `translate` and `run` warn about an input below it (an Arabic
+/// reader given another script), `summarize` about an input at or above it given to an English
+/// summarizer, and below it given to an Arabic one. (`batch` skips inputs below its own
+/// `--min-arabic`, 0.2 by default.)
+pub const MOSTLY_ARABIC: f64 = 0.5;
+
+/// Whether the language code `code` names a language written in the Arabic script: NLLB-200's
+/// `xxx_Arab` codes (`arb_Arab`, `pes_Arab`, `urd_Arab`, ...), and the ISO 639-1 codes M2M100
+/// uses for Arabic, Persian, Urdu, Pashto, Sindhi and Uyghur (`ar`, `fa`, `ur`, `ps`, `sd`,
+/// `ug`).
+pub fn arabic_script_code(code: &str) -> bool {
+    code.ends_with("_Arab") || matches!(code, "ar" | "fa" | "ur" | "ps" | "sd" | "ug")
+}
+
 /// The character encoding of an input (`--encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum Encoding {
