@@ -227,6 +227,7 @@ impl BatchArgs {
         let normalization = self.normalize;
         let mut generation = pipe.generation.clone();
         generation.apply(&self.decode.patch(), ChosenBy::User);
+        self.decode.check_sampling(&pipe.info.name, &generation)?;
         print_generation_warnings(&generation);
         Ok(TranslateSettings {
             normalization,

@@ -216,6 +216,25 @@ pub struct DecodeArgs {
     /// Beam-search stopping rule: true, false or never (early_stopping).
     #[arg(long, value_parser = |s: &str| s.parse::<EarlyStopping>().map_err(|e| e.to_string()))]
     pub early_stopping: Option<EarlyStopping>,
+    /// Sample each next token from the model's distribution instead of taking the most likely
+    /// (do_sample; one beam only: add --beams 1 for models that default to beam search).
+    /// Warpers in transformers' order: --temperature, --top-k, --top-p.
+    #[arg(long)]
+    pub do_sample: bool,
+    /// Divide the scores by T before top-k and top-p when sampling (temperature; above 0).
+    #[arg(long, value_parser = positive_finite)]
+    pub temperature: Option<f32>,
+    /// Sample only among the K most likely tokens (top_k; at least 1; 50 when sampling without it).
+    #[arg(long, value_parser = positive)]
+    pub top_k: Option<usize>,
+    /// Sample only among the smallest set of most likely tokens whose probabilities add up to
+    /// at least P (top_p; above 0, at most 1).
+    #[arg(long, value_parser = top_p_value)]
+    pub top_p: Option<f32>,
+    /// Seed of the sampling (default 0, so runs repeat): each segment draws from its own stream,
+    /// numbered by its place in the input, whatever the batch size.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 impl DecodeArgs {
@@ -306,8 +325,43 @@ impl DecodeArgs {
             no_repeat_ngram_size: self.no_repeat_ngram_size,
             repetition_penalty: self.repetition_penalty.map(f64::from),
             early_stopping: self.early_stopping,
+            do_sample: self.do_sample.then_some(true),
+            temperature: self.temperature.map(f64::from),
+            top_k: self.top_k,
+            top_p: self.top_p.map(f64::from),
+            seed: self.seed,
             ..GenerationPatch::default()
         }
+    }
+
+    /// Checks the settings these flags lead to with the loaded model's defaults (`generation`,
+    /// after [`Self::patch`] was applied): sampling with more than one beam (transformers' beam
+    /// sampling, which tarjama does not implement) is refused, naming where the beams came
+    /// from.
+    ///
+    /// Errors: a [`Usage`] error (exit 2) that says to add `--beams 1`.
+    pub fn check_sampling(
+        &self,
+        model: &str,
+        generation: &tarjama::decoding::GenerationConfig,
+    ) -> Result<(), Usage> {
+        if !generation.do_sample || generation.num_beams == 1 {
+            return Ok(());
+        }
+        let n = generation.num_beams;
+        let beams = match self.beams {
+            Some(_) => format!("--beams {n}"),
+            None => format!("the model {model} defaults to {n} beams"),
+        };
+        let sample = if self.do_sample {
+            "--do-sample"
+        } else {
+            "do_sample (from the model's files)"
+        };
+        Err(Usage(format!(
+            "{sample}: sampling with more than one beam (beam sampling) is not supported \
+             ({beams}); add --beams 1"
+        )))
     }
 }
 
@@ -633,6 +687,15 @@ pub fn positive_finite(s: &str) -> Result<f32, String> {
     match finite(s)? {
         x if x > 0.0 => Ok(x),
         _ => Err("must be a number above 0".into()),
+    }
+}
+
+/// Clap value parser for `--top-p`: above 0, at most 1.
+pub fn top_p_value(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        Ok(_) => Err("must be above 0 and at most 1".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -54,7 +54,11 @@ impl Command {
     /// each other. Errors: a message naming the flags.
     fn check(&self) -> Result<(), String> {
         match self {
-            Command::Translate(a) => a.model.check().and_then(|()| a.decode.check()),
+            Command::Translate(a) => a
+                .model
+                .check()
+                .and_then(|()| a.decode.check())
+                .and_then(|()| a.check()),
             Command::Summarize(a) => a.model.check().and_then(|()| a.decode.check()),
             Command::Batch(a) => a.model.check().and_then(|()| a.decode.check()),
             Command::Run(_) | Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),

@@ -7,13 +7,15 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    batch_size_value, empty_note, parsed, print_generation_warnings, print_stats, read_text_input,
-    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs,
+    batch_size_value, beams_value, empty_note, parsed, print_generation_warnings, print_stats,
+    read_text_input, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs, Usage,
 };
 use tarjama::decoding::ChosenBy;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::stats::Stats;
-use tarjama::pipeline::translate::{translate_documents_with_stats, TranslateSettings};
+use tarjama::pipeline::translate::{
+    translate_documents_with_stats, Alternative, TranslateSettings,
+};
 use tarjama::text::Normalization;
 
 /// Output formats of `translate`.
@@ -43,6 +45,9 @@ struct SegmentRecord<'a> {
     seconds: f64,
     model: &'a str,
     revision: Option<&'a str>,
+    /// `--num-return-sequences` above 1: the n-best list, best first (absent otherwise).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    alternatives: &'a [Alternative],
 }
 
 /// Flags of `tarjama translate`.
@@ -82,6 +87,34 @@ pub struct TranslateArgs {
     pub stats: bool,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    /// Hypotheses per segment (num_return_sequences; at most the beam count and 64): with
+    /// --format jsonl, each record gets `alternatives`, the n-best list [{translation, score}]
+    /// best first. Needs --format jsonl when above 1.
+    #[arg(long, value_parser = beams_value)]
+    pub num_return_sequences: Option<usize>,
+}
+
+impl TranslateArgs {
+    /// Checks the flags that contradict each other: an n-best list with `--format text`, or
+    /// above `--beams`. Errors: a message naming the flags.
+    pub fn check(&self) -> Result<(), String> {
+        let Some(n) = self.num_return_sequences.filter(|&n| n > 1) else {
+            return Ok(());
+        };
+        if self.format == Format::Text {
+            return Err(format!(
+                "--num-return-sequences {n} needs --format jsonl (the text output holds one \
+                 translation per segment; jsonl records list the n-best as `alternatives`)"
+            ));
+        }
+        match self.decode.beams {
+            Some(b) if b < n => Err(format!(
+                "--num-return-sequences {n} is above --beams {b}: beam search returns at most one \
+                 hypothesis per beam"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Runs `tarjama translate`; returns the exit code (1 when an input could not be read).
@@ -124,7 +157,20 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     args.decode
         .check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
     let mut generation = pipe.generation.clone();
-    generation.apply(&args.decode.patch(), ChosenBy::User);
+    let mut patch = args.decode.patch();
+    patch.num_return_sequences = args.num_return_sequences;
+    generation.apply(&patch, ChosenBy::User);
+    args.decode.check_sampling(&pipe.info.name, &generation)?;
+    if generation.num_return_sequences > generation.num_beams {
+        return Err(Usage(format!(
+            "--num-return-sequences {}: the model {} defaults to {} beams (add --beams {})",
+            generation.num_return_sequences,
+            pipe.info.name,
+            generation.num_beams,
+            generation.num_return_sequences
+        ))
+        .into());
+    }
     print_generation_warnings(&generation);
     let settings = TranslateSettings {
         normalization,
@@ -166,6 +212,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
                         seconds: seg.seconds,
                         model: &pipe.info.name,
                         revision: pipe.info.revision.as_deref(),
+                        alternatives: &seg.alternatives,
                     };
                     let record = serde_json::to_value(&record)?;
                     out.push_str(&record.to_string());

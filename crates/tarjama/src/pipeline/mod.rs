@@ -305,10 +305,23 @@ impl Seq2SeqPipeline {
     }
 
     /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).
-    /// Returns per input `cfg.num_return_sequences` hypotheses, best first.
+    /// Returns per input `cfg.num_return_sequences` hypotheses, best first. When sampling, input
+    /// `i` draws from random stream `i` (see [`Self::generate_batch_rows`]).
     pub fn generate_batch(
         &self,
         inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        let rows: Vec<u64> = (0..inputs.len() as u64).collect();
+        self.generate_batch_rows(inputs, &rows, cfg)
+    }
+
+    /// [`Self::generate_batch`], where `rows[i]` is input `i`'s index in the whole input, which
+    /// numbers its random stream when sampling ([`decoding::generate_rows`]).
+    pub fn generate_batch_rows(
+        &self,
+        inputs: &[Vec<u32>],
+        rows: &[u64],
         cfg: &GenerationConfig,
     ) -> Result<Vec<Vec<Hypothesis>>> {
         if inputs.is_empty() {
@@ -328,16 +341,13 @@ impl Seq2SeqPipeline {
         let ids = Tensor::from_vec(ids, (inputs.len(), width), device)?;
         let mask = Tensor::from_vec(mask, (inputs.len(), width), device)?;
         let encoded = self.model.encode(&ids, &mask)?;
-        decoding::generate(
-            |beams| self.model.decoder(&encoded, beams),
-            inputs.len(),
-            cfg,
-        )
+        decoding::generate_rows(|beams| self.model.decoder(&encoded, beams), rows, cfg)
     }
 
     /// Generates for any number of inputs, `batch_size` at a time, longest first (so each
     /// padded batch holds inputs of similar length); results come back in input order, each
-    /// with its share of its batch's wall time in seconds (batch time / batch size).
+    /// with its share of its batch's wall time in seconds (batch time / batch size). When
+    /// sampling, input `i` draws from random stream `i` whatever the batch size.
     pub fn generate(
         &self,
         inputs: &[Vec<u32>],
@@ -350,7 +360,8 @@ impl Seq2SeqPipeline {
         for chunk in order.chunks(batch_size.max(1)) {
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            let hyps = self.generate_batch(&batch, cfg)?;
+            let rows: Vec<u64> = chunk.iter().map(|&i| i as u64).collect();
+            let hyps = self.generate_batch_rows(&batch, &rows, cfg)?;
             let share = t0.elapsed().as_secs_f64() / chunk.len() as f64;
             for (&i, h) in chunk.iter().zip(hyps) {
                 out[i] = (h, share);

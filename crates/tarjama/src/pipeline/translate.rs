@@ -44,6 +44,21 @@ pub struct SegmentTranslation {
     pub score: Option<f32>,
     /// This segment's share of its batch's decoding wall time, in seconds.
     pub seconds: f64,
+    /// The n-best list when more than one sequence is returned
+    /// ([`GenerationConfig::num_return_sequences`] > 1): every hypothesis, best first, the first
+    /// being [`Self::translation`]; empty otherwise (and then not serialized).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One entry of an n-best list ([`SegmentTranslation::alternatives`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    /// The hypothesis, decoded as [`SegmentTranslation::translation`] is.
+    pub translation: String,
+    /// Its beam score (transformers' `sequences_scores`: the length-penalized sum of
+    /// log-probabilities); `None` outside beam search.
+    pub score: Option<f32>,
 }
 
 /// A translated document.
@@ -112,6 +127,18 @@ pub fn translate_documents_with_stats(
     for ((input, (di, source, paragraph, line, split)), (hyp, seconds)) in
         inputs.iter().zip(meta).zip(hyps)
     {
+        let alternatives: Vec<Alternative> = if hyp.len() > 1 {
+            hyp.iter()
+                .map(|h| {
+                    Ok(Alternative {
+                        translation: tok.decode(&h.tokens, true)?,
+                        score: h.score,
+                    })
+                })
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
         let best = hyp
             .into_iter()
             .next()
@@ -120,6 +147,7 @@ pub fn translate_documents_with_stats(
                 score: None,
             });
         per_doc[di].push(SegmentTranslation {
+            alternatives,
             source,
             translation: tok.decode(&best.tokens, true)?,
             source_tokens: input.len(),
