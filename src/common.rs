@@ -280,6 +280,21 @@ decode_flags! {
     /// Beam-search stopping rule: true, false or never (early_stopping).
     early_stopping: EarlyStopping, "early-stopping", "EARLY_STOPPING",
         [value_parser = |s: &str| s.parse::<EarlyStopping>().map_err(|e| e.to_string())];
+    /// Sample each next token from the model's distribution instead of taking the most likely
+    /// (do_sample; one beam only: add --beams 1 for models that default to beam search).
+    /// Warpers in transformers' order: --temperature, --top-k, --top-p.
+    do_sample: bool, "do-sample", "DO_SAMPLE", [num_args = 0, default_missing_value = "true"];
+    /// Divide the scores by T before top-k and top-p when sampling (temperature; above 0).
+    temperature: f32, "temperature", "T", [value_parser = positive_finite];
+    /// Sample only among the K most likely tokens (top_k; at least 1; 50 when sampling without
+    /// it).
+    top_k: usize, "top-k", "K", [value_parser = positive];
+    /// Sample only among the smallest set of most likely tokens whose probabilities add up to
+    /// at least P (top_p; above 0, at most 1).
+    top_p: f32, "top-p", "P", [value_parser = top_p_value];
+    /// Seed of the sampling (default 0, so runs repeat): each segment draws from its own
+    /// stream, numbered by its place in the input, whatever the batch size.
+    seed: u64, "seed", "SEED", [];
 }
 
 impl DecodeArgs {
@@ -378,6 +393,7 @@ impl DecodeArgs {
         self.check_positions(&pipe.info.name, pipe.generation.max_position_embeddings)?;
         let mut generation = pipe.generation.clone();
         generation.apply(&self.patch(), tarjama::decoding::ChosenBy::User);
+        self.check_sampling(&pipe.info.name, &generation)?;
         print_generation_warnings(&generation);
         Ok(generation)
     }
@@ -395,8 +411,44 @@ impl DecodeArgs {
             no_repeat_ngram_size: self.no_repeat_ngram_size,
             repetition_penalty: self.repetition_penalty.map(f64::from),
             early_stopping: self.early_stopping,
+            do_sample: self.do_sample.filter(|&d| d),
+            temperature: self.temperature.map(f64::from),
+            top_k: self.top_k,
+            top_p: self.top_p.map(f64::from),
+            seed: self.seed,
             ..GenerationPatch::default()
         }
+    }
+
+    /// Checks the settings these flags lead to with the loaded model's defaults (`generation`,
+    /// after [`Self::patch`] was applied): sampling with more than one beam (transformers' beam
+    /// sampling, which tarjama does not implement) is refused, naming where the beams came
+    /// from.
+    ///
+    /// Errors: a [`Usage`] error (exit 2) that says to add `--beams 1`.
+    pub fn check_sampling(
+        &self,
+        model: &str,
+        generation: &tarjama::decoding::GenerationConfig,
+    ) -> Result<(), Usage> {
+        if !generation.do_sample || generation.num_beams == 1 {
+            return Ok(());
+        }
+        let n = generation.num_beams;
+        let beams = match self.beams {
+            Some(_) => format!("--{}beams {n}", self.flag_prefix),
+            None => format!("the model {model} defaults to {n} beams"),
+        };
+        let flag = format!("--{}do-sample", self.flag_prefix);
+        let sample = if self.do_sample == Some(true) {
+            flag.as_str()
+        } else {
+            "do_sample (from the model's files)"
+        };
+        Err(Usage(format!(
+            "{sample}: sampling with more than one beam (beam sampling) is not supported \
+             ({beams}); add --beams 1"
+        )))
     }
 }
 
@@ -849,6 +901,15 @@ pub fn positive_finite(s: &str) -> Result<f32, String> {
     match finite(s)? {
         x if x > 0.0 => Ok(x),
         _ => Err("must be a number above 0".into()),
+    }
+}
+
+/// Clap value parser for `--top-p`: above 0, at most 1.
+pub fn top_p_value(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(x) if x > 0.0 && x <= 1.0 => Ok(x),
+        Ok(_) => Err("must be above 0 and at most 1".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -140,6 +140,7 @@ pub fn load_summarizer(
         eprintln!("note: {note}");
     }
     let settings = summarizer::summarizer_settings(&pipe, lang, &decode.patch(), strategy, prompt)?;
+    decode.check_sampling(&pipe.info.name, &settings.generation)?;
     print_generation_warnings(&settings.generation);
     Ok((pipe, settings))
 }

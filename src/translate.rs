@@ -9,17 +9,18 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::common::{
-    batch_size_value, empty_note, max_batch_tokens_value, parsed, print_stats, read_text_input,
-    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs, OutputWriter,
+    batch_size_value, beams_value, empty_note, max_batch_tokens_value, parsed, print_stats,
+    read_text_input, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, OutputArgs, OutputWriter,
+    Usage,
 };
 use super::progress::StageProgress;
 use super::warn::Warnings;
-use tarjama::decoding::FinishReason;
+use tarjama::decoding::{ChosenBy, FinishReason, GenerationPatch};
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline::progress::{Progress, Stage};
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::translate::{
-    translate_streaming, DocumentPart, SegmentTranslation, TranslateSettings, Window,
+    translate_streaming, Alternative, DocumentPart, SegmentTranslation, TranslateSettings, Window,
 };
 use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::Normalization;
@@ -59,6 +60,9 @@ struct SegmentRecord<'a> {
     /// `--ids`: the generated ids, decoder start token first.
     #[serde(skip_serializing_if = "Option::is_none")]
     output_ids: Option<&'a [u32]>,
+    /// `--num-return-sequences` above 1: the n-best list, best first (absent otherwise).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    alternatives: &'a [Alternative],
 }
 
 /// Flags of `tarjama translate`.
@@ -108,16 +112,36 @@ pub struct TranslateArgs {
     pub stats: bool,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    /// Hypotheses per segment (num_return_sequences; at most the beam count and 64): with
+    /// --format jsonl, each record gets `alternatives`, the n-best list [{translation, score}]
+    /// best first. Needs --format jsonl when above 1.
+    #[arg(long, value_parser = beams_value)]
+    pub num_return_sequences: Option<usize>,
 }
 
 impl TranslateArgs {
-    /// Checks the flags that contradict each other: `--ids` without `--format jsonl`, then
-    /// the model and decoding flags. Errors: a message naming the flags.
+    /// Checks the flags that contradict each other: `--ids` without `--format jsonl`, an
+    /// n-best list with `--format text` or above `--beams`, then the model and decoding flags.
+    /// Errors: a message naming the flags.
     pub fn check(&self) -> Result<(), String> {
         if self.ids && self.format != Format::Jsonl {
             return Err(
                 "--ids needs --format jsonl (text output has no place for token ids)".into(),
             );
+        }
+        if let Some(n) = self.num_return_sequences.filter(|&n| n > 1) {
+            if self.format == Format::Text {
+                return Err(format!(
+                    "--num-return-sequences {n} needs --format jsonl (the text output holds one \
+                     translation per segment; jsonl records list the n-best as `alternatives`)"
+                ));
+            }
+            if let Some(b) = self.decode.beams.filter(|&b| b < n) {
+                return Err(format!(
+                    "--num-return-sequences {n} is above --beams {b}: beam search returns at \
+                     most one hypothesis per beam"
+                ));
+            }
         }
         self.model.check().and_then(|()| self.decode.check())
     }
@@ -166,9 +190,27 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
             warnings.not_arabic(path, text, &pipe.info.name);
         }
     }
+    let mut generation = args.decode.generation_for(&pipe)?;
+    if let Some(n) = args.num_return_sequences {
+        let patch = GenerationPatch {
+            num_return_sequences: Some(n),
+            ..GenerationPatch::default()
+        };
+        generation.apply(&patch, ChosenBy::User);
+    }
+    if generation.num_return_sequences > generation.num_beams {
+        return Err(Usage(format!(
+            "--num-return-sequences {}: the model {} defaults to {} beams (add --beams {})",
+            generation.num_return_sequences,
+            pipe.info.name,
+            generation.num_beams,
+            generation.num_return_sequences
+        ))
+        .into());
+    }
     let settings = TranslateSettings {
         normalization,
-        generation: args.decode.generation_for(&pipe)?,
+        generation,
         batch_size: args.batch_size,
         max_batch_tokens: args.max_batch_tokens,
     };
@@ -334,6 +376,7 @@ fn jsonl_piece(
             stopped: seg.stopped,
             source_ids: ids.then_some(seg.source_ids.as_slice()),
             output_ids: ids.then_some(seg.output_ids.as_slice()),
+            alternatives: &seg.alternatives,
         };
         let record = serde_json::to_value(&record)?;
         out.push_str(&record.to_string());

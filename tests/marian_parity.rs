@@ -100,3 +100,30 @@ fn tatoeba_lines_from_text() {
         }
     }
 }
+
+/// `num_return_sequences = 4` with 4 beams: every hypothesis of transformers' n-best list
+/// (`tests/fixtures/marian-tiny/nbest_golden.json`, written by `scripts/make_nbest_golden.py`),
+/// ids exactly and `sequences_scores` within 1e-4, best first, one by one and batched.
+#[test]
+fn beam4_four_return_sequences_match_transformers_nbest() {
+    let pipe = pipeline(MARIAN);
+    let g = common::read_json(&common::fixture(MARIAN).join("nbest_golden.json"));
+    for batch in [1, 8] {
+        common::check_with(&pipe, &g, MARIAN, "beam4_ret4", batch, usize::MAX);
+    }
+    let cfg = common::setting_config(&pipe, &g["settings"]["beam4_ret4"]);
+    assert_eq!((cfg.num_beams, cfg.num_return_sequences), (4, 4));
+    let (cases, fragile) = common::cases(&g, "beam4_ret4");
+    assert_eq!((cases.len(), fragile), (24, 0));
+    let inputs: Vec<Vec<u32>> = cases.iter().map(|c| c.input.clone()).collect();
+    let got = pipe.generate(&inputs, &cfg, 8).unwrap();
+    for (case, (hyps, _)) in cases.iter().zip(&got) {
+        assert_eq!(hyps.len(), 4, "{}", case.name);
+        let tokens: Vec<Vec<u32>> = hyps.iter().map(|h| h.tokens.clone()).collect();
+        assert_eq!(tokens, case.expected, "{}", case.name);
+        for (h, s) in hyps.iter().zip(case.scores.as_ref().unwrap()) {
+            let ours = h.score.unwrap() as f64;
+            assert!((ours - s).abs() < 1e-4, "{}: {ours} vs {s}", case.name);
+        }
+    }
+}

@@ -87,6 +87,45 @@ pub struct GenerationConfig {
     pub pad_token_id: u32,
     /// Size of the position table (caps the default length limit), if known.
     pub max_position_embeddings: Option<usize>,
+    /// Sample each next token from the processed, warped distribution instead of taking the
+    /// most likely one (one beam only: beam sampling is refused by [`Self::validate`]).
+    /// Serialized only when `true`, as are the sampling fields below only when not at their
+    /// defaults (so outputs that print the settings are unchanged without sampling).
+    #[serde(skip_serializing_if = "is_false")]
+    pub do_sample: bool,
+    /// Scores are divided by this before top-k and top-p (`TemperatureLogitsWarper`; above 0;
+    /// 1.0 = off). Read only when sampling.
+    #[serde(skip_serializing_if = "is_one")]
+    pub temperature: f32,
+    /// Keep only the `top_k` most likely tokens (`TopKLogitsWarper`; 0 = off). transformers'
+    /// default 50 applies only when sampling.
+    #[serde(skip_serializing_if = "is_fifty")]
+    pub top_k: usize,
+    /// Keep only the smallest set of most likely tokens whose probabilities add up to at least
+    /// `top_p` (`TopPLogitsWarper`; in (0, 1]; 1.0 = off). Read only when sampling.
+    #[serde(skip_serializing_if = "is_one")]
+    pub top_p: f32,
+    /// The seed of the sampling streams (tarjama's own: transformers has none, torch's generator
+    /// differs); set to [`DEFAULT_SEED`] by [`Self::apply`] whenever sampling is on without
+    /// one, so a sampled run always shows the seed that repeats it. `None` without sampling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// The seed sampling uses when none is given: fixed, so that a run repeats by default
+/// (transformers draws from torch's global generator, random unless seeded).
+pub const DEFAULT_SEED: u64 = 0;
+
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
+fn is_one(x: &f32) -> bool {
+    *x == 1.0
+}
+
+fn is_fifty(x: &usize) -> bool {
+    *x == 50
 }
 
 impl Default for GenerationConfig {
@@ -111,6 +150,11 @@ impl Default for GenerationConfig {
             eos_token_ids: Vec::new(),
             pad_token_id: 0,
             max_position_embeddings: None,
+            do_sample: false,
+            temperature: 1.0,
+            top_k: 50,
+            top_p: 1.0,
+            seed: None,
         }
     }
 }
@@ -222,7 +266,7 @@ impl GenerationConfig {
     }
 
     /// Writes every setting `patch` has into `self`; what `by` changes besides is said on
-    /// [`ChosenBy`]. Token ids given as a list where one id is needed (`pad_token_id`,
+    /// [`ChosenBy`]. With sampling on and no seed yet, the seed becomes [`DEFAULT_SEED`]. Token ids given as a list where one id is needed (`pad_token_id`,
     /// `decoder_start_token_id`, the forced ids) are left as they are.
     pub fn apply(&mut self, patch: &GenerationPatch, by: ChosenBy) {
         let p = patch;
@@ -284,6 +328,24 @@ impl GenerationConfig {
         if let Some(x) = &p.eos_token_id {
             self.eos_token_ids = x.to_vec();
         }
+        if let Some(x) = p.do_sample {
+            self.do_sample = x;
+        }
+        if let Some(x) = p.temperature {
+            self.temperature = x as f32;
+        }
+        if let Some(x) = p.top_k {
+            self.top_k = x;
+        }
+        if let Some(x) = p.top_p {
+            self.top_p = x as f32;
+        }
+        if let Some(x) = p.seed {
+            self.seed = Some(x);
+        }
+        if self.do_sample && self.seed.is_none() {
+            self.seed = Some(DEFAULT_SEED);
+        }
     }
 
     /// The length limit in tokens counting the decoder start token, as transformers'
@@ -311,7 +373,9 @@ impl GenerationConfig {
     }
 
     /// The warnings transformers (4.57) gives about these settings, in its words: those of
-    /// `GenerationConfig.validate` that apply to tarjama's settings (`early_stopping` or
+    /// `GenerationConfig.validate` that apply to tarjama's settings (`temperature`, `top_p`,
+    /// `top_k` away from their defaults, or a `seed`, without `do_sample`, which only sampling
+    /// reads; `early_stopping` or
     /// `length_penalty` set with `num_beams` 1, which only beam search reads; transformers'
     /// one line at its default verbosity, with the reason its info level gives) and of
     /// `generate()`'s `_validate_generated_length` (`Unfeasible length constraints`: a minimum
@@ -322,21 +386,55 @@ impl GenerationConfig {
     /// model's files, not the settings chosen. Nothing is printed here; the caller shows them.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut sample_only = Vec::new();
+        if !self.do_sample {
+            // In transformers' order (`GenerationConfig.validate`); the seed is tarjama's.
+            if self.temperature != 1.0 {
+                sample_only.push("'temperature'");
+            }
+            if self.top_p != 1.0 {
+                sample_only.push("'top_p'");
+            }
+            if self.top_k != 50 {
+                sample_only.push("'top_k'");
+            }
+            if self.seed.is_some() {
+                sample_only.push("'seed'");
+            }
+        }
+        let mut beam_only = Vec::new();
         if self.num_beams == 1 {
-            let mut beam_only = Vec::new();
             if self.early_stopping != EarlyStopping::False {
                 beam_only.push("'early_stopping'");
             }
             if self.length_penalty != 1.0 {
                 beam_only.push("'length_penalty'");
             }
-            if !beam_only.is_empty() {
-                out.push(format!(
-                    "The following generation flags are not valid and may be ignored: [{}]. \
-                     `num_beams` is set to 1: they are only used in beam-based generation modes.",
-                    beam_only.join(", ")
-                ));
-            }
+        }
+        let reason = match (sample_only.is_empty(), beam_only.is_empty()) {
+            (true, true) => None,
+            (false, true) => Some(
+                "`do_sample` is set to `False`: they are only used in sample-based generation \
+                 modes."
+                    .to_string(),
+            ),
+            (true, false) => Some(
+                "`num_beams` is set to 1: they are only used in beam-based generation modes."
+                    .to_string(),
+            ),
+            (false, false) => Some(format!(
+                "`do_sample` is set to `False` and `num_beams` to 1: {} are only used in \
+                 sample-based generation modes, {} in beam-based ones.",
+                sample_only.join(", "),
+                beam_only.join(", ")
+            )),
+        };
+        if let Some(reason) = reason {
+            let all: Vec<&str> = sample_only.iter().chain(&beam_only).copied().collect();
+            out.push(format!(
+                "The following generation flags are not valid and may be ignored: [{}]. {reason}",
+                all.join(", ")
+            ));
         }
         let max = self.effective_max_length();
         let mut suffix = String::from(
@@ -369,7 +467,9 @@ impl GenerationConfig {
     /// Checks the settings a search relies on.
     ///
     /// Errors: `num_beams` 0, `num_return_sequences` 0 or above `num_beams`, a length limit
-    /// below 2 (no room for one new token), no EOS id, or a repetition penalty ≤ 0.
+    /// below 2 (no room for one new token), no EOS id, a repetition penalty ≤ 0, or, with
+    /// `do_sample`: more than one beam (beam sampling is not implemented), a temperature that
+    /// is not a finite number above 0, or a `top_p` outside (0, 1].
     pub fn validate(&self) -> Result<()> {
         if self.num_beams == 0 {
             return Err(Error::Config("num_beams must be at least 1".into()));
@@ -391,6 +491,27 @@ impl GenerationConfig {
         }
         if self.repetition_penalty <= 0.0 {
             return Err(Error::Config("repetition_penalty must be positive".into()));
+        }
+        if self.do_sample {
+            if self.num_beams > 1 {
+                return Err(Error::Config(format!(
+                    "beam sampling (do_sample with num_beams {}) is not supported: sampling needs \
+                     num_beams 1",
+                    self.num_beams
+                )));
+            }
+            if !(self.temperature.is_finite() && self.temperature > 0.0) {
+                return Err(Error::Config(format!(
+                    "temperature must be a finite number above 0, not {}",
+                    self.temperature
+                )));
+            }
+            if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+                return Err(Error::Config(format!(
+                    "top_p must be above 0 and at most 1, not {}",
+                    self.top_p
+                )));
+            }
         }
         Ok(())
     }
@@ -626,6 +747,75 @@ mod tests {
             ..c
         };
         assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn sampling_settings_warn_without_do_sample_and_serialize_only_when_set() {
+        let base = GenerationConfig {
+            eos_token_ids: vec![0],
+            ..GenerationConfig::default()
+        };
+        let c = GenerationConfig {
+            temperature: 0.7,
+            top_k: 10,
+            top_p: 0.9,
+            ..base.clone()
+        };
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "The following generation flags are not valid and may be ignored: \
+                 ['temperature', 'top_p', 'top_k']. `do_sample` is set to `False`: they are only \
+                 used in sample-based generation modes."
+            ]
+        );
+        let c = GenerationConfig {
+            length_penalty: 2.0,
+            ..c
+        };
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "The following generation flags are not valid and may be ignored: \
+                 ['temperature', 'top_p', 'top_k', 'length_penalty']. `do_sample` is set to \
+                 `False` and `num_beams` to 1: 'temperature', 'top_p', 'top_k' are only used in \
+                 sample-based generation modes, 'length_penalty' in beam-based ones."
+            ]
+        );
+        let on = GenerationConfig {
+            do_sample: true,
+            ..c.clone()
+        };
+        assert_eq!(on.warnings().len(), 1, "only length_penalty is left");
+        // Without sampling, the serialized settings have none of the new keys.
+        let json = serde_json::to_value(&base).unwrap();
+        for k in ["do_sample", "temperature", "top_k", "top_p", "seed"] {
+            assert!(json.get(k).is_none(), "{k}");
+        }
+        // Sampling on through a patch: the seed becomes the default one and is listed.
+        let mut s = base.clone();
+        s.apply(
+            &GenerationPatch {
+                do_sample: Some(true),
+                top_p: Some(0.5),
+                ..GenerationPatch::default()
+            },
+            ChosenBy::User,
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["do_sample"], true);
+        assert_eq!(json["top_p"], 0.5);
+        assert_eq!(json["seed"], DEFAULT_SEED);
+        assert!(json.get("top_k").is_none() && json.get("temperature").is_none());
+        // Bounds checked when sampling.
+        for (bad, msg) in [
+            (GenerationConfig { temperature: 0.0, ..s.clone() }, "temperature must be a finite number above 0, not 0"),
+            (GenerationConfig { top_p: 0.0, ..s.clone() }, "top_p must be above 0 and at most 1, not 0"),
+            (GenerationConfig { num_beams: 2, ..s.clone() }, "beam sampling (do_sample with num_beams 2) is not supported: sampling needs num_beams 1"),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().to_string(), msg);
+        }
+        assert!(s.validate().is_ok());
     }
 
     #[test]

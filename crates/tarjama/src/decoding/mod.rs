@@ -1,6 +1,8 @@
-//! Decoding: greedy and beam search over any encoder-decoder, with transformers' `generate()`
-//! semantics (`GenerationMixin._sample` without sampling, and the vectorized
-//! `GenerationMixin._beam_search` of transformers 4.57).
+//! Decoding: greedy search, sampling and beam search over any encoder-decoder, with
+//! transformers' `generate()` semantics (`GenerationMixin._sample`, and the vectorized
+//! `GenerationMixin._beam_search` of transformers 4.57). Sampling keeps transformers' warpers
+//! and their order but draws from tarjama's own seeded streams (`sampling`), so sampled tokens
+//! cannot equal torch's.
 //!
 //! A model takes part through [`StepDecoder`] only: decoding knows nothing about Marian or T5,
 //! and models know nothing about beams (the split CTranslate2 uses). [`generate`] builds the
@@ -13,8 +15,9 @@ mod config;
 mod greedy;
 mod patch;
 mod processors;
+mod sampling;
 
-pub use config::{ChosenBy, EarlyStopping, GenerationConfig};
+pub use config::{ChosenBy, EarlyStopping, GenerationConfig, DEFAULT_SEED};
 pub use patch::{GenerationPatch, TokenIds};
 pub use processors::log_softmax_in_place;
 
@@ -44,7 +47,7 @@ pub struct Hypothesis {
     /// cut it (exactly transformers' `sequences` row without trailing padding).
     pub tokens: Vec<u32>,
     /// Beam search: the length-penalized sum of log-probabilities (transformers'
-    /// `sequences_scores`). Greedy: `None`.
+    /// `sequences_scores`). Greedy and sampling: `None`.
     pub score: Option<f32>,
 }
 
@@ -131,13 +134,28 @@ pub fn generate<'a>(
     batch: usize,
     cfg: &GenerationConfig,
 ) -> Result<Vec<Vec<Hypothesis>>> {
+    let rows: Vec<u64> = (0..batch as u64).collect();
+    generate_rows(decoder, &rows, cfg)
+}
+
+/// [`generate`] over `rows.len()` inputs, where `rows[i]` is input `i`'s index in the whole
+/// input (of which this batch is a part): with `cfg.do_sample`, it numbers the input's random
+/// stream (seeded by `cfg.seed`, else [`DEFAULT_SEED`]), so what an input samples does not
+/// depend on which batch it is decoded in. Greedy and beam search ignore it.
+///
+/// Errors: as [`generate`].
+pub fn generate_rows<'a>(
+    decoder: impl FnOnce(usize) -> Result<Box<dyn StepDecoder + 'a>>,
+    rows: &[u64],
+    cfg: &GenerationConfig,
+) -> Result<Vec<Vec<Hypothesis>>> {
     cfg.validate()?;
     let beams = cfg.num_beams;
     let mut decoder = decoder(beams)?;
     if beams == 1 {
-        greedy::search(decoder.as_mut(), batch, cfg)
+        greedy::search(decoder.as_mut(), rows, cfg)
     } else {
-        beam::search(decoder.as_mut(), batch, cfg)
+        beam::search(decoder.as_mut(), rows.len(), cfg)
     }
 }
 

@@ -107,6 +107,22 @@ pub struct GenerationPatch {
     /// Padding id.
     #[serde(deserialize_with = "token_ids")]
     pub pad_token_id: Option<TokenIds>,
+    /// Sample instead of taking the most likely token.
+    #[serde(deserialize_with = "flag")]
+    pub do_sample: Option<bool>,
+    /// Sampling temperature (a Python float).
+    #[serde(deserialize_with = "number")]
+    pub temperature: Option<f64>,
+    /// Top-k filtering when sampling (0 = off).
+    #[serde(deserialize_with = "count")]
+    pub top_k: Option<usize>,
+    /// Top-p (nucleus) filtering when sampling (a Python float).
+    #[serde(deserialize_with = "number")]
+    pub top_p: Option<f64>,
+    /// The seed of tarjama's sampling streams (not a transformers key: its `generate()` draws
+    /// from torch's generator).
+    #[serde(deserialize_with = "seed")]
+    pub seed: Option<u64>,
 }
 
 impl GenerationPatch {
@@ -221,6 +237,11 @@ fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     read(d, "a non-negative integer", |v| {
         v.as_u64().map(|n| n as usize)
     })
+}
+
+/// A seed: a non-negative 64-bit integer.
+fn seed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    read(d, "a non-negative integer", Value::as_u64)
 }
 
 /// A number, integer or not.
@@ -440,7 +461,7 @@ mod tests {
     #[test]
     fn the_keys_are_the_fields() {
         let keys = GenerationPatch::keys();
-        assert_eq!(keys.len(), 18);
+        assert_eq!(keys.len(), 23);
         for k in ["num_beams", "max_length", "eos_token_id", "bad_words_ids"] {
             assert!(keys.iter().any(|x| x == k), "{k}");
         }

@@ -1,10 +1,12 @@
 //! Logits processors, applied per row in transformers' order (`_get_logits_processor`):
 //! repetition penalty, no-repeat n-gram, bad words, min length, min new tokens, forced BOS,
-//! forced EOS, then (with `renormalize_logits`) a final log-softmax.
+//! forced EOS, then, when sampling, the logits warpers (`super::sampling`), then (with
+//! `renormalize_logits`) a final log-softmax.
 
 use std::collections::HashSet;
 
 use super::config::GenerationConfig;
+use super::sampling::Warpers;
 use crate::simd;
 
 /// The processors a [`GenerationConfig`] turns on, ready to apply to one row at a time.
@@ -21,6 +23,8 @@ pub(crate) struct Processors {
     forced_bos: Option<u32>,
     forced_eos: Option<u32>,
     max_length: usize,
+    /// Temperature, top-k and top-p, when sampling.
+    warpers: Option<Warpers>,
     renormalize: bool,
 }
 
@@ -44,6 +48,7 @@ impl Processors {
             forced_bos: cfg.forced_bos_token_id,
             forced_eos: cfg.forced_eos_token_id,
             max_length: cfg.effective_max_length(),
+            warpers: Warpers::new(cfg),
             renormalize: cfg.renormalize_logits,
         }
     }
@@ -88,6 +93,9 @@ impl Processors {
             if cur_len == self.max_length - 1 {
                 force(scores, eos);
             }
+        }
+        if let Some(w) = &self.warpers {
+            w.apply(scores);
         }
         if self.renormalize {
             log_softmax_in_place(scores);

@@ -347,13 +347,26 @@ impl Seq2SeqPipeline {
     }
 
     /// Generates for one padded batch of token-id inputs (each already ending with `</s>`).
-    /// Returns per input `cfg.num_return_sequences` hypotheses, best first.
+    /// Returns per input `cfg.num_return_sequences` hypotheses, best first. When sampling, input
+    /// `i` draws from random stream `i` (see [`Self::generate_batch_rows`]).
     ///
     /// Errors: a model error, or [`Error::NonFinite`] (naming this model) when its scores hold
     /// NaN or +inf.
     pub fn generate_batch(
         &self,
         inputs: &[Vec<u32>],
+        cfg: &GenerationConfig,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        let rows: Vec<u64> = (0..inputs.len() as u64).collect();
+        self.generate_batch_rows(inputs, &rows, cfg)
+    }
+
+    /// [`Self::generate_batch`], where `rows[i]` is input `i`'s index in the whole input, which
+    /// numbers its random stream when sampling ([`decoding::generate_rows`]).
+    pub fn generate_batch_rows(
+        &self,
+        inputs: &[Vec<u32>],
+        rows: &[u64],
         cfg: &GenerationConfig,
     ) -> Result<Vec<Vec<Hypothesis>>> {
         if inputs.is_empty() {
@@ -373,24 +386,22 @@ impl Seq2SeqPipeline {
         let ids = Tensor::from_vec(ids, (inputs.len(), width), device)?;
         let mask = Tensor::from_vec(mask, (inputs.len(), width), device)?;
         let encoded = self.model.encode(&ids, &mask)?;
-        decoding::generate(
-            |beams| self.model.decoder(&encoded, beams),
-            inputs.len(),
-            cfg,
-        )
-        .map_err(|e| match e {
-            Error::NonFinite { value, step, .. } => Error::NonFinite {
-                model: Some(self.info.name.clone()),
-                value,
-                step,
+        decoding::generate_rows(|beams| self.model.decoder(&encoded, beams), rows, cfg).map_err(
+            |e| match e {
+                Error::NonFinite { value, step, .. } => Error::NonFinite {
+                    model: Some(self.info.name.clone()),
+                    value,
+                    step,
+                },
+                e => e,
             },
-            e => e,
-        })
+        )
     }
 
     /// Generates for any number of inputs, `batch_size` at a time, longest first (so each
     /// padded batch holds inputs of similar length); results come back in input order, each
-    /// with its share of its batch's wall time in seconds (batch time / batch size).
+    /// with its share of its batch's wall time in seconds (batch time / batch size). When
+    /// sampling, input `i` draws from random stream `i` whatever the batch size.
     pub fn generate(
         &self,
         inputs: &[Vec<u32>],
@@ -412,18 +423,21 @@ impl Seq2SeqPipeline {
         max_batch_tokens: Option<usize>,
     ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
         let mut never = |_: usize| ControlFlow::Continue(());
-        match self.generate_with(inputs, cfg, batch_size, max_batch_tokens, &mut never)? {
+        match self.generate_with(inputs, 0, cfg, batch_size, max_batch_tokens, &mut never)? {
             ControlFlow::Continue(out) => Ok(out),
             ControlFlow::Break(()) => unreachable!("the callback never stops"),
         }
     }
 
-    /// [`Self::generate_planned`], calling `before_batch(done)` before each padded batch with
-    /// the number of inputs finished so far: `Break` stops there and returns `Break` (nothing
-    /// of the batches already decoded is kept).
+    /// [`Self::generate_planned`] for `inputs` that start at index `first_row` of a larger
+    /// input (input `i` samples from random stream `first_row + i`, so a window of a document
+    /// draws what the whole document at once would), calling `before_batch(done)` before each
+    /// padded batch with the number of inputs finished so far: `Break` stops there and returns
+    /// `Break` (nothing of the batches already decoded is kept).
     pub fn generate_with(
         &self,
         inputs: &[Vec<u32>],
+        first_row: usize,
         cfg: &GenerationConfig,
         batch_size: usize,
         max_batch_tokens: Option<usize>,
@@ -438,7 +452,8 @@ impl Seq2SeqPipeline {
             }
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            let hyps = self.generate_batch(&batch, cfg)?;
+            let rows: Vec<u64> = chunk.iter().map(|&i| (first_row + i) as u64).collect();
+            let hyps = self.generate_batch_rows(&batch, &rows, cfg)?;
             let share = t0.elapsed().as_secs_f64() / chunk.len() as f64;
             for (&i, h) in chunk.iter().zip(hyps) {
                 out[i] = (h, share);

@@ -59,6 +59,21 @@ pub struct SegmentTranslation {
     pub stopped: FinishReason,
     /// This segment's share of its batch's decoding wall time, in seconds.
     pub seconds: f64,
+    /// The n-best list when more than one sequence is returned
+    /// ([`GenerationConfig::num_return_sequences`] > 1): every hypothesis, best first, the first
+    /// being [`Self::translation`]; empty otherwise (and then not serialized).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One entry of an n-best list ([`SegmentTranslation::alternatives`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    /// The hypothesis, decoded as [`SegmentTranslation::translation`] is.
+    pub translation: String,
+    /// Its beam score (transformers' `sequences_scores`: the length-penalized sum of
+    /// log-probabilities); `None` outside beam search.
+    pub score: Option<f32>,
 }
 
 /// A translated document.
@@ -312,6 +327,7 @@ pub fn translate_streaming(
         };
         let hyps = match pipe.generate_with(
             window_inputs,
+            start,
             &settings.generation,
             settings.batch_size,
             settings.max_batch_tokens,
@@ -327,6 +343,18 @@ pub fn translate_streaming(
         let t_detok = Instant::now();
         for (input, (hyp, seconds)) in window_inputs.iter().zip(hyps) {
             let (source, paragraph, line, split) = meta.next().expect("one meta per input");
+            let alternatives: Vec<Alternative> = if hyp.len() > 1 {
+                hyp.iter()
+                    .map(|h| {
+                        Ok(Alternative {
+                            translation: tok.decode(&h.tokens, true)?,
+                            score: h.score,
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            } else {
+                Vec::new()
+            };
             let best = hyp
                 .into_iter()
                 .next()
@@ -336,6 +364,7 @@ pub fn translate_streaming(
                 });
             let stopped = best.finish_reason(&settings.generation);
             let seg = SegmentTranslation {
+                alternatives,
                 stopped,
                 source,
                 translation: tok.decode(&best.tokens, true)?,
