@@ -285,13 +285,13 @@ decode_flags! {
     /// Warpers in transformers' order: --temperature, --top-k, --top-p.
     do_sample: bool, "do-sample", "DO_SAMPLE", [num_args = 0, default_missing_value = "true"];
     /// Divide the scores by T before top-k and top-p when sampling (temperature; above 0).
-    temperature: f32, "temperature", "T", [value_parser = positive_finite];
+    temperature: f32, "temperature", "TEMPERATURE", [value_parser = positive_finite];
     /// Sample only among the K most likely tokens (top_k; at least 1; 50 when sampling without
     /// it).
-    top_k: usize, "top-k", "K", [value_parser = positive];
+    top_k: usize, "top-k", "TOP_K", [value_parser = positive];
     /// Sample only among the smallest set of most likely tokens whose probabilities add up to
     /// at least P (top_p; above 0, at most 1).
-    top_p: f32, "top-p", "P", [value_parser = top_p_value];
+    top_p: f32, "top-p", "TOP_P", [value_parser = top_p_value];
     /// Seed of the sampling (default 0, so runs repeat): each segment draws from its own
     /// stream, numbered by its place in the input, whatever the batch size.
     seed: u64, "seed", "SEED", [];

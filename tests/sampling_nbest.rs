@@ -157,11 +157,9 @@ fn cli_sampling_is_reproducible() {
     let out = |extra: &[&str]| {
         let o = run(&[&base[..], extra].concat());
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(
-            o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        // No warnings but the length limit's (the random-weight model often runs to it).
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(without_length_limit(&err), "", "{err}");
         String::from_utf8(o.stdout).unwrap()
     };
     let s3 = out(&["--seed", "3"]);
@@ -217,9 +215,19 @@ fn sampling_flags_without_do_sample_warn() {
     ]);
     assert!(o.status.success());
     assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
+        without_length_limit(&String::from_utf8_lossy(&o.stderr)),
         "warning: The following generation flags are not valid and may be ignored: \
          ['temperature', 'top_k']. `do_sample` is set to `False`: they are only used in \
          sample-based generation modes.\n"
     );
+}
+
+/// `stderr` without its length-limit warnings (lines saying a translation "stopped at the
+/// length limit"), which the random-weight fixture often earns.
+fn without_length_limit(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.contains("stopped at the length limit"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
