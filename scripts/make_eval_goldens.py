@@ -296,6 +296,26 @@ def compare_entries(spec, systems, refs):
     return out
 
 
+def compare_ar_entries(spec, systems, refs, trials=10000):
+    """sacrebleu's paired approximate randomization test (what `sacrebleu -i A B ... --paired-ar`
+    runs: `--paired-ar-n` trials, seed SACREBLEU_SEED=12345, no confidence estimation)."""
+    metrics = {}
+    for k, m in enumerate(make_metrics(spec, refs=refs)):
+        metrics[f"metric{k}"] = m
+    named = [(f"sys{k}", s) for k, s in enumerate(systems)]
+    ps = PairedTest(named, metrics, references=None, test_type="ar", n_samples=trials)
+    sigs, scores = ps()
+    out = []
+    for name, results in scores.items():
+        if name == "System":
+            continue
+        rows = [{"score": f(res.score), "p_value": None if res.p_value is None else f(res.p_value),
+                 "score_str": f"{res.score:.{WIDTH}f}",
+                 "p_str": None if res.p_value is None else f"{res.p_value:.4f}"} for res in results]
+        out.append({"name": name, "signature": sigs[name].format(), "results": rows})
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Team-written texts (also written into tests/eval.rs, which checks they are the same)
 # ----------------------------------------------------------------------------------------
@@ -493,6 +513,13 @@ def inline_goldens():
                                      [AR_SYS_A, AR_SYS_B], [AR_REF])},
     ]
 
+    # approximate randomization: the same cases, 10000 trials (sacrebleu's default) and 37
+    named_texts = {"EN_REF1": EN_REF1, "EN_REF2": EN_REF2, "EN_SYS_A": EN_SYS_A, "EN_SYS_B": EN_SYS_B,
+                   "EN_SYS_C": EN_SYS_C, "AR_REF": AR_REF, "AR_SYS_A": AR_SYS_A, "AR_SYS_B": AR_SYS_B}
+    compare_ar = [dict(c, trials=t, expected=compare_ar_entries(
+        {"metrics": c["spec"]["metrics"]}, [named_texts[x] for x in c["spec"]["systems"]],
+        [named_texts[x] for x in c["spec"]["refs"]], trials=t)) for c in compare for t in (10000, 37)]
+
     long_hyps, long_refs = long_ter_texts()
     long_spec = {"metrics": ["ter"]}
     long_ter_cases = [{"id": "long-ter", "spec": long_spec,
@@ -513,6 +540,7 @@ def inline_goldens():
                     "the paragraph, its first 6 words",
         "long_ter_cases": long_ter_cases,
         "compare": compare,
+        "compare_ar": compare_ar,
         "stems": {w: stemmer.stem(w) for w in STEM_WORDS},
         "rng": {
             "seed": 12345,
@@ -622,6 +650,18 @@ def shared_goldens():
                     "expected": compare_entries({"metrics": cmp_metrics}, [perturb(p, ar) for p in ar_sys],
                                                 [ar])})
 
+    # approximate randomization (10000 trials) on close systems, where p lands away from 0
+    compare_ar = []
+    for refs_spec in ([["en", "none"]], [["en", "none"], ["en", "drop"]]):
+        refs_l = [perturb(p, en) for _, p in refs_spec]
+        ar_close = ["case", "punct", "swap"]
+        cid = f"en-close-{len(refs_spec)}ref"
+        compare_ar.append({"id": cid, "spec": {"systems": [["en", p] for p in ar_close], "refs": refs_spec,
+                                               "metrics": cmp_metrics},
+                           "expected": compare_ar_entries({"metrics": cmp_metrics},
+                                                          [perturb(p, en) for p in ar_close], refs_l)})
+        print("compare_ar", cid, file=sys.stderr)
+
     return {
         "data": {
             "en": {"path": "data/tatoeba-ara-eng/sample500.en", "sha256": sha256(en_path)},
@@ -638,6 +678,7 @@ def shared_goldens():
         "cases": cases,
         "jsonl_cases": jsonl_cases,
         "compare": compare,
+        "compare_ar": compare_ar,
     }
 
 

@@ -15,7 +15,8 @@ use tarjama::eval::input::{
 };
 use tarjama::eval::{
     self, BleuConfig, BleuTokenizer, BootstrapSettings, EvalSettings, MetricComparison, MetricKind,
-    RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
+    RandomizationComparison, RandomizationSettings, RougeConfig, RougeTokenizer, ScoreDetail,
+    ScoreLine, MAX_RESAMPLES,
 };
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
@@ -113,7 +114,8 @@ pub struct EvalArgs {
 #[command(after_help = "\
 Examples:
   tarjama compare --ref ref.en baseline.en system.en
-  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000")]
+  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000
+  tarjama compare --ref ref.en baseline.en system.en --paired-ar --metrics bleu,chrf")]
 pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
@@ -122,14 +124,33 @@ pub struct CompareArgs {
     /// input).
     #[arg(required = true, num_args = 2..)]
     pub systems: Vec<PathBuf>,
-    /// Number of bootstrap resamples, 1 to 1,000,000 (default: sacrebleu's).
+    /// Paired bootstrap resampling (sacrebleu's --paired-bs): the default test.
+    #[arg(long = "paired-bs")]
+    pub paired_bs: bool,
+    /// Paired approximate randomization instead (sacrebleu's --paired-ar): p-values only,
+    /// no means or confidence intervals.
+    #[arg(long = "paired-ar", conflicts_with_all = ["paired_bs", "resamples"])]
+    pub paired_ar: bool,
+    /// With --paired-ar: number of trials, 1 to 1,000,000 (sacrebleu's --paired-ar-n,
+    /// default 10000).
+    #[arg(
+        long = "ar-trials",
+        alias = "paired-ar-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=eval::MAX_TRIALS as u64)
+    )]
+    pub ar_trials: Option<usize>,
+    /// Number of bootstrap resamples, 1 to 1,000,000 (default: sacrebleu's; its
+    /// --paired-bs-n).
     #[arg(
         long,
+        alias = "paired-bs-n",
         default_value_t = eval::DEFAULT_RESAMPLES,
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
     )]
     pub resamples: usize,
-    /// Seed of the resampling (sacrebleu's default SACREBLEU_SEED).
+    /// Seed of the resampling or of the randomization trials (sacrebleu's default
+    /// SACREBLEU_SEED).
     #[arg(long, default_value_t = eval::DEFAULT_SEED)]
     pub seed: u64,
     #[command(flatten)]
@@ -424,6 +445,40 @@ struct SystemExact {
     p_value: Option<f64>,
 }
 
+/// `compare --paired-ar --format json`.
+#[derive(Serialize)]
+struct ArCompareRecord<'a> {
+    test: &'static str,
+    trials: usize,
+    seed: u64,
+    baseline: &'a str,
+    systems: &'a [String],
+    metrics: Vec<ArMetricRecord<'a>>,
+}
+
+/// One metric of [`ArCompareRecord`].
+#[derive(Serialize)]
+struct ArMetricRecord<'a> {
+    name: &'a str,
+    signature: &'a str,
+    results: Vec<ArSystemRecord<'a>>,
+}
+
+/// One system's result in [`ArMetricRecord`]: rounded, and exact.
+#[derive(Serialize)]
+struct ArSystemRecord<'a> {
+    system: &'a str,
+    score: Option<f64>,
+    p_value: Option<Option<f64>>,
+    exact: ArSystemExact,
+}
+
+#[derive(Serialize)]
+struct ArSystemExact {
+    score: f64,
+    p_value: Option<f64>,
+}
+
 /// `tarjama eval`.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
     if let Some(code) = check_stdin_use(&args.refs, std::slice::from_ref(&args.hyp)) {
@@ -505,29 +560,91 @@ fn p_cell(p: Option<f64>) -> String {
     }
 }
 
+/// The text report of a paired test: `intro` lines, a blank line, the table (`header` and
+/// `rows`, columns padded to their widest cell, those in `right` aligned right), and the
+/// signature of each metric (one for all ROUGE figures).
+fn test_report<'a>(
+    intro: &[String],
+    header: &[&str],
+    rows: &[Vec<String>],
+    right: &[usize],
+    signatures: impl Iterator<Item = (&'a str, &'a str)>,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for l in intro {
+        writeln!(out, "{l}")?;
+    }
+    writeln!(out)?;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (k, cell) in r.iter().enumerate() {
+            widths[k] = widths[k].max(cell.chars().count());
+        }
+    }
+    let fmt_row = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (k, cell) in cells.iter().enumerate() {
+            let pad = widths[k] - cell.chars().count();
+            let last = k + 1 == cells.len();
+            if right.contains(&k) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                if !last {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            if !last {
+                s.push_str("  ");
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", fmt_row(header))?;
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", fmt_row(&cells))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "signatures:")?;
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, signature) in signatures {
+        let label = if name.starts_with("ROUGE") {
+            "ROUGE"
+        } else {
+            name
+        };
+        if !seen.contains(&label) {
+            seen.push(label);
+            writeln!(out, "  {label:<8} {signature}")?;
+        }
+    }
+    Ok(out)
+}
+
+/// The line under a paired test's title that says how to read p.
+const P_NOTE: &str = "p: chance of a difference from the baseline at least this large if both \
+                      systems came from the same process; * marks p <= 0.05";
+
 fn compare_text(
     names: &[String],
     cmp: &[MetricComparison],
     bs: &BootstrapSettings,
     w: usize,
 ) -> anyhow::Result<String> {
-    let mut out = String::new();
-    writeln!(
-        out,
-        "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, baseline {}",
-        bs.resamples, bs.seed, names[0]
-    )?;
-    writeln!(
-        out,
-        "p: chance of a difference from the baseline at least this large if both systems came \
-         from the same process; * marks p <= 0.05"
-    )?;
-    writeln!(out)?;
-    let header = ["metric", "system", "score", "mean ± 95% CI", "p"];
-    let mut rows: Vec<[String; 5]> = Vec::new();
+    let intro = [
+        format!(
+            "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, \
+             baseline {}",
+            bs.resamples, bs.seed, names[0]
+        ),
+        P_NOTE.to_string(),
+    ];
+    let mut rows = Vec::new();
     for c in cmp {
         for (name, r) in names.iter().zip(&c.results) {
-            rows.push([
+            rows.push(vec![
                 c.name.clone(),
                 name.clone(),
                 format!("{:.w$}", r.score),
@@ -536,56 +653,59 @@ fn compare_text(
             ]);
         }
     }
-    let mut widths = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (k, cell) in r.iter().enumerate() {
-            widths[k] = widths[k].max(cell.chars().count());
-        }
-    }
-    let fmt_row = |cells: [&str; 5]| -> String {
-        let mut s = String::new();
-        for (k, cell) in cells.iter().enumerate() {
-            let pad = widths[k] - cell.chars().count();
-            if (2..=3).contains(&k) {
-                s.push_str(&" ".repeat(pad));
-                s.push_str(cell);
-            } else {
-                s.push_str(cell);
-                if k + 1 < cells.len() {
-                    s.push_str(&" ".repeat(pad));
-                }
-            }
-            if k + 1 < cells.len() {
-                s.push_str("  ");
-            }
-        }
-        s.trim_end().to_string()
-    };
-    writeln!(out, "{}", fmt_row(header))?;
-    for r in &rows {
-        writeln!(out, "{}", fmt_row([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
-    }
-    writeln!(out)?;
-    writeln!(out, "signatures:")?;
-    let mut seen: Vec<&str> = Vec::new();
+    test_report(
+        &intro,
+        &["metric", "system", "score", "mean ± 95% CI", "p"],
+        &rows,
+        &[2, 3],
+        cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
+    )
+}
+
+/// `compare --paired-ar` as text: the table has no mean or confidence interval (sacrebleu
+/// computes none for this test by default).
+fn compare_ar_text(
+    names: &[String],
+    cmp: &[RandomizationComparison],
+    ar: &RandomizationSettings,
+    w: usize,
+) -> anyhow::Result<String> {
+    let intro = [
+        format!(
+            "Paired approximate randomization (sacrebleu --paired-ar): {} trials, seed {}, \
+             baseline {}",
+            ar.trials, ar.seed, names[0]
+        ),
+        P_NOTE.to_string(),
+    ];
+    let mut rows = Vec::new();
     for c in cmp {
-        let label = if c.name.starts_with("ROUGE") {
-            "ROUGE"
-        } else {
-            c.name.as_str()
-        };
-        if !seen.contains(&label) {
-            seen.push(label);
-            writeln!(out, "  {label:<8} {}", c.signature)?;
+        for (name, r) in names.iter().zip(&c.results) {
+            rows.push(vec![
+                c.name.clone(),
+                name.clone(),
+                format!("{:.w$}", r.score),
+                p_cell(r.p_value),
+            ]);
         }
     }
-    Ok(out)
+    test_report(
+        &intro,
+        &["metric", "system", "score", "p"],
+        &rows,
+        &[2],
+        cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
+    )
 }
 
 /// `tarjama compare`.
 pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
     if let Some(code) = check_stdin_use(&args.refs, &args.systems) {
         return Ok(code);
+    }
+    if args.ar_trials.is_some() && !args.paired_ar {
+        eprintln!("error: --ar-trials (--paired-ar-n) is the number of trials of --paired-ar: add --paired-ar");
+        return Ok(2);
     }
     let m = &args.metric;
     let settings = settings(m)?;
@@ -597,13 +717,54 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
     rouge_hint(&settings, &systems, &ref_lines);
+    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
+    let w = m.width;
+    if args.paired_ar {
+        let ar = RandomizationSettings {
+            trials: args.ar_trials.unwrap_or(eval::DEFAULT_TRIALS),
+            seed: args.seed,
+        };
+        let cmp = eval::compare_randomization(&settings, &systems, &ref_lines, &ar)?;
+        match m.format {
+            OutputFormat::Text => emit(&compare_ar_text(&names, &cmp, &ar, w)?)?,
+            OutputFormat::Json => {
+                let metrics = cmp
+                    .iter()
+                    .map(|c| ArMetricRecord {
+                        name: &c.name,
+                        signature: &c.signature,
+                        results: names
+                            .iter()
+                            .zip(&c.results)
+                            .map(|(n, r)| ArSystemRecord {
+                                system: n,
+                                score: rounded(r.score, w),
+                                p_value: r.p_value.map(|p| rounded(p, 4)),
+                                exact: ArSystemExact {
+                                    score: r.score,
+                                    p_value: r.p_value,
+                                },
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                emit(&json_text(&ArCompareRecord {
+                    test: "paired approximate randomization",
+                    trials: ar.trials,
+                    seed: ar.seed,
+                    baseline: &names[0],
+                    systems: &names,
+                    metrics,
+                })?)?;
+            }
+        }
+        return Ok(0);
+    }
     let bs = BootstrapSettings {
         resamples: args.resamples,
         seed: args.seed,
     };
     let cmp = eval::compare(&settings, &systems, &ref_lines, &bs)?;
-    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
-    let w = m.width;
     match m.format {
         OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,
         OutputFormat::Json => {

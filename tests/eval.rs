@@ -15,8 +15,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tarjama::eval::stem::porter_stem;
 use tarjama::eval::{
-    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind, RougeConfig,
-    RougeTokenizer, ScoreDetail, ScoreLine,
+    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind,
+    RandomizationSettings, RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine,
 };
 
 // ------------------------------------------------------------------------------------------
@@ -380,6 +380,54 @@ fn check_compare(case: &Value, systems: &[Vec<String>], refs: &[Vec<String>], ta
     }
 }
 
+/// `compare --paired-ar` in the library against sacrebleu's `PairedTest(test_type='ar')`:
+/// names, signatures, printed scores and p-values, and the p-values bit for bit.
+fn check_compare_ar(
+    case: &Value,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    tally: &mut Tally,
+) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(&case["spec"]);
+    let ar = RandomizationSettings {
+        trials: case["trials"]
+            .as_u64()
+            .map_or(eval::DEFAULT_TRIALS, |t| t as usize),
+        seed: eval::DEFAULT_SEED,
+    };
+    let got = eval::compare_randomization(&settings, systems, refs, &ar).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}");
+    for (g, w) in got.iter().zip(want) {
+        let ctx = format!("{id} ({} trials) {}", ar.trials, g.name);
+        assert_eq!(g.name, w["name"].as_str().unwrap(), "{ctx}");
+        assert_eq!(g.signature, w["signature"].as_str().unwrap(), "{ctx}");
+        let wr = w["results"].as_array().unwrap();
+        assert_eq!(g.results.len(), wr.len(), "{ctx}");
+        for (s, (gr, wr)) in g.results.iter().zip(wr).enumerate() {
+            let ctx = format!("{ctx} system {s}");
+            assert_eq!(
+                format!("{:.2}", gr.score),
+                wr["score_str"].as_str().unwrap(),
+                "{ctx} score"
+            );
+            match (
+                gr.p_value,
+                wr["p_value"].as_str().map(|p| p.parse::<f64>().unwrap()),
+            ) {
+                (None, None) => {}
+                (Some(p), Some(q)) => {
+                    assert_eq!(format!("{p:.4}"), wr["p_str"].as_str().unwrap(), "{ctx} p");
+                    assert_eq!(p, q, "{ctx}: p-value must be identical");
+                }
+                other => panic!("{ctx}: p-value presence differs: {other:?}"),
+            }
+            tally.raw(gr.score, num(&wr["score"]), &ctx);
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Deterministic perturbations (mirror of PERTURBATIONS in scripts/make_eval_goldens.py)
 // ------------------------------------------------------------------------------------------
@@ -587,6 +635,26 @@ fn inline_paired_bootstrap_matches_sacrebleu() {
 }
 
 #[test]
+fn inline_paired_randomization_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let mut tally = Tally::default();
+    let cases = g["compare_ar"].as_array().unwrap();
+    assert_eq!(cases.len(), 6);
+    for case in cases {
+        let systems: Vec<Vec<String>> = strs(&case["spec"]["systems"])
+            .iter()
+            .map(|s| text(s))
+            .collect();
+        let refs: Vec<Vec<String>> = strs(&case["spec"]["refs"])
+            .iter()
+            .map(|r| text(r))
+            .collect();
+        check_compare_ar(case, &systems, &refs, &mut tally);
+    }
+    tally.report("inline compare --paired-ar");
+}
+
+#[test]
 fn porter_stemmer_matches_nltk() {
     let g = fixture("goldens_inline.json");
     let stems = g["stems"].as_object().unwrap();
@@ -731,6 +799,31 @@ fn shared_paired_bootstrap_matches_sacrebleu() {
         check_compare(case, &systems, &refs, &mut tally);
     }
     tally.report("shared compare");
+}
+
+#[test]
+fn shared_paired_randomization_matches_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_paired_randomization", &g) else {
+        return;
+    };
+    let mut tally = Tally::default();
+    for case in g["compare_ar"].as_array().unwrap() {
+        let build = |v: &Value| -> Vec<Vec<String>> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let (src, p) = source(&data, s);
+                    perturb(&p, src)
+                })
+                .collect()
+        };
+        let systems = build(&case["spec"]["systems"]);
+        let refs = build(&case["spec"]["refs"]);
+        check_compare_ar(case, &systems, &refs, &mut tally);
+    }
+    tally.report("shared compare --paired-ar");
 }
 
 /// Long segments where TER's beam and shift-candidate limit matter (`long_paragraphs` in the
@@ -1023,6 +1116,150 @@ fn cli_eval_arabic_unicode_rouge_says_which_tokenizer() {
         assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
         assert!(stdout.contains(&format!("tok:{tok}")));
     }
+}
+
+/// `compare --paired-ar` prints sacrebleu's `--paired-ar` p-values (text and JSON), takes
+/// sacrebleu's `--paired-ar-n` as an alias of `--ar-trials`, and refuses bad combinations with
+/// exit code 2.
+#[test]
+fn cli_compare_paired_ar_prints_sacrebleu_p_values() {
+    let g = fixture("goldens_inline.json");
+    let case = |trials: u64| {
+        g["compare_ar"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "en-abc" && c["trials"] == trials)
+            .unwrap()
+            .clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let b = write_lines(dir.path(), "b.txt", &text("EN_SYS_B"));
+    let c = write_lines(dir.path(), "c.txt", &text("EN_SYS_C"));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            os("compare"),
+            os("--ref"),
+            r.as_os_str(),
+            a.as_os_str(),
+            b.as_os_str(),
+            c.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf,chrf++,ter"),
+            os("--paired-ar"),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        tarjama(&args)
+    };
+    for (trials, extra) in [
+        (10000, &[][..]),
+        (37, &["--ar-trials", "37"][..]),
+        (37, &["--paired-ar-n", "37"][..]),
+    ] {
+        let want = case(trials);
+        let mut json_args = extra.to_vec();
+        json_args.extend(["--format", "json"]);
+        let out = run(&json_args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["test"], "paired approximate randomization");
+        assert_eq!(v["trials"], trials);
+        assert_eq!(v["seed"], 12345);
+        let metrics = v["metrics"].as_array().unwrap();
+        assert_eq!(metrics.len(), 4);
+        for (gm, wm) in metrics.iter().zip(want["expected"].as_array().unwrap()) {
+            assert_eq!(gm["signature"], wm["signature"]);
+            for (gr, wr) in gm["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(wm["results"].as_array().unwrap())
+            {
+                assert_eq!(
+                    format!("{:.2}", gr["score"].as_f64().unwrap()),
+                    wr["score_str"].as_str().unwrap()
+                );
+                // (the library test checks the p-values bit for bit; serde_json's float
+                // parser is not correctly rounded, so only printed precision here)
+                match wr["p_str"].as_str() {
+                    Some(p) => {
+                        assert_eq!(format!("{:.4}", gr["p_value"].as_f64().unwrap()), p);
+                        assert_eq!(
+                            format!("{:.4}", gr["exact"]["p_value"].as_f64().unwrap()),
+                            p
+                        );
+                    }
+                    None => assert!(gr["p_value"].is_null()),
+                }
+            }
+        }
+        // the text table: one row per metric and system, with the printed p-values
+        let out = run(extra);
+        assert_eq!(out.status.code(), Some(0));
+        let s = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "Paired approximate randomization (sacrebleu --paired-ar): {trials} trials, seed \
+                 12345, baseline {}",
+                a.display()
+            )
+        );
+        let bleu = &want["expected"][0];
+        let row = |k: usize| -> Vec<&str> { lines[4 + k].split_whitespace().collect() };
+        assert_eq!(
+            row(0)[..4],
+            [
+                "BLEU",
+                &*a.display().to_string(),
+                bleu["results"][0]["score_str"].as_str().unwrap(),
+                "baseline"
+            ]
+        );
+        for k in 1..3 {
+            let p = bleu["results"][k]["p_value"]
+                .as_str()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap();
+            let cell = bleu["results"][k]["p_str"].as_str().unwrap();
+            assert_eq!(row(k)[2], bleu["results"][k]["score_str"].as_str().unwrap());
+            assert_eq!(row(k)[3], cell);
+            assert_eq!(row(k).get(4) == Some(&"*"), p <= 0.05, "{s}");
+        }
+        assert!(
+            s.contains(&format!(
+                "  BLEU     {}\n",
+                bleu["signature"].as_str().unwrap()
+            )),
+            "{s}"
+        );
+    }
+    // bad combinations and bounds: usage errors naming the flags
+    assert_usage_error(
+        &run(&["--resamples", "10"]),
+        &["--paired-ar", "--resamples"],
+    );
+    assert_usage_error(&run(&["--paired-bs"]), &["--paired-ar", "--paired-bs"]);
+    assert_usage_error(&run(&["--ar-trials", "0"]), &["--ar-trials", "0"]);
+    let out = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        a.as_os_str(),
+        b.as_os_str(),
+        os("--ar-trials"),
+        os("5"),
+    ]);
+    assert_usage_error(&out, &["--paired-ar"]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Evaluation metrics: BLEU, chrF, chrF++ and TER equal to sacrebleu 2.6.0, ROUGE equal to
-//! rouge-score 0.1.2, and sacrebleu's paired bootstrap resampling test.
+//! rouge-score 0.1.2, and sacrebleu's paired tests (bootstrap resampling, approximate
+//! randomization).
 //!
 //! Every figure is computed the way the Python reference computes it (same tokenization, same
 //! order of floating-point operations, same random numbers for resampling), so printed values
@@ -12,6 +13,7 @@ pub mod bootstrap;
 pub mod chrf;
 pub mod input;
 mod py;
+pub mod randomization;
 pub mod rouge;
 pub mod stem;
 pub mod ter;
@@ -23,6 +25,7 @@ pub use bleu::{Bleu, BleuConfig, BleuScore};
 pub use bootstrap::{BootstrapResult, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES};
 pub use chrf::{Chrf, ChrfConfig};
 pub use py::Num;
+pub use randomization::{RandomizationResult, DEFAULT_TRIALS, MAX_TRIALS};
 pub use rouge::{RougeConfig, RougeScore, RougeTokenizer, RougeType};
 pub use ter::{Ter, TerScore};
 pub use tokenizers::BleuTokenizer;
@@ -426,16 +429,11 @@ pub fn compare(
             }
             MetricKind::Ter => out.push(run(&Ter::default())),
             MetricKind::Rouge => {
-                let docs: Vec<Vec<rouge::RougeDoc>> = systems
-                    .iter()
-                    .map(|s| rouge::document_scores(s, refs, &settings.rouge))
-                    .collect();
                 let signature = paired_signature(&rouge::signature(&settings.rouge, nrefs), bs);
-                for (k, t) in RougeType::ALL.iter().enumerate() {
-                    let f: Vec<Vec<f64>> = docs
-                        .iter()
-                        .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
-                        .collect();
+                for (t, f) in RougeType::ALL
+                    .iter()
+                    .zip(rouge_f1s(settings, systems, refs))
+                {
                     let results = bootstrap::paired_bootstrap_means(&f, &resamples)
                         .into_iter()
                         .map(|r| BootstrapResult {
@@ -446,6 +444,132 @@ pub fn compare(
                         })
                         .collect();
                     out.push(MetricComparison {
+                        name: t.name().to_string(),
+                        signature: signature.clone(),
+                        results,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Per-document ROUGE F1 of every system, one set per [`RougeType::ALL`] entry:
+/// `out[type][system][document]`.
+fn rouge_f1s(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+) -> Vec<Vec<Vec<f64>>> {
+    let docs: Vec<Vec<rouge::RougeDoc>> = systems
+        .iter()
+        .map(|s| rouge::document_scores(s, refs, &settings.rouge))
+        .collect();
+    (0..RougeType::ALL.len())
+        .map(|k| {
+            docs.iter()
+                .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// Settings of the paired approximate randomization test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomizationSettings {
+    /// Number of trials (sacrebleu: 10,000; 1 to [`MAX_TRIALS`]).
+    pub trials: usize,
+    /// Seed of numpy's `default_rng` (sacrebleu: 12345, from `SACREBLEU_SEED`).
+    pub seed: u64,
+}
+
+impl Default for RandomizationSettings {
+    fn default() -> Self {
+        RandomizationSettings {
+            trials: DEFAULT_TRIALS,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Approximate randomization results of every system for one figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomizationComparison {
+    /// Figure name (`BLEU`, `ROUGE-L`, ...).
+    pub name: String,
+    /// Signature including the test settings (`nrefs:1|ar:10000|seed:12345|...`), as
+    /// sacrebleu prints it.
+    pub signature: String,
+    /// One result per system, in input order; the first is the baseline (no p-value).
+    pub results: Vec<RandomizationResult>,
+}
+
+/// Adds sacrebleu's randomization fields to a signature: `nrefs:1|ar:10000|seed:12345|...`.
+fn ar_signature(signature: &str, ar: &RandomizationSettings) -> String {
+    match signature.split_once('|') {
+        Some((nrefs, rest)) => format!("{nrefs}|ar:{}|seed:{}|{rest}", ar.trials, ar.seed),
+        None => signature.to_string(),
+    }
+}
+
+/// Compares systems with paired approximate randomization against the first one
+/// (`sacrebleu.significance.PairedTest(..., test_type='ar')`, sacrebleu's `--paired-ar`): for
+/// each figure, every system's score and the p-value of its difference from the baseline.
+/// BLEU, chrF, chrF++ and TER reproduce sacrebleu exactly; ROUGE shuffles per-document F1 with
+/// the same coin flips (an extension, as sacrebleu has no ROUGE). Errors when there are fewer
+/// than two systems, the shapes differ, or `trials` is 0 or above [`MAX_TRIALS`].
+pub fn compare_randomization(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    ar: &RandomizationSettings,
+) -> Result<Vec<RandomizationComparison>> {
+    if systems.len() < 2 {
+        return Err(Error::Config(
+            "compare needs at least two systems (the first is the baseline)".into(),
+        ));
+    }
+    if ar.trials == 0 || ar.trials > MAX_TRIALS {
+        return Err(Error::Config(format!(
+            "the number of randomization trials must be 1 to {MAX_TRIALS}, not {}",
+            ar.trials
+        )));
+    }
+    for s in systems {
+        check_shapes(s, refs)?;
+    }
+    let nrefs = refs.len();
+    let mut out = Vec::new();
+    let run = |m: &dyn CorpusMetric| {
+        let stats: Vec<Vec<Vec<f64>>> = systems.iter().map(|s| m.segment_stats(s, refs)).collect();
+        RandomizationComparison {
+            name: m.name(),
+            signature: ar_signature(&m.signature(nrefs), ar),
+            results: randomization::paired_randomization(m, &stats, ar.trials, ar.seed),
+        }
+    };
+    for kind in &settings.metrics {
+        match kind {
+            MetricKind::Bleu => out.push(run(&Bleu::new(settings.bleu))),
+            MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
+                out.push(run(&Chrf::new(chrf_config(*kind))))
+            }
+            MetricKind::Ter => out.push(run(&Ter::default())),
+            MetricKind::Rouge => {
+                let signature = ar_signature(&rouge::signature(&settings.rouge, nrefs), ar);
+                for (t, f) in RougeType::ALL
+                    .iter()
+                    .zip(rouge_f1s(settings, systems, refs))
+                {
+                    let results = randomization::paired_randomization_means(&f, ar.trials, ar.seed)
+                        .into_iter()
+                        .map(|r| RandomizationResult {
+                            score: 100.0 * r.score,
+                            p_value: r.p_value,
+                        })
+                        .collect();
+                    out.push(RandomizationComparison {
                         name: t.name().to_string(),
                         signature: signature.clone(),
                         results,
