@@ -316,6 +316,20 @@ def compare_ar_entries(spec, systems, refs, trials=10000):
     return out
 
 
+def confidence_entries(spec, hyps, refs, n=1000):
+    """sacrebleu's single-system bootstrap estimate (what `sacrebleu -i HYP --confidence
+    --confidence-n N` prints): whole score lines plus the raw mean and CI."""
+    out = []
+    for metric in make_metrics(spec):
+        score = metric.corpus_score(hyps, refs, n_bootstrap=n)
+        sig = metric.get_signature().format()
+        out.append({"name": score.name, "signature": sig, "score": f(score.score),
+                    "mean": f(score._mean), "ci": f(score._ci),
+                    "line": score.format(width=WIDTH, signature=sig),
+                    "score_only": score.format(width=WIDTH, score_only=True)})
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Team-written texts (also written into tests/eval.rs, which checks they are the same)
 # ----------------------------------------------------------------------------------------
@@ -520,6 +534,13 @@ def inline_goldens():
         {"metrics": c["spec"]["metrics"]}, [named_texts[x] for x in c["spec"]["systems"]],
         [named_texts[x] for x in c["spec"]["refs"]], trials=t)) for c in compare for t in (10000, 37)]
 
+    conf_metrics = ["bleu", "chrf", "chrf++", "ter"]
+    confidence = [{"id": f"{h}-{'+'.join(r)}-{n}", "hyp": h, "refs": r, "n": n, "metrics": conf_metrics,
+                   "expected": confidence_entries({"metrics": conf_metrics}, named_texts[h],
+                                                  [named_texts[x] for x in r], n=n)}
+                  for h, r, n in [("EN_SYS_A", ["EN_REF1"], 1000), ("EN_SYS_B", ["EN_REF1", "EN_REF2"], 1000),
+                                  ("EN_SYS_C", ["EN_REF1"], 37), ("AR_SYS_A", ["AR_REF"], 1000)]]
+
     long_hyps, long_refs = long_ter_texts()
     long_spec = {"metrics": ["ter"]}
     long_ter_cases = [{"id": "long-ter", "spec": long_spec,
@@ -541,6 +562,7 @@ def inline_goldens():
         "long_ter_cases": long_ter_cases,
         "compare": compare,
         "compare_ar": compare_ar,
+        "confidence": confidence,
         "stems": {w: stemmer.stem(w) for w in STEM_WORDS},
         "rng": {
             "seed": 12345,
@@ -662,6 +684,16 @@ def shared_goldens():
                                                           [perturb(p, en) for p in ar_close], refs_l)})
         print("compare_ar", cid, file=sys.stderr)
 
+    confidence = []
+    for hyp_p, refs_spec in (("swap", [["en", "none"]]), ("drop", [["en", "none"], ["en", "swap"]]),
+                             ("case", [["en", "none"]])):
+        refs_l = [perturb(p, en) for _, p in refs_spec]
+        confidence.append({"id": f"en-{hyp_p}-{len(refs_spec)}ref", "hyp": ["en", hyp_p], "refs": refs_spec,
+                           "metrics": cmp_metrics,
+                           "expected": confidence_entries({"metrics": cmp_metrics}, perturb(hyp_p, en), refs_l)})
+    confidence.append({"id": "ar-mix-1ref", "hyp": ["ar", "mix"], "refs": [["ar", "none"]], "metrics": cmp_metrics,
+                       "expected": confidence_entries({"metrics": cmp_metrics}, perturb("mix", ar), [ar])})
+
     return {
         "data": {
             "en": {"path": "data/tatoeba-ara-eng/sample500.en", "sha256": sha256(en_path)},
@@ -679,6 +711,7 @@ def shared_goldens():
         "jsonl_cases": jsonl_cases,
         "compare": compare,
         "compare_ar": compare_ar,
+        "confidence": confidence,
     }
 
 

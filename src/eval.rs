@@ -14,9 +14,9 @@ use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
 use tarjama::eval::{
-    self, BleuConfig, BleuTokenizer, BootstrapSettings, EvalSettings, MetricComparison, MetricKind,
-    RandomizationComparison, RandomizationSettings, RougeConfig, RougeTokenizer, ScoreDetail,
-    ScoreLine, MAX_RESAMPLES,
+    self, BleuConfig, BleuTokenizer, BootstrapSettings, Confidence, EvalSettings, MetricComparison,
+    MetricKind, RandomizationComparison, RandomizationSettings, RougeConfig, RougeTokenizer,
+    ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
@@ -95,16 +95,33 @@ pub struct MetricArgs {
 Examples:
   tarjama eval --ref ref.en out.en
   tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
-  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
+  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence
+  tarjama eval --ref ref.en out.en --metrics bleu --confidence -b")]
 pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
     pub refs: Vec<PathBuf>,
     /// Hypothesis file (system output), one segment per line; `-` reads standard input.
     pub hyp: PathBuf,
-    /// Print a score for every line instead of corpus scores.
-    #[arg(long)]
+    /// Print a score for every line instead of corpus scores (sacrebleu's --sentence-level).
+    #[arg(long, alias = "sentence-level")]
     pub sentence: bool,
+    /// Add sacrebleu's bootstrap estimate to each corpus score: `(μ = MEAN ± CI)`, the mean
+    /// and 95% confidence half-width of 1000 resamples (seed 12345); sacrebleu's --confidence.
+    #[arg(long, conflicts_with = "sentence")]
+    pub confidence: bool,
+    /// With --confidence: number of resamples, 1 to 1,000,000 (default 1000; sacrebleu's
+    /// --confidence-n).
+    #[arg(
+        long = "confidence-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
+    )]
+    pub confidence_n: Option<usize>,
+    /// Print only the scores, one per line (sacrebleu's -b/--score-only); with --sentence,
+    /// one line of tab-separated scores per segment, without signatures or header.
+    #[arg(short = 'b', long = "score-only")]
+    pub score_only: bool,
     #[command(flatten)]
     pub metric: MetricArgs,
 }
@@ -349,6 +366,12 @@ struct LineRecord<'a> {
     precision: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     recall: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_var: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<String>,
     #[serde(flatten)]
     fields: BTreeMap<&'a str, &'a str>,
     exact: Exact<'a>,
@@ -366,6 +389,9 @@ fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
         verbose_score: line.verbose(width),
         precision: rouge.map(|r| rounded(100.0 * r.precision, width)),
         recall: rouge.map(|r| rounded(100.0 * r.recall, width)),
+        confidence_mean: None,
+        confidence_var: None,
+        confidence: None,
         fields: line
             .signature
             .split('|')
@@ -484,6 +510,12 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
     if let Some(code) = check_stdin_use(&args.refs, std::slice::from_ref(&args.hyp)) {
         return Ok(code);
     }
+    if args.confidence_n.is_some() && !args.confidence {
+        eprintln!(
+            "error: --confidence-n is the number of resamples of --confidence: add --confidence"
+        );
+        return Ok(2);
+    }
     let m = &args.metric;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
@@ -496,6 +528,13 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         let rows = eval::evaluate_sentences(&settings, &hyps, &ref_lines)?;
         let first = rows.first().cloned().unwrap_or_default();
         match m.format {
+            OutputFormat::Text if args.score_only => {
+                for row in &rows {
+                    let cells: Vec<String> =
+                        row.iter().map(|l| format!("{:.w$}", l.score)).collect();
+                    writeln!(out, "{}", cells.join("\t"))?;
+                }
+            }
             OutputFormat::Text => {
                 for l in &first {
                     if l.name == "ROUGE-1" || !l.name.starts_with("ROUGE") {
@@ -536,15 +575,44 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         emit(&out)?;
         return Ok(0);
     }
-    let lines = eval::evaluate(&settings, &hyps, &ref_lines)?;
+    let scored: Vec<(ScoreLine, Option<Confidence>)> = if args.confidence {
+        let bs = BootstrapSettings {
+            resamples: args.confidence_n.unwrap_or(eval::DEFAULT_RESAMPLES),
+            seed: eval::DEFAULT_SEED,
+        };
+        eval::evaluate_with_confidence(&settings, &hyps, &ref_lines, &bs)?
+            .into_iter()
+            .map(|(l, c)| (l, Some(c)))
+            .collect()
+    } else {
+        eval::evaluate(&settings, &hyps, &ref_lines)?
+            .into_iter()
+            .map(|l| (l, None))
+            .collect()
+    };
     match m.format {
         OutputFormat::Text => {
-            for l in &lines {
-                writeln!(out, "{}", l.format(w))?;
+            for (l, c) in &scored {
+                if args.score_only {
+                    writeln!(out, "{}", l.score_text(w, c.as_ref()))?;
+                } else {
+                    writeln!(out, "{}", l.format_with(w, c.as_ref()))?;
+                }
             }
         }
         OutputFormat::Json => {
-            let records: Vec<LineRecord> = lines.iter().map(|l| line_json(l, w)).collect();
+            let records: Vec<LineRecord> = scored
+                .iter()
+                .map(|(l, c)| {
+                    let mut r = line_json(l, w);
+                    if let Some(c) = c.filter(|c| c.mean > 0.0) {
+                        r.confidence_mean = rounded(c.mean, w);
+                        r.confidence_var = rounded(c.ci, w);
+                        r.confidence = Some(format!("μ = {:.w$} ± {:.w$}", c.mean, c.ci));
+                    }
+                    r
+                })
+                .collect();
             out = json_text(&records)?;
         }
     }

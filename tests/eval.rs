@@ -428,6 +428,38 @@ fn check_compare_ar(
     }
 }
 
+/// `eval --confidence` in the library against sacrebleu's `corpus_score(...,
+/// n_bootstrap=N)`: whole printed lines, the score-only text, and the mean and CI bit for bit.
+fn check_confidence(case: &Value, hyps: &[String], refs: &[Vec<String>], width: usize) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(case);
+    let bs = BootstrapSettings {
+        resamples: case["n"]
+            .as_u64()
+            .map_or(eval::DEFAULT_RESAMPLES, |n| n as usize),
+        seed: eval::DEFAULT_SEED,
+    };
+    let got = eval::evaluate_with_confidence(&settings, hyps, refs, &bs).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}");
+    for ((l, c), w) in got.iter().zip(want) {
+        let ctx = format!("{id} {}", l.name);
+        assert_eq!(l.signature, w["signature"].as_str().unwrap(), "{ctx}");
+        assert_eq!(
+            l.format_with(width, Some(c)),
+            w["line"].as_str().unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(
+            l.score_text(width, Some(c)),
+            w["score_only"].as_str().unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(c.mean, num(&w["mean"]), "{ctx}: mean must be identical");
+        assert_eq!(c.ci, num(&w["ci"]), "{ctx}: ci must be identical");
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Deterministic perturbations (mirror of PERTURBATIONS in scripts/make_eval_goldens.py)
 // ------------------------------------------------------------------------------------------
@@ -655,6 +687,19 @@ fn inline_paired_randomization_matches_sacrebleu() {
 }
 
 #[test]
+fn inline_confidence_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let cases = g["confidence"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let hyps = text(case["hyp"].as_str().unwrap());
+        let refs: Vec<Vec<String>> = strs(&case["refs"]).iter().map(|r| text(r)).collect();
+        check_confidence(case, &hyps, &refs, width);
+    }
+}
+
+#[test]
 fn porter_stemmer_matches_nltk() {
     let g = fixture("goldens_inline.json");
     let stems = g["stems"].as_object().unwrap();
@@ -824,6 +869,29 @@ fn shared_paired_randomization_matches_sacrebleu() {
         check_compare_ar(case, &systems, &refs, &mut tally);
     }
     tally.report("shared compare --paired-ar");
+}
+
+#[test]
+fn shared_confidence_matches_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_confidence", &g) else {
+        return;
+    };
+    let width = g["width"].as_u64().unwrap() as usize;
+    for case in g["confidence"].as_array().unwrap() {
+        let (src, p) = source(&data, &case["hyp"]);
+        let hyps = perturb(&p, src);
+        let refs: Vec<Vec<String>> = case["refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let (src, p) = source(&data, r);
+                perturb(&p, src)
+            })
+            .collect();
+        check_confidence(case, &hyps, &refs, width);
+    }
 }
 
 /// Long segments where TER's beam and shift-candidate limit matter (`long_paragraphs` in the
@@ -1260,6 +1328,109 @@ fn cli_compare_paired_ar_prints_sacrebleu_p_values() {
         os("5"),
     ]);
     assert_usage_error(&out, &["--paired-ar"]);
+}
+
+/// `eval --confidence` prints sacrebleu's lines (`-b`: only the scores), `--confidence-n`
+/// sets the resamples, `--sentence-level` is `--sentence`; bad combinations exit 2.
+#[test]
+fn cli_eval_confidence_and_score_only() {
+    let g = fixture("goldens_inline.json");
+    let width = g["width"].as_u64().unwrap().to_string();
+    let case = |id: &str| {
+        g["confidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let c = write_lines(dir.path(), "c.txt", &text("EN_SYS_C"));
+    let run = |hyp: &Path, extra: &[&str]| {
+        let mut args = vec![
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            hyp.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf,chrf++,ter"),
+            os("-w"),
+            os(&width),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        tarjama(&args)
+    };
+    let joined = |case: &Value, key: &str| -> String {
+        case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}\n", e[key].as_str().unwrap()))
+            .collect()
+    };
+    let a_case = case("EN_SYS_A-EN_REF1-1000");
+    let out = run(&a, &["--confidence"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&a_case, "line")
+    );
+    let out = run(&a, &["--confidence", "-b"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&a_case, "score_only")
+    );
+    let c_case = case("EN_SYS_C-EN_REF1-37");
+    let out = run(&c, &["--confidence", "--confidence-n", "37"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&c_case, "line")
+    );
+    // JSON: sacrebleu's confidence fields
+    let out = run(&a, &["--confidence", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let chrf = &v[1];
+    assert_eq!(chrf["bs"], "1000");
+    assert_eq!(chrf["seed"], "12345");
+    let line = a_case["expected"][1]["line"].as_str().unwrap();
+    let conf = line.split(" (").nth(1).unwrap().trim_end_matches(')');
+    assert_eq!(chrf["confidence"], conf);
+    // -b without --confidence: the plain scores
+    let out = run(&a, &["-b"]);
+    let plain = run(&a, &[]);
+    let want: String = String::from_utf8(plain.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.split(" = ").nth(1).unwrap().split(' ').next().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // --sentence-level is --sentence
+    assert_eq!(
+        run(&a, &["--sentence-level"]).stdout,
+        run(&a, &["--sentence"]).stdout
+    );
+    assert_usage_error(
+        &run(&a, &["--confidence", "--sentence"]),
+        &["--confidence", "--sentence"],
+    );
+    assert_usage_error(&run(&a, &["--confidence-n", "5"]), &["--confidence"]);
+    assert_usage_error(
+        &run(&a, &["--confidence", "--confidence-n", "0"]),
+        &["--confidence-n", "0"],
+    );
 }
 
 #[test]

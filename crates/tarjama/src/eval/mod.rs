@@ -22,7 +22,9 @@ pub mod tokenizers;
 use std::str::FromStr;
 
 pub use bleu::{Bleu, BleuConfig, BleuScore};
-pub use bootstrap::{BootstrapResult, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES};
+pub use bootstrap::{
+    BootstrapResult, Confidence, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES,
+};
 pub use chrf::{Chrf, ChrfConfig};
 pub use py::Num;
 pub use randomization::{RandomizationResult, DEFAULT_TRIALS, MAX_TRIALS};
@@ -170,12 +172,28 @@ impl ScoreLine {
     /// The line sacrebleu prints (`Score.format(width, signature=...)`), e.g.
     /// `chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0 = 55.23`.
     pub fn format(&self, width: usize) -> String {
+        self.format_with(width, None)
+    }
+
+    /// The score as `-b/--score-only` prints it: `{score:.width$}`, followed by ` (μ = mean ±
+    /// ci)` when a bootstrap estimate is given and its mean is above 0 (sacrebleu's rule).
+    pub fn score_text(&self, width: usize, confidence: Option<&Confidence>) -> String {
+        let mut s = format!("{:.w$}", self.score, w = width);
+        if let Some(c) = confidence.filter(|c| c.mean > 0.0) {
+            s.push_str(&format!(" (μ = {:.w$} ± {:.w$})", c.mean, c.ci, w = width));
+        }
+        s
+    }
+
+    /// [`ScoreLine::format`] with sacrebleu's `--confidence` estimate after the score
+    /// (`Score.format` after `estimate_ci`), e.g. `chrF2|nrefs:1|bs:1000|seed:12345|... = 55.38
+    /// (μ = 55.39 ± 9.39)`; nothing is added when the mean is 0.
+    pub fn format_with(&self, width: usize, confidence: Option<&Confidence>) -> String {
         let mut s = format!(
-            "{}|{} = {:.w$}",
+            "{}|{} = {}",
             self.name,
             self.signature,
-            self.score,
-            w = width
+            self.score_text(width, confidence)
         );
         let v = self.verbose(width);
         if !v.is_empty() {
@@ -273,6 +291,54 @@ pub fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// Corpus scores with sacrebleu's single-system bootstrap estimate (`sacrebleu --confidence
+/// --confidence-n N`, i.e. `corpus_score(..., n_bootstrap=N)`): the lines of [`evaluate`],
+/// their signatures with `bs:N|seed:S` inserted as sacrebleu prints them, and each line's
+/// [`Confidence`]. BLEU, chrF and TER equal sacrebleu's; ROUGE (which sacrebleu lacks) gets
+/// the mean and interval of the same resamples' mean F1. Errors as [`evaluate`], and when
+/// `bs.resamples` is 0 or above [`MAX_RESAMPLES`].
+pub fn evaluate_with_confidence(
+    settings: &EvalSettings,
+    hyps: &[String],
+    refs: &[Vec<String>],
+    bs: &BootstrapSettings,
+) -> Result<Vec<(ScoreLine, Confidence)>> {
+    let lines = evaluate(settings, hyps, refs)?;
+    let resamples =
+        bootstrap::Resamples::new(bs.seed, bs.resamples, hyps.len()).map_err(Error::Config)?;
+    let mut conf = Vec::new();
+    for kind in &settings.metrics {
+        let one = |m: &dyn CorpusMetric| {
+            bootstrap::confidence(m, &m.segment_stats(hyps, refs), &resamples)
+        };
+        match kind {
+            MetricKind::Bleu => conf.push(one(&Bleu::new(settings.bleu))),
+            MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
+                conf.push(one(&Chrf::new(chrf_config(*kind))))
+            }
+            MetricKind::Ter => conf.push(one(&Ter::default())),
+            MetricKind::Rouge => {
+                let sys = [hyps.to_vec()];
+                for f in rouge_f1s(settings, &sys, refs) {
+                    let r = &bootstrap::paired_bootstrap_means(&f, &resamples)[0];
+                    conf.push(Confidence {
+                        mean: 100.0 * r.mean,
+                        ci: 100.0 * r.ci,
+                    });
+                }
+            }
+        }
+    }
+    Ok(lines
+        .into_iter()
+        .zip(conf)
+        .map(|(mut l, c)| {
+            l.signature = paired_signature(&l.signature, bs);
+            (l, c)
+        })
+        .collect())
 }
 
 fn chrf_config(kind: MetricKind) -> ChrfConfig {
