@@ -1433,6 +1433,64 @@ fn cli_eval_confidence_and_score_only() {
     );
 }
 
+/// `.gz` hypotheses and references are decompressed (every gzip member, as Python's
+/// `gzip.open`), so they score as the plain files do; a broken one is an error naming it.
+#[test]
+fn cli_eval_reads_gz_inputs() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let gz = |name: &str, parts: &[&[u8]]| -> PathBuf {
+        let mut bytes = Vec::new();
+        for part in parts {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(part).unwrap();
+            bytes.extend(e.finish().unwrap());
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let ref_bytes = std::fs::read(&r).unwrap();
+    let hyp_bytes = std::fs::read(&a).unwrap();
+    let r_gz = gz("ref.txt.gz", &[&ref_bytes]);
+    // the hypothesis in two gzip members, split inside a line
+    let a_gz = gz("a.txt.gz", &[&hyp_bytes[..50], &hyp_bytes[50..]]);
+    let eval = |r: &Path, h: &Path| {
+        tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            h.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf"),
+        ])
+    };
+    let plain = eval(&r, &a);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(plain.stdout.starts_with(b"BLEU|nrefs:1|"));
+    let packed = eval(&r_gz, &a_gz);
+    assert_eq!(
+        packed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    assert_eq!(packed.stdout, plain.stdout);
+    // not gzip data under a .gz name
+    let bad = dir.path().join("bad.txt.gz");
+    std::fs::write(&bad, &hyp_bytes).unwrap();
+    let out = eval(&r, &bad);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: {}: not a valid gzip file", bad.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 #[test]
 fn cli_compare_prints_sacrebleu_p_values() {
     let g = fixture("goldens_inline.json");
