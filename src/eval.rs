@@ -93,10 +93,9 @@ pub struct MetricArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  tarjama eval --ref ref.en out.en
+  tarjama eval --ref ref.en out.en --confidence
   tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
-  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence
-  tarjama eval --ref ref.en out.en --metrics bleu --confidence -b")]
+  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
 pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
