@@ -296,6 +296,40 @@ def compare_entries(spec, systems, refs):
     return out
 
 
+def compare_ar_entries(spec, systems, refs, trials=10000):
+    """sacrebleu's paired approximate randomization test (what `sacrebleu -i A B ... --paired-ar`
+    runs: `--paired-ar-n` trials, seed SACREBLEU_SEED=12345, no confidence estimation)."""
+    metrics = {}
+    for k, m in enumerate(make_metrics(spec, refs=refs)):
+        metrics[f"metric{k}"] = m
+    named = [(f"sys{k}", s) for k, s in enumerate(systems)]
+    ps = PairedTest(named, metrics, references=None, test_type="ar", n_samples=trials)
+    sigs, scores = ps()
+    out = []
+    for name, results in scores.items():
+        if name == "System":
+            continue
+        rows = [{"score": f(res.score), "p_value": None if res.p_value is None else f(res.p_value),
+                 "score_str": f"{res.score:.{WIDTH}f}",
+                 "p_str": None if res.p_value is None else f"{res.p_value:.4f}"} for res in results]
+        out.append({"name": name, "signature": sigs[name].format(), "results": rows})
+    return out
+
+
+def confidence_entries(spec, hyps, refs, n=1000):
+    """sacrebleu's single-system bootstrap estimate (what `sacrebleu -i HYP --confidence
+    --confidence-n N` prints): whole score lines plus the raw mean and CI."""
+    out = []
+    for metric in make_metrics(spec):
+        score = metric.corpus_score(hyps, refs, n_bootstrap=n)
+        sig = metric.get_signature().format()
+        out.append({"name": score.name, "signature": sig, "score": f(score.score),
+                    "mean": f(score._mean), "ci": f(score._ci),
+                    "line": score.format(width=WIDTH, signature=sig),
+                    "score_only": score.format(width=WIDTH, score_only=True)})
+    return out
+
+
 # ----------------------------------------------------------------------------------------
 # Team-written texts (also written into tests/eval.rs, which checks they are the same)
 # ----------------------------------------------------------------------------------------
@@ -493,6 +527,20 @@ def inline_goldens():
                                      [AR_SYS_A, AR_SYS_B], [AR_REF])},
     ]
 
+    # approximate randomization: the same cases, 10000 trials (sacrebleu's default) and 37
+    named_texts = {"EN_REF1": EN_REF1, "EN_REF2": EN_REF2, "EN_SYS_A": EN_SYS_A, "EN_SYS_B": EN_SYS_B,
+                   "EN_SYS_C": EN_SYS_C, "AR_REF": AR_REF, "AR_SYS_A": AR_SYS_A, "AR_SYS_B": AR_SYS_B}
+    compare_ar = [dict(c, trials=t, expected=compare_ar_entries(
+        {"metrics": c["spec"]["metrics"]}, [named_texts[x] for x in c["spec"]["systems"]],
+        [named_texts[x] for x in c["spec"]["refs"]], trials=t)) for c in compare for t in (10000, 37)]
+
+    conf_metrics = ["bleu", "chrf", "chrf++", "ter"]
+    confidence = [{"id": f"{h}-{'+'.join(r)}-{n}", "hyp": h, "refs": r, "n": n, "metrics": conf_metrics,
+                   "expected": confidence_entries({"metrics": conf_metrics}, named_texts[h],
+                                                  [named_texts[x] for x in r], n=n)}
+                  for h, r, n in [("EN_SYS_A", ["EN_REF1"], 1000), ("EN_SYS_B", ["EN_REF1", "EN_REF2"], 1000),
+                                  ("EN_SYS_C", ["EN_REF1"], 37), ("AR_SYS_A", ["AR_REF"], 1000)]]
+
     long_hyps, long_refs = long_ter_texts()
     long_spec = {"metrics": ["ter"]}
     long_ter_cases = [{"id": "long-ter", "spec": long_spec,
@@ -513,6 +561,8 @@ def inline_goldens():
                     "the paragraph, its first 6 words",
         "long_ter_cases": long_ter_cases,
         "compare": compare,
+        "compare_ar": compare_ar,
+        "confidence": confidence,
         "stems": {w: stemmer.stem(w) for w in STEM_WORDS},
         "rng": {
             "seed": 12345,
@@ -622,6 +672,28 @@ def shared_goldens():
                     "expected": compare_entries({"metrics": cmp_metrics}, [perturb(p, ar) for p in ar_sys],
                                                 [ar])})
 
+    # approximate randomization (10000 trials) on close systems, where p lands away from 0
+    compare_ar = []
+    for refs_spec in ([["en", "none"]], [["en", "none"], ["en", "drop"]]):
+        refs_l = [perturb(p, en) for _, p in refs_spec]
+        ar_close = ["case", "punct", "swap"]
+        cid = f"en-close-{len(refs_spec)}ref"
+        compare_ar.append({"id": cid, "spec": {"systems": [["en", p] for p in ar_close], "refs": refs_spec,
+                                               "metrics": cmp_metrics},
+                           "expected": compare_ar_entries({"metrics": cmp_metrics},
+                                                          [perturb(p, en) for p in ar_close], refs_l)})
+        print("compare_ar", cid, file=sys.stderr)
+
+    confidence = []
+    for hyp_p, refs_spec in (("swap", [["en", "none"]]), ("drop", [["en", "none"], ["en", "swap"]]),
+                             ("case", [["en", "none"]])):
+        refs_l = [perturb(p, en) for _, p in refs_spec]
+        confidence.append({"id": f"en-{hyp_p}-{len(refs_spec)}ref", "hyp": ["en", hyp_p], "refs": refs_spec,
+                           "metrics": cmp_metrics,
+                           "expected": confidence_entries({"metrics": cmp_metrics}, perturb(hyp_p, en), refs_l)})
+    confidence.append({"id": "ar-mix-1ref", "hyp": ["ar", "mix"], "refs": [["ar", "none"]], "metrics": cmp_metrics,
+                       "expected": confidence_entries({"metrics": cmp_metrics}, perturb("mix", ar), [ar])})
+
     return {
         "data": {
             "en": {"path": "data/tatoeba-ara-eng/sample500.en", "sha256": sha256(en_path)},
@@ -638,6 +710,8 @@ def shared_goldens():
         "cases": cases,
         "jsonl_cases": jsonl_cases,
         "compare": compare,
+        "compare_ar": compare_ar,
+        "confidence": confidence,
     }
 
 

@@ -14,8 +14,9 @@ use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
 use tarjama::eval::{
-    self, BleuConfig, BleuTokenizer, BootstrapSettings, EvalSettings, MetricComparison, MetricKind,
-    RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine, MAX_RESAMPLES,
+    self, BleuConfig, BleuTokenizer, BootstrapSettings, Confidence, EvalSettings, MetricComparison,
+    MetricKind, RandomizationComparison, RandomizationSettings, RougeConfig, RougeTokenizer,
+    ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
@@ -92,7 +93,7 @@ pub struct MetricArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  tarjama eval --ref ref.en out.en
+  tarjama eval --ref ref.en out.en --confidence
   tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
   tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
 pub struct EvalArgs {
@@ -101,9 +102,25 @@ pub struct EvalArgs {
     pub refs: Vec<PathBuf>,
     /// Hypothesis file (system output), one segment per line; `-` reads standard input.
     pub hyp: PathBuf,
-    /// Print a score for every line instead of corpus scores.
-    #[arg(long)]
+    /// Print a score for every line instead of corpus scores (sacrebleu's --sentence-level).
+    #[arg(long, alias = "sentence-level")]
     pub sentence: bool,
+    /// Add sacrebleu's bootstrap estimate to each corpus score: `(μ = MEAN ± CI)`, the mean
+    /// and 95% confidence half-width of 1000 resamples (seed 12345); sacrebleu's --confidence.
+    #[arg(long, conflicts_with = "sentence")]
+    pub confidence: bool,
+    /// With --confidence: number of resamples, 1 to 1,000,000 (default 1000; sacrebleu's
+    /// --confidence-n).
+    #[arg(
+        long = "confidence-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
+    )]
+    pub confidence_n: Option<usize>,
+    /// Print only the scores, one per line (sacrebleu's -b/--score-only); with --sentence,
+    /// one line of tab-separated scores per segment, without signatures or header.
+    #[arg(short = 'b', long = "score-only")]
+    pub score_only: bool,
     #[command(flatten)]
     pub metric: MetricArgs,
 }
@@ -113,7 +130,8 @@ pub struct EvalArgs {
 #[command(after_help = "\
 Examples:
   tarjama compare --ref ref.en baseline.en system.en
-  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000")]
+  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000
+  tarjama compare --ref ref.en baseline.en system.en --paired-ar --metrics bleu,chrf")]
 pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
@@ -122,14 +140,33 @@ pub struct CompareArgs {
     /// input).
     #[arg(required = true, num_args = 2..)]
     pub systems: Vec<PathBuf>,
-    /// Number of bootstrap resamples, 1 to 1,000,000 (default: sacrebleu's).
+    /// Paired bootstrap resampling (sacrebleu's --paired-bs): the default test.
+    #[arg(long = "paired-bs")]
+    pub paired_bs: bool,
+    /// Paired approximate randomization instead (sacrebleu's --paired-ar): p-values only,
+    /// no means or confidence intervals.
+    #[arg(long = "paired-ar", conflicts_with_all = ["paired_bs", "resamples"])]
+    pub paired_ar: bool,
+    /// With --paired-ar: number of trials, 1 to 1,000,000 (sacrebleu's --paired-ar-n,
+    /// default 10000).
+    #[arg(
+        long = "ar-trials",
+        alias = "paired-ar-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=eval::MAX_TRIALS as u64)
+    )]
+    pub ar_trials: Option<usize>,
+    /// Number of bootstrap resamples, 1 to 1,000,000 (default: sacrebleu's; its
+    /// --paired-bs-n).
     #[arg(
         long,
+        alias = "paired-bs-n",
         default_value_t = eval::DEFAULT_RESAMPLES,
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
     )]
     pub resamples: usize,
-    /// Seed of the resampling (sacrebleu's default SACREBLEU_SEED).
+    /// Seed of the resampling or of the randomization trials (sacrebleu's default
+    /// SACREBLEU_SEED).
     #[arg(long, default_value_t = eval::DEFAULT_SEED)]
     pub seed: u64,
     #[command(flatten)]
@@ -328,6 +365,12 @@ struct LineRecord<'a> {
     precision: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     recall: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence_var: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<String>,
     #[serde(flatten)]
     fields: BTreeMap<&'a str, &'a str>,
     exact: Exact<'a>,
@@ -345,6 +388,9 @@ fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
         verbose_score: line.verbose(width),
         precision: rouge.map(|r| rounded(100.0 * r.precision, width)),
         recall: rouge.map(|r| rounded(100.0 * r.recall, width)),
+        confidence_mean: None,
+        confidence_var: None,
+        confidence: None,
         fields: line
             .signature
             .split('|')
@@ -424,10 +470,50 @@ struct SystemExact {
     p_value: Option<f64>,
 }
 
+/// `compare --paired-ar --format json`.
+#[derive(Serialize)]
+struct ArCompareRecord<'a> {
+    test: &'static str,
+    trials: usize,
+    seed: u64,
+    baseline: &'a str,
+    systems: &'a [String],
+    metrics: Vec<ArMetricRecord<'a>>,
+}
+
+/// One metric of [`ArCompareRecord`].
+#[derive(Serialize)]
+struct ArMetricRecord<'a> {
+    name: &'a str,
+    signature: &'a str,
+    results: Vec<ArSystemRecord<'a>>,
+}
+
+/// One system's result in [`ArMetricRecord`]: rounded, and exact.
+#[derive(Serialize)]
+struct ArSystemRecord<'a> {
+    system: &'a str,
+    score: Option<f64>,
+    p_value: Option<Option<f64>>,
+    exact: ArSystemExact,
+}
+
+#[derive(Serialize)]
+struct ArSystemExact {
+    score: f64,
+    p_value: Option<f64>,
+}
+
 /// `tarjama eval`.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
     if let Some(code) = check_stdin_use(&args.refs, std::slice::from_ref(&args.hyp)) {
         return Ok(code);
+    }
+    if args.confidence_n.is_some() && !args.confidence {
+        eprintln!(
+            "error: --confidence-n is the number of resamples of --confidence: add --confidence"
+        );
+        return Ok(2);
     }
     let m = &args.metric;
     let settings = settings(m)?;
@@ -441,6 +527,13 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         let rows = eval::evaluate_sentences(&settings, &hyps, &ref_lines)?;
         let first = rows.first().cloned().unwrap_or_default();
         match m.format {
+            OutputFormat::Text if args.score_only => {
+                for row in &rows {
+                    let cells: Vec<String> =
+                        row.iter().map(|l| format!("{:.w$}", l.score)).collect();
+                    writeln!(out, "{}", cells.join("\t"))?;
+                }
+            }
             OutputFormat::Text => {
                 for l in &first {
                     if l.name == "ROUGE-1" || !l.name.starts_with("ROUGE") {
@@ -481,15 +574,44 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         emit(&out)?;
         return Ok(0);
     }
-    let lines = eval::evaluate(&settings, &hyps, &ref_lines)?;
+    let scored: Vec<(ScoreLine, Option<Confidence>)> = if args.confidence {
+        let bs = BootstrapSettings {
+            resamples: args.confidence_n.unwrap_or(eval::DEFAULT_RESAMPLES),
+            seed: eval::DEFAULT_SEED,
+        };
+        eval::evaluate_with_confidence(&settings, &hyps, &ref_lines, &bs)?
+            .into_iter()
+            .map(|(l, c)| (l, Some(c)))
+            .collect()
+    } else {
+        eval::evaluate(&settings, &hyps, &ref_lines)?
+            .into_iter()
+            .map(|l| (l, None))
+            .collect()
+    };
     match m.format {
         OutputFormat::Text => {
-            for l in &lines {
-                writeln!(out, "{}", l.format(w))?;
+            for (l, c) in &scored {
+                if args.score_only {
+                    writeln!(out, "{}", l.score_text(w, c.as_ref()))?;
+                } else {
+                    writeln!(out, "{}", l.format_with(w, c.as_ref()))?;
+                }
             }
         }
         OutputFormat::Json => {
-            let records: Vec<LineRecord> = lines.iter().map(|l| line_json(l, w)).collect();
+            let records: Vec<LineRecord> = scored
+                .iter()
+                .map(|(l, c)| {
+                    let mut r = line_json(l, w);
+                    if let Some(c) = c.filter(|c| c.mean > 0.0) {
+                        r.confidence_mean = rounded(c.mean, w);
+                        r.confidence_var = rounded(c.ci, w);
+                        r.confidence = Some(format!("μ = {:.w$} ± {:.w$}", c.mean, c.ci));
+                    }
+                    r
+                })
+                .collect();
             out = json_text(&records)?;
         }
     }
@@ -505,29 +627,91 @@ fn p_cell(p: Option<f64>) -> String {
     }
 }
 
+/// The text report of a paired test: `intro` lines, a blank line, the table (`header` and
+/// `rows`, columns padded to their widest cell, those in `right` aligned right), and the
+/// signature of each metric (one for all ROUGE figures).
+fn test_report<'a>(
+    intro: &[String],
+    header: &[&str],
+    rows: &[Vec<String>],
+    right: &[usize],
+    signatures: impl Iterator<Item = (&'a str, &'a str)>,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for l in intro {
+        writeln!(out, "{l}")?;
+    }
+    writeln!(out)?;
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (k, cell) in r.iter().enumerate() {
+            widths[k] = widths[k].max(cell.chars().count());
+        }
+    }
+    let fmt_row = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (k, cell) in cells.iter().enumerate() {
+            let pad = widths[k] - cell.chars().count();
+            let last = k + 1 == cells.len();
+            if right.contains(&k) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                if !last {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            if !last {
+                s.push_str("  ");
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", fmt_row(header))?;
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", fmt_row(&cells))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "signatures:")?;
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, signature) in signatures {
+        let label = if name.starts_with("ROUGE") {
+            "ROUGE"
+        } else {
+            name
+        };
+        if !seen.contains(&label) {
+            seen.push(label);
+            writeln!(out, "  {label:<8} {signature}")?;
+        }
+    }
+    Ok(out)
+}
+
+/// The line under a paired test's title that says how to read p.
+const P_NOTE: &str = "p: chance of a difference from the baseline at least this large if both \
+                      systems came from the same process; * marks p <= 0.05";
+
 fn compare_text(
     names: &[String],
     cmp: &[MetricComparison],
     bs: &BootstrapSettings,
     w: usize,
 ) -> anyhow::Result<String> {
-    let mut out = String::new();
-    writeln!(
-        out,
-        "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, baseline {}",
-        bs.resamples, bs.seed, names[0]
-    )?;
-    writeln!(
-        out,
-        "p: chance of a difference from the baseline at least this large if both systems came \
-         from the same process; * marks p <= 0.05"
-    )?;
-    writeln!(out)?;
-    let header = ["metric", "system", "score", "mean ± 95% CI", "p"];
-    let mut rows: Vec<[String; 5]> = Vec::new();
+    let intro = [
+        format!(
+            "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, \
+             baseline {}",
+            bs.resamples, bs.seed, names[0]
+        ),
+        P_NOTE.to_string(),
+    ];
+    let mut rows = Vec::new();
     for c in cmp {
         for (name, r) in names.iter().zip(&c.results) {
-            rows.push([
+            rows.push(vec![
                 c.name.clone(),
                 name.clone(),
                 format!("{:.w$}", r.score),
@@ -536,56 +720,59 @@ fn compare_text(
             ]);
         }
     }
-    let mut widths = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (k, cell) in r.iter().enumerate() {
-            widths[k] = widths[k].max(cell.chars().count());
-        }
-    }
-    let fmt_row = |cells: [&str; 5]| -> String {
-        let mut s = String::new();
-        for (k, cell) in cells.iter().enumerate() {
-            let pad = widths[k] - cell.chars().count();
-            if (2..=3).contains(&k) {
-                s.push_str(&" ".repeat(pad));
-                s.push_str(cell);
-            } else {
-                s.push_str(cell);
-                if k + 1 < cells.len() {
-                    s.push_str(&" ".repeat(pad));
-                }
-            }
-            if k + 1 < cells.len() {
-                s.push_str("  ");
-            }
-        }
-        s.trim_end().to_string()
-    };
-    writeln!(out, "{}", fmt_row(header))?;
-    for r in &rows {
-        writeln!(out, "{}", fmt_row([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
-    }
-    writeln!(out)?;
-    writeln!(out, "signatures:")?;
-    let mut seen: Vec<&str> = Vec::new();
+    test_report(
+        &intro,
+        &["metric", "system", "score", "mean ± 95% CI", "p"],
+        &rows,
+        &[2, 3],
+        cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
+    )
+}
+
+/// `compare --paired-ar` as text: the table has no mean or confidence interval (sacrebleu
+/// computes none for this test by default).
+fn compare_ar_text(
+    names: &[String],
+    cmp: &[RandomizationComparison],
+    ar: &RandomizationSettings,
+    w: usize,
+) -> anyhow::Result<String> {
+    let intro = [
+        format!(
+            "Paired approximate randomization (sacrebleu --paired-ar): {} trials, seed {}, \
+             baseline {}",
+            ar.trials, ar.seed, names[0]
+        ),
+        P_NOTE.to_string(),
+    ];
+    let mut rows = Vec::new();
     for c in cmp {
-        let label = if c.name.starts_with("ROUGE") {
-            "ROUGE"
-        } else {
-            c.name.as_str()
-        };
-        if !seen.contains(&label) {
-            seen.push(label);
-            writeln!(out, "  {label:<8} {}", c.signature)?;
+        for (name, r) in names.iter().zip(&c.results) {
+            rows.push(vec![
+                c.name.clone(),
+                name.clone(),
+                format!("{:.w$}", r.score),
+                p_cell(r.p_value),
+            ]);
         }
     }
-    Ok(out)
+    test_report(
+        &intro,
+        &["metric", "system", "score", "p"],
+        &rows,
+        &[2],
+        cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
+    )
 }
 
 /// `tarjama compare`.
 pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
     if let Some(code) = check_stdin_use(&args.refs, &args.systems) {
         return Ok(code);
+    }
+    if args.ar_trials.is_some() && !args.paired_ar {
+        eprintln!("error: --ar-trials (--paired-ar-n) is the number of trials of --paired-ar: add --paired-ar");
+        return Ok(2);
     }
     let m = &args.metric;
     let settings = settings(m)?;
@@ -597,13 +784,54 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
     rouge_hint(&settings, &systems, &ref_lines);
+    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
+    let w = m.width;
+    if args.paired_ar {
+        let ar = RandomizationSettings {
+            trials: args.ar_trials.unwrap_or(eval::DEFAULT_TRIALS),
+            seed: args.seed,
+        };
+        let cmp = eval::compare_randomization(&settings, &systems, &ref_lines, &ar)?;
+        match m.format {
+            OutputFormat::Text => emit(&compare_ar_text(&names, &cmp, &ar, w)?)?,
+            OutputFormat::Json => {
+                let metrics = cmp
+                    .iter()
+                    .map(|c| ArMetricRecord {
+                        name: &c.name,
+                        signature: &c.signature,
+                        results: names
+                            .iter()
+                            .zip(&c.results)
+                            .map(|(n, r)| ArSystemRecord {
+                                system: n,
+                                score: rounded(r.score, w),
+                                p_value: r.p_value.map(|p| rounded(p, 4)),
+                                exact: ArSystemExact {
+                                    score: r.score,
+                                    p_value: r.p_value,
+                                },
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                emit(&json_text(&ArCompareRecord {
+                    test: "paired approximate randomization",
+                    trials: ar.trials,
+                    seed: ar.seed,
+                    baseline: &names[0],
+                    systems: &names,
+                    metrics,
+                })?)?;
+            }
+        }
+        return Ok(0);
+    }
     let bs = BootstrapSettings {
         resamples: args.resamples,
         seed: args.seed,
     };
     let cmp = eval::compare(&settings, &systems, &ref_lines, &bs)?;
-    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
-    let w = m.width;
     match m.format {
         OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,
         OutputFormat::Json => {

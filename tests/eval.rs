@@ -15,8 +15,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tarjama::eval::stem::porter_stem;
 use tarjama::eval::{
-    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind, RougeConfig,
-    RougeTokenizer, ScoreDetail, ScoreLine,
+    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind,
+    RandomizationSettings, RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine,
 };
 
 // ------------------------------------------------------------------------------------------
@@ -380,6 +380,86 @@ fn check_compare(case: &Value, systems: &[Vec<String>], refs: &[Vec<String>], ta
     }
 }
 
+/// `compare --paired-ar` in the library against sacrebleu's `PairedTest(test_type='ar')`:
+/// names, signatures, printed scores and p-values, and the p-values bit for bit.
+fn check_compare_ar(
+    case: &Value,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    tally: &mut Tally,
+) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(&case["spec"]);
+    let ar = RandomizationSettings {
+        trials: case["trials"]
+            .as_u64()
+            .map_or(eval::DEFAULT_TRIALS, |t| t as usize),
+        seed: eval::DEFAULT_SEED,
+    };
+    let got = eval::compare_randomization(&settings, systems, refs, &ar).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}");
+    for (g, w) in got.iter().zip(want) {
+        let ctx = format!("{id} ({} trials) {}", ar.trials, g.name);
+        assert_eq!(g.name, w["name"].as_str().unwrap(), "{ctx}");
+        assert_eq!(g.signature, w["signature"].as_str().unwrap(), "{ctx}");
+        let wr = w["results"].as_array().unwrap();
+        assert_eq!(g.results.len(), wr.len(), "{ctx}");
+        for (s, (gr, wr)) in g.results.iter().zip(wr).enumerate() {
+            let ctx = format!("{ctx} system {s}");
+            assert_eq!(
+                format!("{:.2}", gr.score),
+                wr["score_str"].as_str().unwrap(),
+                "{ctx} score"
+            );
+            match (
+                gr.p_value,
+                wr["p_value"].as_str().map(|p| p.parse::<f64>().unwrap()),
+            ) {
+                (None, None) => {}
+                (Some(p), Some(q)) => {
+                    assert_eq!(format!("{p:.4}"), wr["p_str"].as_str().unwrap(), "{ctx} p");
+                    assert_eq!(p, q, "{ctx}: p-value must be identical");
+                }
+                other => panic!("{ctx}: p-value presence differs: {other:?}"),
+            }
+            tally.raw(gr.score, num(&wr["score"]), &ctx);
+        }
+    }
+}
+
+/// `eval --confidence` in the library against sacrebleu's `corpus_score(...,
+/// n_bootstrap=N)`: whole printed lines, the score-only text, and the mean and CI bit for bit.
+fn check_confidence(case: &Value, hyps: &[String], refs: &[Vec<String>], width: usize) {
+    let id = case["id"].as_str().unwrap();
+    let settings = settings_from(case);
+    let bs = BootstrapSettings {
+        resamples: case["n"]
+            .as_u64()
+            .map_or(eval::DEFAULT_RESAMPLES, |n| n as usize),
+        seed: eval::DEFAULT_SEED,
+    };
+    let got = eval::evaluate_with_confidence(&settings, hyps, refs, &bs).unwrap();
+    let want = case["expected"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{id}");
+    for ((l, c), w) in got.iter().zip(want) {
+        let ctx = format!("{id} {}", l.name);
+        assert_eq!(l.signature, w["signature"].as_str().unwrap(), "{ctx}");
+        assert_eq!(
+            l.format_with(width, Some(c)),
+            w["line"].as_str().unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(
+            l.score_text(width, Some(c)),
+            w["score_only"].as_str().unwrap(),
+            "{ctx}"
+        );
+        assert_eq!(c.mean, num(&w["mean"]), "{ctx}: mean must be identical");
+        assert_eq!(c.ci, num(&w["ci"]), "{ctx}: ci must be identical");
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Deterministic perturbations (mirror of PERTURBATIONS in scripts/make_eval_goldens.py)
 // ------------------------------------------------------------------------------------------
@@ -587,6 +667,39 @@ fn inline_paired_bootstrap_matches_sacrebleu() {
 }
 
 #[test]
+fn inline_paired_randomization_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let mut tally = Tally::default();
+    let cases = g["compare_ar"].as_array().unwrap();
+    assert_eq!(cases.len(), 6);
+    for case in cases {
+        let systems: Vec<Vec<String>> = strs(&case["spec"]["systems"])
+            .iter()
+            .map(|s| text(s))
+            .collect();
+        let refs: Vec<Vec<String>> = strs(&case["spec"]["refs"])
+            .iter()
+            .map(|r| text(r))
+            .collect();
+        check_compare_ar(case, &systems, &refs, &mut tally);
+    }
+    tally.report("inline compare --paired-ar");
+}
+
+#[test]
+fn inline_confidence_matches_sacrebleu() {
+    let g = fixture("goldens_inline.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let cases = g["confidence"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let hyps = text(case["hyp"].as_str().unwrap());
+        let refs: Vec<Vec<String>> = strs(&case["refs"]).iter().map(|r| text(r)).collect();
+        check_confidence(case, &hyps, &refs, width);
+    }
+}
+
+#[test]
 fn porter_stemmer_matches_nltk() {
     let g = fixture("goldens_inline.json");
     let stems = g["stems"].as_object().unwrap();
@@ -731,6 +844,54 @@ fn shared_paired_bootstrap_matches_sacrebleu() {
         check_compare(case, &systems, &refs, &mut tally);
     }
     tally.report("shared compare");
+}
+
+#[test]
+fn shared_paired_randomization_matches_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_paired_randomization", &g) else {
+        return;
+    };
+    let mut tally = Tally::default();
+    for case in g["compare_ar"].as_array().unwrap() {
+        let build = |v: &Value| -> Vec<Vec<String>> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    let (src, p) = source(&data, s);
+                    perturb(&p, src)
+                })
+                .collect()
+        };
+        let systems = build(&case["spec"]["systems"]);
+        let refs = build(&case["spec"]["refs"]);
+        check_compare_ar(case, &systems, &refs, &mut tally);
+    }
+    tally.report("shared compare --paired-ar");
+}
+
+#[test]
+fn shared_confidence_matches_sacrebleu() {
+    let g = fixture("goldens_shared.json");
+    let Some(data) = load_shared("shared_confidence", &g) else {
+        return;
+    };
+    let width = g["width"].as_u64().unwrap() as usize;
+    for case in g["confidence"].as_array().unwrap() {
+        let (src, p) = source(&data, &case["hyp"]);
+        let hyps = perturb(&p, src);
+        let refs: Vec<Vec<String>> = case["refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let (src, p) = source(&data, r);
+                perturb(&p, src)
+            })
+            .collect();
+        check_confidence(case, &hyps, &refs, width);
+    }
 }
 
 /// Long segments where TER's beam and shift-candidate limit matter (`long_paragraphs` in the
@@ -1023,6 +1184,311 @@ fn cli_eval_arabic_unicode_rouge_says_which_tokenizer() {
         assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
         assert!(stdout.contains(&format!("tok:{tok}")));
     }
+}
+
+/// `compare --paired-ar` prints sacrebleu's `--paired-ar` p-values (text and JSON), takes
+/// sacrebleu's `--paired-ar-n` as an alias of `--ar-trials`, and refuses bad combinations with
+/// exit code 2.
+#[test]
+fn cli_compare_paired_ar_prints_sacrebleu_p_values() {
+    let g = fixture("goldens_inline.json");
+    let case = |trials: u64| {
+        g["compare_ar"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "en-abc" && c["trials"] == trials)
+            .unwrap()
+            .clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let b = write_lines(dir.path(), "b.txt", &text("EN_SYS_B"));
+    let c = write_lines(dir.path(), "c.txt", &text("EN_SYS_C"));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            os("compare"),
+            os("--ref"),
+            r.as_os_str(),
+            a.as_os_str(),
+            b.as_os_str(),
+            c.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf,chrf++,ter"),
+            os("--paired-ar"),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        tarjama(&args)
+    };
+    for (trials, extra) in [
+        (10000, &[][..]),
+        (37, &["--ar-trials", "37"][..]),
+        (37, &["--paired-ar-n", "37"][..]),
+    ] {
+        let want = case(trials);
+        let mut json_args = extra.to_vec();
+        json_args.extend(["--format", "json"]);
+        let out = run(&json_args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["test"], "paired approximate randomization");
+        assert_eq!(v["trials"], trials);
+        assert_eq!(v["seed"], 12345);
+        let metrics = v["metrics"].as_array().unwrap();
+        assert_eq!(metrics.len(), 4);
+        for (gm, wm) in metrics.iter().zip(want["expected"].as_array().unwrap()) {
+            assert_eq!(gm["signature"], wm["signature"]);
+            for (gr, wr) in gm["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(wm["results"].as_array().unwrap())
+            {
+                assert_eq!(
+                    format!("{:.2}", gr["score"].as_f64().unwrap()),
+                    wr["score_str"].as_str().unwrap()
+                );
+                // (the library test checks the p-values bit for bit; serde_json's float
+                // parser is not correctly rounded, so only printed precision here)
+                match wr["p_str"].as_str() {
+                    Some(p) => {
+                        assert_eq!(format!("{:.4}", gr["p_value"].as_f64().unwrap()), p);
+                        assert_eq!(
+                            format!("{:.4}", gr["exact"]["p_value"].as_f64().unwrap()),
+                            p
+                        );
+                    }
+                    None => assert!(gr["p_value"].is_null()),
+                }
+            }
+        }
+        // the text table: one row per metric and system, with the printed p-values
+        let out = run(extra);
+        assert_eq!(out.status.code(), Some(0));
+        let s = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "Paired approximate randomization (sacrebleu --paired-ar): {trials} trials, seed \
+                 12345, baseline {}",
+                a.display()
+            )
+        );
+        let bleu = &want["expected"][0];
+        let row = |k: usize| -> Vec<&str> { lines[4 + k].split_whitespace().collect() };
+        assert_eq!(
+            row(0)[..4],
+            [
+                "BLEU",
+                &*a.display().to_string(),
+                bleu["results"][0]["score_str"].as_str().unwrap(),
+                "baseline"
+            ]
+        );
+        for k in 1..3 {
+            let p = bleu["results"][k]["p_value"]
+                .as_str()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap();
+            let cell = bleu["results"][k]["p_str"].as_str().unwrap();
+            assert_eq!(row(k)[2], bleu["results"][k]["score_str"].as_str().unwrap());
+            assert_eq!(row(k)[3], cell);
+            assert_eq!(row(k).get(4) == Some(&"*"), p <= 0.05, "{s}");
+        }
+        assert!(
+            s.contains(&format!(
+                "  BLEU     {}\n",
+                bleu["signature"].as_str().unwrap()
+            )),
+            "{s}"
+        );
+    }
+    // bad combinations and bounds: usage errors naming the flags
+    assert_usage_error(
+        &run(&["--resamples", "10"]),
+        &["--paired-ar", "--resamples"],
+    );
+    assert_usage_error(&run(&["--paired-bs"]), &["--paired-ar", "--paired-bs"]);
+    assert_usage_error(&run(&["--ar-trials", "0"]), &["--ar-trials", "0"]);
+    let out = tarjama(&[
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        a.as_os_str(),
+        b.as_os_str(),
+        os("--ar-trials"),
+        os("5"),
+    ]);
+    assert_usage_error(&out, &["--paired-ar"]);
+}
+
+/// `eval --confidence` prints sacrebleu's lines (`-b`: only the scores), `--confidence-n`
+/// sets the resamples, `--sentence-level` is `--sentence`; bad combinations exit 2.
+#[test]
+fn cli_eval_confidence_and_score_only() {
+    let g = fixture("goldens_inline.json");
+    let width = g["width"].as_u64().unwrap().to_string();
+    let case = |id: &str| {
+        g["confidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let c = write_lines(dir.path(), "c.txt", &text("EN_SYS_C"));
+    let run = |hyp: &Path, extra: &[&str]| {
+        let mut args = vec![
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            hyp.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf,chrf++,ter"),
+            os("-w"),
+            os(&width),
+        ];
+        args.extend(extra.iter().map(|s| os(s)));
+        tarjama(&args)
+    };
+    let joined = |case: &Value, key: &str| -> String {
+        case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}\n", e[key].as_str().unwrap()))
+            .collect()
+    };
+    let a_case = case("EN_SYS_A-EN_REF1-1000");
+    let out = run(&a, &["--confidence"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&a_case, "line")
+    );
+    let out = run(&a, &["--confidence", "-b"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&a_case, "score_only")
+    );
+    let c_case = case("EN_SYS_C-EN_REF1-37");
+    let out = run(&c, &["--confidence", "--confidence-n", "37"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        joined(&c_case, "line")
+    );
+    // JSON: sacrebleu's confidence fields
+    let out = run(&a, &["--confidence", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let chrf = &v[1];
+    assert_eq!(chrf["bs"], "1000");
+    assert_eq!(chrf["seed"], "12345");
+    let line = a_case["expected"][1]["line"].as_str().unwrap();
+    let conf = line.split(" (").nth(1).unwrap().trim_end_matches(')');
+    assert_eq!(chrf["confidence"], conf);
+    // -b without --confidence: the plain scores
+    let out = run(&a, &["-b"]);
+    let plain = run(&a, &[]);
+    let want: String = String::from_utf8(plain.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.split(" = ").nth(1).unwrap().split(' ').next().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // --sentence-level is --sentence
+    assert_eq!(
+        run(&a, &["--sentence-level"]).stdout,
+        run(&a, &["--sentence"]).stdout
+    );
+    assert_usage_error(
+        &run(&a, &["--confidence", "--sentence"]),
+        &["--confidence", "--sentence"],
+    );
+    assert_usage_error(&run(&a, &["--confidence-n", "5"]), &["--confidence"]);
+    assert_usage_error(
+        &run(&a, &["--confidence", "--confidence-n", "0"]),
+        &["--confidence-n", "0"],
+    );
+}
+
+/// `.gz` hypotheses and references are decompressed (every gzip member, as Python's
+/// `gzip.open`), so they score as the plain files do; a broken one is an error naming it.
+#[test]
+fn cli_eval_reads_gz_inputs() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.txt", &text("EN_REF1"));
+    let a = write_lines(dir.path(), "a.txt", &text("EN_SYS_A"));
+    let gz = |name: &str, parts: &[&[u8]]| -> PathBuf {
+        let mut bytes = Vec::new();
+        for part in parts {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(part).unwrap();
+            bytes.extend(e.finish().unwrap());
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let ref_bytes = std::fs::read(&r).unwrap();
+    let hyp_bytes = std::fs::read(&a).unwrap();
+    let r_gz = gz("ref.txt.gz", &[&ref_bytes]);
+    // the hypothesis in two gzip members, split inside a line
+    let a_gz = gz("a.txt.gz", &[&hyp_bytes[..50], &hyp_bytes[50..]]);
+    let eval = |r: &Path, h: &Path| {
+        tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            h.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf"),
+        ])
+    };
+    let plain = eval(&r, &a);
+    assert_eq!(plain.status.code(), Some(0));
+    assert!(plain.stdout.starts_with(b"BLEU|nrefs:1|"));
+    let packed = eval(&r_gz, &a_gz);
+    assert_eq!(
+        packed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&packed.stderr)
+    );
+    assert_eq!(packed.stdout, plain.stdout);
+    // not gzip data under a .gz name
+    let bad = dir.path().join("bad.txt.gz");
+    std::fs::write(&bad, &hyp_bytes).unwrap();
+    let out = eval(&r, &bad);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: {}: not a valid gzip file", bad.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! resamples, and the resampled scores are computed with numpy's `float32` arithmetic (see
 //! [`Num`]), so means, confidence intervals and p-values equal sacrebleu's.
 
-use super::py::{pairwise_sum, Num};
+use super::py::{exact_mean, pairwise_sum, Num};
 use super::CorpusMetric;
 
 /// sacrebleu's default seed (`SACREBLEU_SEED`).
@@ -494,6 +494,50 @@ pub fn paired_bootstrap_means(systems: &[Vec<f64>], resamples: &Resamples) -> Ve
         });
     }
     out
+}
+
+/// A single system's bootstrap estimate (sacrebleu's `--confidence`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Confidence {
+    /// Mean of the resampled scores (0-100).
+    pub mean: f64,
+    /// Half-width of the 95% confidence interval of the resampled scores.
+    pub ci: f64,
+}
+
+/// sacrebleu's `corpus_score(..., n_bootstrap=N)` estimate for one system
+/// (`significance._bootstrap_resample` then `Score.estimate_ci`): the metric on `float32`
+/// sums of each resample's segment statistics, the exact mean of those scores rounded once
+/// (Python's `statistics.mean`; `float32` when the scores are) and half the distance between
+/// the 2.5% and 97.5% order statistics. `stats` holds the segment statistics
+/// ([`CorpusMetric::segment_stats`]).
+pub fn confidence<M: CorpusMetric + ?Sized>(
+    metric: &M,
+    stats: &[Vec<f64>],
+    resamples: &Resamples,
+) -> Confidence {
+    let scores = resampled_scores(metric, std::slice::from_ref(&stats.to_vec()), resamples)
+        .pop()
+        .unwrap_or_default();
+    match ScoreArray::from_nums(&scores) {
+        ScoreArray::F32(mut v) => {
+            v.sort_by(f32::total_cmp);
+            let (lo, hi) = ci_bounds(v.len());
+            let wide: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+            Confidence {
+                mean: f64::from(exact_mean(&wide) as f32),
+                ci: f64::from(0.5f32 * (v[hi] - v[lo])),
+            }
+        }
+        ScoreArray::F64(mut v) => {
+            v.sort_by(f64::total_cmp);
+            let (lo, hi) = ci_bounds(v.len());
+            Confidence {
+                mean: exact_mean(&v),
+                ci: 0.5 * (v[hi] - v[lo]),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -247,10 +247,26 @@ pub fn segments_from_bytes(path: &Path, bytes: Vec<u8>, format: &InputFormat) ->
     })
 }
 
-/// Reads one input file: UTF-8 checked, non-empty, split into segments.
+/// Reads one input file: decompressed first when its name ends in `.gz` (as sacrebleu does),
+/// UTF-8 checked, non-empty, split into segments.
 pub fn read_segments(path: &Path, format: &InputFormat) -> Result<Segments> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        gunzip(path, &bytes)?
+    } else {
+        bytes
+    };
     segments_from_bytes(path, bytes, format)
+}
+
+/// The contents of a gzip file (all its members, as Python's `gzip.open` reads them, which is
+/// how sacrebleu opens a name ending in `.gz`). Errors name the file.
+fn gunzip(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::input(path, format!("not a valid gzip file ({e})")))?;
+    Ok(out)
 }
 
 /// Reads standard input to its end, as [`read_segments`] reads a file; errors name it

@@ -1,5 +1,6 @@
 //! Evaluation metrics: BLEU, chrF, chrF++ and TER equal to sacrebleu 2.6.0, ROUGE equal to
-//! rouge-score 0.1.2, and sacrebleu's paired bootstrap resampling test.
+//! rouge-score 0.1.2, and sacrebleu's paired tests (bootstrap resampling, approximate
+//! randomization).
 //!
 //! Every figure is computed the way the Python reference computes it (same tokenization, same
 //! order of floating-point operations, same random numbers for resampling), so printed values
@@ -12,6 +13,7 @@ pub mod bootstrap;
 pub mod chrf;
 pub mod input;
 mod py;
+pub mod randomization;
 pub mod rouge;
 pub mod stem;
 pub mod ter;
@@ -20,9 +22,12 @@ pub mod tokenizers;
 use std::str::FromStr;
 
 pub use bleu::{Bleu, BleuConfig, BleuScore};
-pub use bootstrap::{BootstrapResult, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES};
+pub use bootstrap::{
+    BootstrapResult, Confidence, Resamples, DEFAULT_RESAMPLES, DEFAULT_SEED, MAX_RESAMPLES,
+};
 pub use chrf::{Chrf, ChrfConfig};
 pub use py::Num;
+pub use randomization::{RandomizationResult, DEFAULT_TRIALS, MAX_TRIALS};
 pub use rouge::{RougeConfig, RougeScore, RougeTokenizer, RougeType};
 pub use ter::{Ter, TerScore};
 pub use tokenizers::BleuTokenizer;
@@ -167,12 +172,28 @@ impl ScoreLine {
     /// The line sacrebleu prints (`Score.format(width, signature=...)`), e.g.
     /// `chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0 = 55.23`.
     pub fn format(&self, width: usize) -> String {
+        self.format_with(width, None)
+    }
+
+    /// The score as `-b/--score-only` prints it: `{score:.width$}`, followed by ` (μ = mean ±
+    /// ci)` when a bootstrap estimate is given and its mean is above 0 (sacrebleu's rule).
+    pub fn score_text(&self, width: usize, confidence: Option<&Confidence>) -> String {
+        let mut s = format!("{:.w$}", self.score, w = width);
+        if let Some(c) = confidence.filter(|c| c.mean > 0.0) {
+            s.push_str(&format!(" (μ = {:.w$} ± {:.w$})", c.mean, c.ci, w = width));
+        }
+        s
+    }
+
+    /// [`ScoreLine::format`] with sacrebleu's `--confidence` estimate after the score
+    /// (`Score.format` after `estimate_ci`), e.g. `chrF2|nrefs:1|bs:1000|seed:12345|... = 55.38
+    /// (μ = 55.39 ± 9.39)`; nothing is added when the mean is 0.
+    pub fn format_with(&self, width: usize, confidence: Option<&Confidence>) -> String {
         let mut s = format!(
-            "{}|{} = {:.w$}",
+            "{}|{} = {}",
             self.name,
             self.signature,
-            self.score,
-            w = width
+            self.score_text(width, confidence)
         );
         let v = self.verbose(width);
         if !v.is_empty() {
@@ -270,6 +291,54 @@ pub fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// Corpus scores with sacrebleu's single-system bootstrap estimate (`sacrebleu --confidence
+/// --confidence-n N`, i.e. `corpus_score(..., n_bootstrap=N)`): the lines of [`evaluate`],
+/// their signatures with `bs:N|seed:S` inserted as sacrebleu prints them, and each line's
+/// [`Confidence`]. BLEU, chrF and TER equal sacrebleu's; ROUGE (which sacrebleu lacks) gets
+/// the mean and interval of the same resamples' mean F1. Errors as [`evaluate`], and when
+/// `bs.resamples` is 0 or above [`MAX_RESAMPLES`].
+pub fn evaluate_with_confidence(
+    settings: &EvalSettings,
+    hyps: &[String],
+    refs: &[Vec<String>],
+    bs: &BootstrapSettings,
+) -> Result<Vec<(ScoreLine, Confidence)>> {
+    let lines = evaluate(settings, hyps, refs)?;
+    let resamples =
+        bootstrap::Resamples::new(bs.seed, bs.resamples, hyps.len()).map_err(Error::Config)?;
+    let mut conf = Vec::new();
+    for kind in &settings.metrics {
+        let one = |m: &dyn CorpusMetric| {
+            bootstrap::confidence(m, &m.segment_stats(hyps, refs), &resamples)
+        };
+        match kind {
+            MetricKind::Bleu => conf.push(one(&Bleu::new(settings.bleu))),
+            MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
+                conf.push(one(&Chrf::new(chrf_config(*kind))))
+            }
+            MetricKind::Ter => conf.push(one(&Ter::default())),
+            MetricKind::Rouge => {
+                let sys = [hyps.to_vec()];
+                for f in rouge_f1s(settings, &sys, refs) {
+                    let r = &bootstrap::paired_bootstrap_means(&f, &resamples)[0];
+                    conf.push(Confidence {
+                        mean: 100.0 * r.mean,
+                        ci: 100.0 * r.ci,
+                    });
+                }
+            }
+        }
+    }
+    Ok(lines
+        .into_iter()
+        .zip(conf)
+        .map(|(mut l, c)| {
+            l.signature = paired_signature(&l.signature, bs);
+            (l, c)
+        })
+        .collect())
 }
 
 fn chrf_config(kind: MetricKind) -> ChrfConfig {
@@ -426,16 +495,11 @@ pub fn compare(
             }
             MetricKind::Ter => out.push(run(&Ter::default())),
             MetricKind::Rouge => {
-                let docs: Vec<Vec<rouge::RougeDoc>> = systems
-                    .iter()
-                    .map(|s| rouge::document_scores(s, refs, &settings.rouge))
-                    .collect();
                 let signature = paired_signature(&rouge::signature(&settings.rouge, nrefs), bs);
-                for (k, t) in RougeType::ALL.iter().enumerate() {
-                    let f: Vec<Vec<f64>> = docs
-                        .iter()
-                        .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
-                        .collect();
+                for (t, f) in RougeType::ALL
+                    .iter()
+                    .zip(rouge_f1s(settings, systems, refs))
+                {
                     let results = bootstrap::paired_bootstrap_means(&f, &resamples)
                         .into_iter()
                         .map(|r| BootstrapResult {
@@ -446,6 +510,132 @@ pub fn compare(
                         })
                         .collect();
                     out.push(MetricComparison {
+                        name: t.name().to_string(),
+                        signature: signature.clone(),
+                        results,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Per-document ROUGE F1 of every system, one set per [`RougeType::ALL`] entry:
+/// `out[type][system][document]`.
+fn rouge_f1s(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+) -> Vec<Vec<Vec<f64>>> {
+    let docs: Vec<Vec<rouge::RougeDoc>> = systems
+        .iter()
+        .map(|s| rouge::document_scores(s, refs, &settings.rouge))
+        .collect();
+    (0..RougeType::ALL.len())
+        .map(|k| {
+            docs.iter()
+                .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// Settings of the paired approximate randomization test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomizationSettings {
+    /// Number of trials (sacrebleu: 10,000; 1 to [`MAX_TRIALS`]).
+    pub trials: usize,
+    /// Seed of numpy's `default_rng` (sacrebleu: 12345, from `SACREBLEU_SEED`).
+    pub seed: u64,
+}
+
+impl Default for RandomizationSettings {
+    fn default() -> Self {
+        RandomizationSettings {
+            trials: DEFAULT_TRIALS,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Approximate randomization results of every system for one figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomizationComparison {
+    /// Figure name (`BLEU`, `ROUGE-L`, ...).
+    pub name: String,
+    /// Signature including the test settings (`nrefs:1|ar:10000|seed:12345|...`), as
+    /// sacrebleu prints it.
+    pub signature: String,
+    /// One result per system, in input order; the first is the baseline (no p-value).
+    pub results: Vec<RandomizationResult>,
+}
+
+/// Adds sacrebleu's randomization fields to a signature: `nrefs:1|ar:10000|seed:12345|...`.
+fn ar_signature(signature: &str, ar: &RandomizationSettings) -> String {
+    match signature.split_once('|') {
+        Some((nrefs, rest)) => format!("{nrefs}|ar:{}|seed:{}|{rest}", ar.trials, ar.seed),
+        None => signature.to_string(),
+    }
+}
+
+/// Compares systems with paired approximate randomization against the first one
+/// (`sacrebleu.significance.PairedTest(..., test_type='ar')`, sacrebleu's `--paired-ar`): for
+/// each figure, every system's score and the p-value of its difference from the baseline.
+/// BLEU, chrF, chrF++ and TER reproduce sacrebleu exactly; ROUGE shuffles per-document F1 with
+/// the same coin flips (an extension, as sacrebleu has no ROUGE). Errors when there are fewer
+/// than two systems, the shapes differ, or `trials` is 0 or above [`MAX_TRIALS`].
+pub fn compare_randomization(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    ar: &RandomizationSettings,
+) -> Result<Vec<RandomizationComparison>> {
+    if systems.len() < 2 {
+        return Err(Error::Config(
+            "compare needs at least two systems (the first is the baseline)".into(),
+        ));
+    }
+    if ar.trials == 0 || ar.trials > MAX_TRIALS {
+        return Err(Error::Config(format!(
+            "the number of randomization trials must be 1 to {MAX_TRIALS}, not {}",
+            ar.trials
+        )));
+    }
+    for s in systems {
+        check_shapes(s, refs)?;
+    }
+    let nrefs = refs.len();
+    let mut out = Vec::new();
+    let run = |m: &dyn CorpusMetric| {
+        let stats: Vec<Vec<Vec<f64>>> = systems.iter().map(|s| m.segment_stats(s, refs)).collect();
+        RandomizationComparison {
+            name: m.name(),
+            signature: ar_signature(&m.signature(nrefs), ar),
+            results: randomization::paired_randomization(m, &stats, ar.trials, ar.seed),
+        }
+    };
+    for kind in &settings.metrics {
+        match kind {
+            MetricKind::Bleu => out.push(run(&Bleu::new(settings.bleu))),
+            MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
+                out.push(run(&Chrf::new(chrf_config(*kind))))
+            }
+            MetricKind::Ter => out.push(run(&Ter::default())),
+            MetricKind::Rouge => {
+                let signature = ar_signature(&rouge::signature(&settings.rouge, nrefs), ar);
+                for (t, f) in RougeType::ALL
+                    .iter()
+                    .zip(rouge_f1s(settings, systems, refs))
+                {
+                    let results = randomization::paired_randomization_means(&f, ar.trials, ar.seed)
+                        .into_iter()
+                        .map(|r| RandomizationResult {
+                            score: 100.0 * r.score,
+                            p_value: r.p_value,
+                        })
+                        .collect();
+                    out.push(RandomizationComparison {
                         name: t.name().to_string(),
                         signature: signature.clone(),
                         results,

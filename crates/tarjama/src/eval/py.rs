@@ -179,3 +179,101 @@ mod tests {
         assert_eq!(pairwise_sum(&[1.0f32, 2.0, 3.0]), 6.0);
     }
 }
+
+/// `statistics.mean` of non-negative finite floats: the exact mean of the values, rounded once
+/// to the nearest `f64` (Python sums them as exact fractions). A mean below the smallest
+/// normal `f64` (about 2.2e-308) is given as 0. Empty input gives 0.
+pub(crate) fn exact_mean(values: &[f64]) -> f64 {
+    // every value is m * 2^(s - 1074) with s >= 0: add the m << s exactly in 64-bit limbs
+    const LIMBS: usize = 40;
+    if values.is_empty() {
+        return 0.0;
+    }
+    // one extra low limb: the total times 2^64, so the quotient carries 64 more bits
+    let mut total = [0u64; LIMBS];
+    for &x in values {
+        debug_assert!(x.is_finite() && x >= 0.0, "{x}");
+        let bits = x.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) as usize;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (m, s) = if exp == 0 {
+            (frac, 0)
+        } else {
+            (frac | (1u64 << 52), exp - 1)
+        };
+        let (limb, shift) = (1 + s / 64, s % 64);
+        let wide = u128::from(m) << shift;
+        let mut carry = 0u128;
+        for (k, part) in [wide as u64, (wide >> 64) as u64].into_iter().enumerate() {
+            let sum = u128::from(total[limb + k]) + u128::from(part) + carry;
+            total[limb + k] = sum as u64;
+            carry = sum >> 64;
+        }
+        let mut k = limb + 2;
+        while carry > 0 {
+            let sum = u128::from(total[k]) + carry;
+            total[k] = sum as u64;
+            carry = sum >> 64;
+            k += 1;
+        }
+    }
+    // long division by n
+    let n = values.len() as u128;
+    let mut rem = 0u128;
+    for limb in total.iter_mut().rev() {
+        let cur = (rem << 64) | u128::from(*limb);
+        *limb = (cur / n) as u64;
+        rem = cur % n;
+    }
+    // the quotient's top 64 bits, with a sticky bit for everything below
+    let Some(top) = total.iter().rposition(|&l| l != 0) else {
+        return 0.0;
+    };
+    let lead = 64 - total[top].leading_zeros() as usize; // bits used in the top limb
+    let bitlen = top * 64 + lead;
+    if bitlen <= 64 {
+        return 0.0;
+    }
+    let low_bit = bitlen - 64; // index of the lowest bit kept
+    let get = |i: usize| -> u64 { total.get(i).copied().unwrap_or(0) };
+    let (li, ls) = (low_bit / 64, low_bit % 64);
+    let mut u = if ls == 0 {
+        get(li)
+    } else {
+        (get(li) >> ls) | (get(li + 1) << (64 - ls))
+    };
+    let below = total[..li].iter().any(|&l| l != 0) || (ls > 0 && get(li) << (64 - ls) != 0);
+    if below || rem != 0 {
+        u |= 1;
+    }
+    // value = u * 2^(low_bit - 1074 - 64), u < 2^64 rounded once to 53 bits here
+    let v = u as f64;
+    let e = low_bit as i64 - 1074 - 64;
+    let pow2 = |k: i64| f64::from_bits(((k + 1023) as u64) << 52);
+    if e < -1000 {
+        let r = v * pow2(-1000) * pow2(e + 1000);
+        if r < f64::MIN_POSITIVE {
+            0.0
+        } else {
+            r
+        }
+    } else {
+        v * pow2(e)
+    }
+}
+
+#[cfg(test)]
+mod mean_tests {
+    use super::exact_mean;
+
+    /// Values from Python 3.11: `statistics.mean([...])`.
+    #[test]
+    fn exact_mean_rounds_once_like_python() {
+        assert_eq!(exact_mean(&[0.1, 0.2, 0.3]), 0.2);
+        assert_eq!(exact_mean(&[1.0, 2.0]), 1.5);
+        assert_eq!(exact_mean(&[32.5, 0.0, 11.25]), 14.583333333333334);
+        assert_eq!(exact_mean(&[1e16, 1.0, -0.0 + 1.0]), 3333333333333334.0);
+        assert_eq!(exact_mean(&[]), 0.0);
+        assert_eq!(exact_mean(&[0.0, 0.0]), 0.0);
+    }
+}
