@@ -233,8 +233,8 @@ fn summarize_json_carries_its_warnings_and_why_the_summary_stopped() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let unprefixed: Vec<&str> = printed.iter().map(|w| &w["warning: ".len()..]).collect();
     assert_eq!(v["warnings"], serde_json::json!(unprefixed));
-    assert_eq!(v["stopped"], "length");
-    assert_eq!(v["summary_tokens"], 3);
+    assert_eq!(v["summary"]["stopped"], "length");
+    assert_eq!(v["summary"]["summary_tokens"], 3);
     // English text to the English summarizer: no warnings.
     let o = tarjama(&["summarize", "-m", &m, "--format", "json"], Some(ENGLISH));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -274,10 +274,11 @@ fn run_json_carries_its_warnings() {
     // The fixture translator's beam search runs the English sentence to its limit of 64.
     assert_eq!(
         printed[1..],
-        ["<stdin>: paragraph 1 line 1: the translation stopped at the length limit (63 tokens)"]
+        ["<stdin>: paragraph 1 line 1: the translation stopped at the length limit (63 tokens); \
+          raise --max-new-tokens"]
     );
-    assert_eq!(v["segments_stopped_at_length"], 1);
-    assert_eq!(v["summary_stopped"], "eos");
+    assert_eq!(v["translation"]["segments_stopped_at_length"], 1);
+    assert_eq!(v["summary"]["stopped"], "eos");
 }
 
 fn corpus(dir: &Path) -> String {
