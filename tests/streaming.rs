@@ -274,7 +274,10 @@ fn the_progress_bar_is_drawn_on_a_terminal_only() {
     assert_eq!(piped.status.code(), Some(0));
     let err = String::from_utf8(piped.stderr).unwrap();
     assert_eq!(without_warnings(&err), "", "{err}");
-    assert!(err.contains("stopped at the length limit (2 tokens)"), "{err}");
+    assert!(
+        err.contains("stopped at the length limit (2 tokens)"),
+        "{err}"
+    );
     assert_eq!(String::from_utf8(piped.stdout).unwrap(), written);
 }
 
