@@ -293,7 +293,7 @@ decode_flags! {
     /// at least P (top_p; above 0, at most 1).
     top_p: f32, "top-p", "TOP_P", [value_parser = top_p_value];
     /// Seed of the sampling (default 0, so runs repeat): each segment draws from its own
-    /// stream, numbered by its place in the input, whatever the batch size.
+    /// stream, numbered by its place in its own file, whatever the batch size or other files.
     seed: u64, "seed", "SEED", [];
 }
 
@@ -447,7 +447,8 @@ impl DecodeArgs {
         };
         Err(Usage(format!(
             "{sample}: sampling with more than one beam (beam sampling) is not supported \
-             ({beams}); add --beams 1"
+             ({beams}); add --{}beams 1",
+            self.flag_prefix
         )))
     }
 }
@@ -606,7 +607,8 @@ impl Output {
                 match out.write_all(content.as_bytes()).and_then(|_| out.flush()) {
                     // The reader went away (`tarjama ... | head`): nothing more to do.
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                    other => Ok(other?),
+                    Err(e) => Err(Error::io("<stdout>", e).into()),
+                    Ok(()) => Ok(()),
                 }
             }
             Output::File(path) => write_atomic(path, content.as_bytes()),
@@ -683,7 +685,9 @@ impl OutputWriter<'_> {
                 self.closed = true;
                 Ok(())
             }
-            other => Ok(other?),
+            // Only stdout's errors come here unnamed (a stream's are named above).
+            Err(e) => Err(Error::io("<stdout>", e).into()),
+            Ok(()) => Ok(()),
         }
     }
 

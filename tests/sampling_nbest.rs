@@ -231,3 +231,65 @@ fn without_length_limit(stderr: &str) -> String {
         .map(|l| format!("{l}\n"))
         .collect()
 }
+
+/// A file samples the same whatever other files share the run: each segment's stream is
+/// numbered by its place in its own file. `translate OTHER S` gives S the records of
+/// `translate S`, and `batch` writes for S what `translate S` prints.
+#[test]
+fn a_file_samples_the_same_whatever_else_is_in_the_run() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("in");
+    std::fs::create_dir(&corpus).unwrap();
+    let other = corpus.join("a.txt");
+    let s = corpus.join("s.txt");
+    std::fs::write(
+        &other,
+        "وصل الوفد إلى العاصمة. التقى الوزير بنظيره.\nقال المتحدث إن المحادثات ستستأنف.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &s,
+        "أعلنت الوزارة أن المحصول ارتفع. وقال المزارعون إن الأمطار ساعدت.\n",
+    )
+    .unwrap();
+    let (other, s) = (other.to_str().unwrap(), s.to_str().unwrap());
+    let sample = ["--model", &f, "--beams", "1", "--do-sample", "--seed", "7"];
+    let translate = |files: &[&str], format: &str| {
+        let args = [&["translate"][..], files, &sample, &["--format", format]].concat();
+        let o = common::run_tarjama(&args, None, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let untimed = |line: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    let alone: Vec<_> = translate(&[s], "jsonl").lines().map(untimed).collect();
+    let both: Vec<_> = translate(&[other, s], "jsonl")
+        .lines()
+        .map(untimed)
+        .collect();
+    let of_s: Vec<_> = both.into_iter().filter(|r| r["file"] == s).collect();
+    assert_eq!(alone.len(), 2);
+    assert_eq!(of_s, alone);
+
+    let out = dir.path().join("out");
+    let args = [
+        &[
+            "batch",
+            corpus.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ][..],
+        &sample,
+    ]
+    .concat();
+    let o = common::run_tarjama(&args, None, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out.join("s.en.txt")).unwrap(),
+        translate(&[s], "text")
+    );
+}

@@ -357,3 +357,24 @@ fn a_fifo_streams_and_its_closing_stops_the_translation() {
         "{stats}"
     );
 }
+
+/// A full disk on standard output is an error naming it (exit 1), not a silent loss.
+#[test]
+fn a_failed_write_to_stdout_names_it() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_tarjama"))
+        .args(args(&sample(), &[]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.ends_with("error: <stdout>: No space left on device (os error 28)\n"),
+        "{err}"
+    );
+}

@@ -423,21 +423,21 @@ impl Seq2SeqPipeline {
         max_batch_tokens: Option<usize>,
     ) -> Result<Vec<(Vec<Hypothesis>, f64)>> {
         let mut never = |_: usize| ControlFlow::Continue(());
-        match self.generate_with(inputs, 0, cfg, batch_size, max_batch_tokens, &mut never)? {
+        match self.generate_with(inputs, None, cfg, batch_size, max_batch_tokens, &mut never)? {
             ControlFlow::Continue(out) => Ok(out),
             ControlFlow::Break(()) => unreachable!("the callback never stops"),
         }
     }
 
-    /// [`Self::generate_planned`] for `inputs` that start at index `first_row` of a larger
-    /// input (input `i` samples from random stream `first_row + i`, so a window of a document
-    /// draws what the whole document at once would), calling `before_batch(done)` before each
-    /// padded batch with the number of inputs finished so far: `Break` stops there and returns
-    /// `Break` (nothing of the batches already decoded is kept).
+    /// [`Self::generate_planned`], where input `i` samples from random stream `streams[i]`
+    /// (`None`: stream `i`; a caller numbers them so that a window of a document draws what the
+    /// whole document at once would), calling `before_batch(done)` before each padded batch
+    /// with the number of inputs finished so far: `Break` stops there and returns `Break`
+    /// (nothing of the batches already decoded is kept).
     pub fn generate_with(
         &self,
         inputs: &[Vec<u32>],
-        first_row: usize,
+        streams: Option<&[u64]>,
         cfg: &GenerationConfig,
         batch_size: usize,
         max_batch_tokens: Option<usize>,
@@ -452,7 +452,10 @@ impl Seq2SeqPipeline {
             }
             let t0 = Instant::now();
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            let rows: Vec<u64> = chunk.iter().map(|&i| (first_row + i) as u64).collect();
+            let rows: Vec<u64> = chunk
+                .iter()
+                .map(|&i| streams.map_or(i as u64, |s| s[i]))
+                .collect();
             let hyps = self.generate_batch_rows(&batch, &rows, cfg)?;
             let share = t0.elapsed().as_secs_f64() / chunk.len() as f64;
             for (&i, h) in chunk.iter().zip(hyps) {

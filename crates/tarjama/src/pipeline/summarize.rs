@@ -283,7 +283,7 @@ impl Run<'_> {
         };
         let out = match self.pipe.generate_with(
             inputs,
-            0,
+            None,
             &self.settings.generation,
             self.settings.batch_size,
             None,

@@ -236,10 +236,15 @@ pub fn translate_streaming(
     // Flatten every segment of every document, keeping where it came from.
     let mut inputs: Vec<Vec<u32>> = Vec::new();
     let mut meta: Vec<(String, usize, usize, &'static str)> = Vec::new();
+    // Each segment's place in its own document: the random stream it samples from, so a
+    // document draws the same whatever other documents share the run (and `batch` draws what
+    // `translate` of the one file draws).
+    let mut streams: Vec<u64> = Vec::new();
     // Per document, per non-blank line: its paragraph, its index there and the end of its
     // segments in `inputs`.
     let mut line_ends: Vec<Vec<(usize, usize, usize)>> = Vec::with_capacity(docs.len());
     for doc in &docs {
+        let first = inputs.len();
         // The input line index: a paragraph's `blank_lines_before` counts the blank lines
         // between it and the previous paragraph (before the first: at the start of the input).
         let mut li = 0;
@@ -250,6 +255,7 @@ pub fn translate_streaming(
                 for seg in &line.segments {
                     inputs.push(tok.encode(&norm.normalize(&seg.text))?);
                     meta.push((seg.text.clone(), pi, li, seg.split.as_str()));
+                    streams.push((inputs.len() - 1 - first) as u64);
                 }
                 ends.push((pi, lj, inputs.len()));
                 li += 1;
@@ -327,7 +333,7 @@ pub fn translate_streaming(
         };
         let hyps = match pipe.generate_with(
             window_inputs,
-            start,
+            Some(&streams[start..end]),
             &settings.generation,
             settings.batch_size,
             settings.max_batch_tokens,
