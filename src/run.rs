@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 
 use super::common::{
     batch_size_value, empty_note, json_record, max_batch_tokens_value, model_name, parsed,
-    print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, ModelArgs, OutputArgs,
-    SummaryDecodeArgs, Typed,
+    print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, LanguageArgs,
+    ModelArgs, OutputArgs, SummaryDecodeArgs, Typed,
 };
 use super::progress::StageProgress;
 use super::summarize::{load_summarizer, notice};
@@ -76,6 +76,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub summarize_first: bool,
     #[command(flatten)]
+    pub languages: LanguageArgs,
+    #[command(flatten)]
     pub device: DeviceArgs,
     /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
     #[arg(long, value_parser = typed::<tarjama::model::linear::Quantization>)]
@@ -136,14 +138,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         flag: Some(flag),
     };
     let translator_args = model_args(Some(args.translator.clone()), "--translator");
-    let translator = translator_args.load(DEFAULT_TRANSLATOR)?;
+    let mut translator = translator_args.load(DEFAULT_TRANSLATOR)?;
+    let mut warnings = Warnings::default();
+    // The translator's direction (NLLB, M2M100) before its generation settings: the target
+    // language is the forced first token.
+    args.languages.apply(&mut translator, &mut warnings)?;
     let tsettings = TranslateSettings {
         normalization,
         generation: args.decode.generation_for(&translator)?,
         batch_size: args.batch_size.max(1),
         max_batch_tokens: args.max_batch_tokens,
     };
-    let mut warnings = Warnings::default();
     warnings.keep(tsettings.generation.warnings());
     if translator.reads_arabic_script() {
         warnings.not_arabic(&input, &text, &translator.info.name);

@@ -379,3 +379,53 @@ fn summarize_refuses_the_summary_flags_and_batch_takes_them_with_task_run() {
          plain decoding flags, --beams, ..., decode the one model)\n"
     );
 }
+
+/// `run --src-lang/--tgt-lang` set the translator's direction as `translate`'s do: the
+/// translation equals `translate` with the same flags, and the forced first token is the
+/// target's code.
+#[test]
+fn run_takes_the_translators_language_flags() {
+    let nllb = fixture("nllb-tiny");
+    let summarizer = fixture("distilbart-tiny");
+    let langs = [
+        "--src-lang",
+        "arb_Arab",
+        "--tgt-lang",
+        "fra_Latn",
+        "--beams",
+        "1",
+    ];
+    let args = [
+        &[
+            "run",
+            SAMPLE,
+            "--translator",
+            &nllb,
+            "--summarizer",
+            &summarizer,
+        ][..],
+        &langs,
+        &["--format", "json"],
+    ]
+    .concat();
+    let v = json(&common::run_tarjama(&args, None, &[]));
+    let translate = [&["translate", SAMPLE, "--model", &nllb][..], &langs].concat();
+    let t = common::run_tarjama(&translate, None, &[]);
+    assert_eq!(
+        v["translation"]["text"].as_str().unwrap(),
+        String::from_utf8(ok(&t).stdout.clone()).unwrap()
+    );
+    let fra = v["translation"]["settings"]["generation"]["forced_bos_token_id"].clone();
+    let eng = {
+        let a = [
+            &args[..args.len() - 6],
+            &["--beams", "1", "--format", "json"],
+        ]
+        .concat();
+        json(&common::run_tarjama(&a, None, &[]))["translation"]["settings"]["generation"]
+            ["forced_bos_token_id"]
+            .clone()
+    };
+    assert!(fra.is_u64() && eng.is_u64(), "{fra} {eng}");
+    assert_ne!(fra, eng);
+}
