@@ -163,12 +163,29 @@ pub struct LanguageArgs {
 impl LanguageArgs {
     /// Applies the flags to a loaded pipeline. A model without language codes ignores them,
     /// with a warning (`--src-lang ignored: MODEL has no language codes`).
+    ///
+    /// Errors: a [`Usage`] error (exit 2) naming the flag for a code the model does not know
+    /// (the message lists similar ones).
     pub fn apply(
         &self,
         pipe: &mut Seq2SeqPipeline,
         warnings: &mut crate::warn::Warnings,
-    ) -> tarjama::Result<()> {
-        let set = pipe.set_languages(self.src_lang.as_deref(), self.tgt_lang.as_deref())?;
+    ) -> Result<(), Usage> {
+        if let Some(langs) = pipe.tokenizer.languages() {
+            for (flag, code) in [
+                ("--src-lang", &self.src_lang),
+                ("--tgt-lang", &self.tgt_lang),
+            ] {
+                if let Some(code) = code {
+                    langs
+                        .token_id(code)
+                        .map_err(|e| Usage(format!("{flag} {code}: {e}")))?;
+                }
+            }
+        }
+        let set = pipe
+            .set_languages(self.src_lang.as_deref(), self.tgt_lang.as_deref())
+            .map_err(|e| Usage(e.to_string()))?;
         if set.is_none() {
             warnings.no_effect(
                 &self.given(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::common::{
     empty_note, for_flag, input_name, model_name, parsed, read_text_input, revision_value,
-    InputArgs, OutputArgs,
+    InputArgs, OutputArgs, Usage,
 };
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::text::Normalization;
@@ -106,9 +106,10 @@ pub fn run(args: TokenizeArgs) -> anyhow::Result<i32> {
         .map_err(|e| for_flag(e, "--model"))?;
     if let Some(code) = &args.src_lang {
         if tok.languages().is_some() {
-            tok.set_source_language(code)?;
+            tok.set_source_language(code)
+                .map_err(|e| Usage(format!("--src-lang {code}: {e}")))?;
         } else {
-            eprintln!("note: --src-lang ignored: {name} has no language codes");
+            eprintln!("warning: --src-lang ignored: {name} has no language codes");
         }
     }
     let out = if args.decode {
