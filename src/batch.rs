@@ -9,8 +9,8 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, fraction, max_batch_tokens_value, parsed, positive, print_stats, shard_value,
-    DecodeArgs, InputArgs, LanguageArgs, ModelArgs, SummaryDecodeArgs,
+    batch_size_value, files_per_group_value, fraction, max_batch_tokens_value, parsed, print_stats,
+    shard_value, DecodeArgs, InputArgs, LanguageArgs, ModelArgs, SummaryDecodeArgs, Usage,
 };
 use super::progress::BatchProgress;
 use super::summarize::{load_summarizer, SummarizerArgs};
@@ -123,8 +123,9 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", value_parser = max_batch_tokens_value)]
     pub max_batch_tokens: Option<usize>,
     /// Files whose segments are batched together before their outputs and manifest records are
-    /// written (larger: better batches; smaller: progress and manifest advance more often).
-    #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP, value_parser = positive)]
+    /// written (larger: better batches; smaller: progress and manifest advance more often);
+    /// 1 to 100000.
+    #[arg(long, default_value_t = batch::DEFAULT_FILES_PER_GROUP, value_parser = files_per_group_value)]
     pub files_per_group: usize,
     /// Output layout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
@@ -199,24 +200,35 @@ impl BatchArgs {
     }
 
     /// Checks that the model flags fit the task.
-    fn check_model_flags(&self) -> anyhow::Result<()> {
+    fn check_model_flags(&self) -> Result<(), Usage> {
+        let usage = |msg: &str| Err(Usage(msg.to_string()));
         match self.task {
             TaskArg::Run => {
                 if self.model.model.is_some() {
-                    anyhow::bail!("--task run takes --translator and --summarizer, not --model");
+                    return usage("--task run takes --translator and --summarizer, not --model");
                 }
                 if self.model.revision.is_some() {
-                    anyhow::bail!(
+                    return usage(
                         "--revision applies to --model; with --task run give each model's \
-                         revision as --translator NAME@REVISION / --summarizer NAME@REVISION"
+                         revision as --translator NAME@REVISION / --summarizer NAME@REVISION",
                     );
                 }
             }
             TaskArg::Translate if self.summarizer.is_some() => {
-                anyhow::bail!("--summarizer needs --task run or summarize")
+                return usage("--summarizer needs --task run or summarize");
             }
             TaskArg::Summarize if self.translator.is_some() => {
-                anyhow::bail!("--translator needs --task run or translate")
+                return usage("--translator needs --task run or translate");
+            }
+            TaskArg::Translate if self.model.model.is_some() && self.translator.is_some() => {
+                return usage(
+                    "--model and --translator both name the model of --task translate: give one",
+                );
+            }
+            TaskArg::Summarize if self.model.model.is_some() && self.summarizer.is_some() => {
+                return usage(
+                    "--model and --summarizer both name the model of --task summarize: give one",
+                );
             }
             _ => {}
         }
@@ -225,13 +237,13 @@ impl BatchArgs {
             .given()
             .filter(|_| self.task != TaskArg::Run)
         {
-            anyhow::bail!(
+            return Err(Usage(format!(
                 "{flag} applies to --task run (with --task translate or summarize the plain \
                  decoding flags, --beams, ..., decode the one model)"
-            );
+            )));
         }
         if self.summary.lang.is_some() && self.task != TaskArg::Summarize {
-            anyhow::bail!("--lang applies to --task summarize (translate and run read Arabic)");
+            return usage("--lang applies to --task summarize (translate and run read Arabic)");
         }
         Ok(())
     }

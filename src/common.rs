@@ -884,6 +884,14 @@ pub fn batch_size_value(s: &str) -> Result<usize, String> {
     bounded(s, 1, MAX_BATCH_SIZE, "")
 }
 
+/// Most files `batch --files-per-group` takes (their texts are held in memory together).
+pub const MAX_FILES_PER_GROUP: usize = 100_000;
+
+/// Clap value parser for `batch --files-per-group`: 1 to [`MAX_FILES_PER_GROUP`].
+pub fn files_per_group_value(s: &str) -> Result<usize, String> {
+    bounded(s, 1, MAX_FILES_PER_GROUP, "")
+}
+
 /// Clap value parser for `--max-batch-tokens`: 1 to [`MAX_BATCH_TOKENS`].
 pub fn max_batch_tokens_value(s: &str) -> Result<usize, String> {
     bounded(s, 1, MAX_BATCH_TOKENS, "")

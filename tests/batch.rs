@@ -1123,3 +1123,46 @@ fn resume_after_a_sharded_run_names_the_shards_to_give() {
     );
     assert_eq!(tree(&out), before);
 }
+
+/// Model flags that contradict the task are usage errors (exit 2), found before anything is
+/// loaded or written: one model named twice, a stage flag for a stage the task lacks, and
+/// `--files-per-group` beyond its cap.
+#[test]
+fn contradicting_model_flags_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("a.txt"), "وصل الوفد إلى العاصمة.\n").unwrap();
+    let out = dir.path().join("out");
+    let (i, o) = (s(&input), s(&out));
+    let (m, b) = (marian(), bart());
+    for (extra, want) in [
+        (
+            vec!["--model", &m, "--translator", &m],
+            "error: --model and --translator both name the model of --task translate: give one\n",
+        ),
+        (
+            vec!["--task", "summarize", "--model", &b, "--summarizer", &b],
+            "error: --model and --summarizer both name the model of --task summarize: give one\n",
+        ),
+        (
+            vec!["--model", &m, "--summarizer", &b],
+            "error: --summarizer needs --task run or summarize\n",
+        ),
+        (
+            vec!["--task", "run", "--model", &m],
+            "error: --task run takes --translator and --summarizer, not --model\n",
+        ),
+        (
+            vec!["--model", &m, "--files-per-group", "100001"],
+            "error: invalid value '100001' for '--files-per-group <FILES_PER_GROUP>': must be at \
+             most 100000\n\nFor more information, try '--help'.\n",
+        ),
+    ] {
+        let args = [&["batch", i, "-o", o][..], &extra].concat();
+        let r = tarjama(&args);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}");
+        assert_eq!(String::from_utf8_lossy(&r.stderr), want, "{extra:?}");
+        assert!(!out.exists(), "{extra:?}: nothing is written");
+    }
+}

@@ -372,7 +372,7 @@ fn summarize_refuses_the_summary_flags_and_batch_takes_them_with_task_run() {
         None,
         &[],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
         "error: --summary-beams applies to --task run (with --task translate or summarize the \
