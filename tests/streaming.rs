@@ -320,7 +320,10 @@ fn run_and_summarize_draw_their_stages_on_a_terminal() {
         .map(|s| s.to_string())
         .collect();
     let shown = on_a_terminal(&args).unwrap();
-    assert!(shown.contains("summarize 0/1 chunks"), "{shown:?}");
+    // The Arabic sample is longer than one chunk of the fixture summarizer: map-reduce's first
+    // pass has 3 chunks, and its bar is drawn when set up (a later pass's first frame may fall
+    // within indicatif's redraw interval and not show).
+    assert!(shown.contains("summarize 0/3 chunks"), "{shown:?}");
 }
 
 #[test]
