@@ -362,6 +362,18 @@ impl DecodeArgs {
         format!("--{}{name}", self.flag_prefix)
     }
 
+    /// What follows a length-limit warning: `; raise --max-length` when that flag set the
+    /// limit (and `--max-new-tokens` was not given), else `; raise --max-new-tokens` (with
+    /// this group's prefix: `--summary-max-new-tokens`).
+    pub fn length_hint(&self) -> String {
+        let flag = if self.max_new_tokens.is_none() && self.max_length.is_some() {
+            "max-length"
+        } else {
+            "max-new-tokens"
+        };
+        format!("; raise {}", self.flag(flag))
+    }
+
     /// Checks the length flags against the loaded model's decoder positions (`positions`, the
     /// `max_position_embeddings` of `model`; `None` for models with relative positions such as
     /// T5, which have no such limit), right after the model loads and before any input is

@@ -197,12 +197,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     warnings.length_limit(
         &input,
         &result.translation.segments,
-        "; raise --max-new-tokens",
+        &args.decode.length_hint(),
     );
     warnings.summary_length_limit(
         &input,
         &result.summary.summary,
-        "; raise --summary-max-new-tokens",
+        &args.summary_decode.decode().length_hint(),
     );
 
     let summary_en = &result.summary.english;

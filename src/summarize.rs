@@ -200,7 +200,7 @@ pub fn run(args: SummarizeArgs) -> anyhow::Result<i32> {
     let summary = summarize_with_progress(&pipe, &text, &settings, &mut bar)?;
     bar.finish();
     notice(&summary, settings.strategy);
-    warnings.summary_length_limit(&input, &summary, "; raise --max-new-tokens");
+    warnings.summary_length_limit(&input, &summary, &args.decode.length_hint());
     let out = match args.format {
         Format::Text => format!("{}\n", summary.text),
         Format::Json => json_record(&SummarizeRecord {

@@ -266,7 +266,7 @@ pub fn run(args: TranslateArgs) -> anyhow::Result<i32> {
     let mut st = streamer.into_inner();
     st.bar.finish();
     for ((path, _), segments) in docs.iter().zip(&cut) {
-        warnings.length_limit(path, segments, "; raise --max-new-tokens");
+        warnings.length_limit(path, segments, &args.decode.length_hint());
     }
     if let Some(e) = st.error {
         return Err(e);

@@ -101,6 +101,28 @@ fn a_translation_cut_by_the_length_limit_warns_and_says_so_in_jsonl() {
             assert_eq!(r["target_tokens"], 2);
         }
     }
+    // A limit set by --max-length (3 tokens with the decoder start token: 2 new ones) is
+    // named in the hint; --max-new-tokens wins when both are given.
+    for (flags, hint) in [
+        (&["--max-length", "3"][..], "--max-length"),
+        (
+            &["--max-length", "3", "--max-new-tokens", "2"][..],
+            "--max-new-tokens",
+        ),
+    ] {
+        let mut a = vec!["translate", input, "-m", &m, "--beams", "1"];
+        a.extend_from_slice(flags);
+        let o = tarjama(&a, None);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(
+            warnings(&o)[0],
+            format!(
+                "warning: {input}: paragraph 1 line 1: the translation stopped at the length \
+                 limit (2 tokens); raise {hint}"
+            ),
+            "{flags:?}"
+        );
+    }
     // Without the limit, the fixture's greedy translations end with their own EOS.
     let o = tarjama(
         &[
