@@ -14,8 +14,8 @@ use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
 use tarjama::eval::{
-    self, BleuConfig, BleuTokenizer, BootstrapSettings, Confidence, EvalSettings, MetricComparison,
-    MetricKind, RandomizationComparison, RandomizationSettings, RougeConfig, RougeTokenizer,
+    self, BleuConfig, BleuTokenizer, BootstrapSettings, Comparison, Confidence, EvalSettings,
+    MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeConfig, RougeTokenizer,
     ScoreDetail, ScoreLine, MAX_RESAMPLES,
 };
 
@@ -432,11 +432,14 @@ struct SentenceRecord<'a> {
     scores: Vec<LineRecord<'a>>,
 }
 
-/// `compare --format json`.
+/// `compare --format json` (either paired test).
 #[derive(Serialize)]
 struct CompareRecord<'a> {
     test: &'static str,
-    resamples: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resamples: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trials: Option<usize>,
     seed: u64,
     baseline: &'a str,
     systems: &'a [String],
@@ -451,13 +454,16 @@ struct MetricRecord<'a> {
     results: Vec<SystemRecord<'a>>,
 }
 
-/// One system's result in [`MetricRecord`]: rounded, and exact.
+/// One system's result in [`MetricRecord`]: rounded, and exact. The mean and CI are absent
+/// for approximate randomization.
 #[derive(Serialize)]
 struct SystemRecord<'a> {
     system: &'a str,
     score: Option<f64>,
-    mean: Option<f64>,
-    ci: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mean: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci: Option<Option<f64>>,
     p_value: Option<Option<f64>>,
     exact: SystemExact,
 }
@@ -465,42 +471,10 @@ struct SystemRecord<'a> {
 #[derive(Serialize)]
 struct SystemExact {
     score: f64,
-    mean: f64,
-    ci: f64,
-    p_value: Option<f64>,
-}
-
-/// `compare --paired-ar --format json`.
-#[derive(Serialize)]
-struct ArCompareRecord<'a> {
-    test: &'static str,
-    trials: usize,
-    seed: u64,
-    baseline: &'a str,
-    systems: &'a [String],
-    metrics: Vec<ArMetricRecord<'a>>,
-}
-
-/// One metric of [`ArCompareRecord`].
-#[derive(Serialize)]
-struct ArMetricRecord<'a> {
-    name: &'a str,
-    signature: &'a str,
-    results: Vec<ArSystemRecord<'a>>,
-}
-
-/// One system's result in [`ArMetricRecord`]: rounded, and exact.
-#[derive(Serialize)]
-struct ArSystemRecord<'a> {
-    system: &'a str,
-    score: Option<f64>,
-    p_value: Option<Option<f64>>,
-    exact: ArSystemExact,
-}
-
-#[derive(Serialize)]
-struct ArSystemExact {
-    score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci: Option<f64>,
     p_value: Option<f64>,
 }
 
@@ -694,75 +668,134 @@ fn test_report<'a>(
 const P_NOTE: &str = "p: chance of a difference from the baseline at least this large if both \
                       systems came from the same process; * marks p <= 0.05";
 
-fn compare_text(
+/// How `compare` names its paired test in the text and JSON reports.
+struct TestInfo {
+    /// The title of the text report (`Paired bootstrap resampling (sacrebleu --paired-bs)`).
+    title: &'static str,
+    /// `test` in the JSON report.
+    json_name: &'static str,
+    /// What is counted (`resamples`, `trials`): the intro's word and the JSON key.
+    unit: &'static str,
+    /// How many.
+    count: usize,
+    seed: u64,
+}
+
+/// `compare` as text for either paired test: the table has the mean ± 95% CI column only when
+/// the test estimates them (bootstrap; sacrebleu computes none for randomization by default).
+fn compare_text<R: PairedOutcome>(
     names: &[String],
-    cmp: &[MetricComparison],
-    bs: &BootstrapSettings,
+    cmp: &[Comparison<R>],
+    info: &TestInfo,
     w: usize,
 ) -> anyhow::Result<String> {
     let intro = [
         format!(
-            "Paired bootstrap resampling (sacrebleu --paired-bs): {} resamples, seed {}, \
-             baseline {}",
-            bs.resamples, bs.seed, names[0]
+            "{}: {} {}, seed {}, baseline {}",
+            info.title, info.count, info.unit, info.seed, names[0]
         ),
         P_NOTE.to_string(),
     ];
+    let with_ci = cmp
+        .iter()
+        .flat_map(|c| &c.results)
+        .any(|r| r.interval().is_some());
     let mut rows = Vec::new();
     for c in cmp {
         for (name, r) in names.iter().zip(&c.results) {
-            rows.push(vec![
-                c.name.clone(),
-                name.clone(),
-                format!("{:.w$}", r.score),
-                format!("{:.w$} ± {:.w$}", r.mean, r.ci),
-                p_cell(r.p_value),
-            ]);
+            let mut row = vec![c.name.clone(), name.clone(), format!("{:.w$}", r.score())];
+            if let Some((mean, ci)) = r.interval() {
+                row.push(format!("{mean:.w$} ± {ci:.w$}"));
+            }
+            row.push(p_cell(r.p_value()));
+            rows.push(row);
         }
     }
+    let (header, right): (&[&str], &[usize]) = if with_ci {
+        (
+            &["metric", "system", "score", "mean ± 95% CI", "p"],
+            &[2, 3],
+        )
+    } else {
+        (&["metric", "system", "score", "p"], &[2])
+    };
     test_report(
         &intro,
-        &["metric", "system", "score", "mean ± 95% CI", "p"],
+        header,
         &rows,
-        &[2, 3],
+        right,
         cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
     )
 }
 
-/// `compare --paired-ar` as text: the table has no mean or confidence interval (sacrebleu
-/// computes none for this test by default).
-fn compare_ar_text(
+/// `compare --format json` for either paired test.
+fn compare_json<R: PairedOutcome>(
     names: &[String],
-    cmp: &[RandomizationComparison],
-    ar: &RandomizationSettings,
+    cmp: &[Comparison<R>],
+    info: &TestInfo,
     w: usize,
 ) -> anyhow::Result<String> {
-    let intro = [
-        format!(
-            "Paired approximate randomization (sacrebleu --paired-ar): {} trials, seed {}, \
-             baseline {}",
-            ar.trials, ar.seed, names[0]
-        ),
-        P_NOTE.to_string(),
-    ];
-    let mut rows = Vec::new();
-    for c in cmp {
-        for (name, r) in names.iter().zip(&c.results) {
-            rows.push(vec![
-                c.name.clone(),
-                name.clone(),
-                format!("{:.w$}", r.score),
-                p_cell(r.p_value),
-            ]);
-        }
-    }
-    test_report(
-        &intro,
-        &["metric", "system", "score", "p"],
-        &rows,
-        &[2],
-        cmp.iter().map(|c| (c.name.as_str(), c.signature.as_str())),
-    )
+    let metrics = cmp
+        .iter()
+        .map(|c| MetricRecord {
+            name: &c.name,
+            signature: &c.signature,
+            results: names
+                .iter()
+                .zip(&c.results)
+                .map(|(n, r)| {
+                    let interval = r.interval();
+                    SystemRecord {
+                        system: n,
+                        score: rounded(r.score(), w),
+                        mean: interval.map(|(m, _)| rounded(m, w)),
+                        ci: interval.map(|(_, ci)| rounded(ci, w)),
+                        p_value: r.p_value().map(|p| rounded(p, 4)),
+                        exact: SystemExact {
+                            score: r.score(),
+                            mean: interval.map(|(m, _)| m),
+                            ci: interval.map(|(_, ci)| ci),
+                            p_value: r.p_value(),
+                        },
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let count = Some(info.count);
+    json_text(&CompareRecord {
+        test: info.json_name,
+        resamples: count.filter(|_| info.unit == "resamples"),
+        trials: count.filter(|_| info.unit == "trials"),
+        seed: info.seed,
+        baseline: &names[0],
+        systems: names,
+        metrics,
+    })
+}
+
+/// Runs `test` and prints its report in the chosen format.
+fn run_paired<T: PairedTest>(
+    inputs: &CompareInputs,
+    test: &T,
+    info: &TestInfo,
+    m: &MetricArgs,
+) -> anyhow::Result<()> {
+    let cmp = eval::compare_with(&inputs.settings, &inputs.systems, &inputs.refs, test)?;
+    let out = match m.format {
+        OutputFormat::Text => compare_text(&inputs.names, &cmp, info, m.width)?,
+        OutputFormat::Json => compare_json(&inputs.names, &cmp, info, m.width)?,
+    };
+    emit(&out)
+}
+
+/// What `compare` has read: the settings, the systems' segments, the references' and the
+/// systems' names.
+struct CompareInputs {
+    settings: EvalSettings,
+    systems: Vec<Vec<String>>,
+    refs: Vec<Vec<String>>,
+    names: Vec<String>,
 }
 
 /// `tarjama compare`.
@@ -785,89 +818,49 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
     rouge_hint(&settings, &systems, &ref_lines);
     let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
-    let w = m.width;
+    let inputs = CompareInputs {
+        settings,
+        systems,
+        refs: ref_lines,
+        names,
+    };
     if args.paired_ar {
         let ar = RandomizationSettings {
             trials: args.ar_trials.unwrap_or(eval::DEFAULT_TRIALS),
             seed: args.seed,
         };
-        let cmp = eval::compare_randomization(&settings, &systems, &ref_lines, &ar)?;
-        match m.format {
-            OutputFormat::Text => emit(&compare_ar_text(&names, &cmp, &ar, w)?)?,
-            OutputFormat::Json => {
-                let metrics = cmp
-                    .iter()
-                    .map(|c| ArMetricRecord {
-                        name: &c.name,
-                        signature: &c.signature,
-                        results: names
-                            .iter()
-                            .zip(&c.results)
-                            .map(|(n, r)| ArSystemRecord {
-                                system: n,
-                                score: rounded(r.score, w),
-                                p_value: r.p_value.map(|p| rounded(p, 4)),
-                                exact: ArSystemExact {
-                                    score: r.score,
-                                    p_value: r.p_value,
-                                },
-                            })
-                            .collect(),
-                    })
-                    .collect();
-                emit(&json_text(&ArCompareRecord {
-                    test: "paired approximate randomization",
-                    trials: ar.trials,
-                    seed: ar.seed,
-                    baseline: &names[0],
-                    systems: &names,
-                    metrics,
-                })?)?;
+        for (name, sys) in inputs.names.iter().zip(&inputs.systems).skip(1) {
+            if *sys == inputs.systems[0] {
+                eprintln!(
+                    "note: {name} is identical to the baseline: approximate randomization then \
+                     gives its smallest p-value, (0+1)/({}+1) = {:.4}, as sacrebleu does (no \
+                     trial differs by more than 0)",
+                    ar.trials,
+                    1.0 / (ar.trials as f64 + 1.0)
+                );
             }
         }
-        return Ok(0);
-    }
-    let bs = BootstrapSettings {
-        resamples: args.resamples,
-        seed: args.seed,
-    };
-    let cmp = eval::compare(&settings, &systems, &ref_lines, &bs)?;
-    match m.format {
-        OutputFormat::Text => emit(&compare_text(&names, &cmp, &bs, w)?)?,
-        OutputFormat::Json => {
-            let metrics = cmp
-                .iter()
-                .map(|c| MetricRecord {
-                    name: &c.name,
-                    signature: &c.signature,
-                    results: names
-                        .iter()
-                        .zip(&c.results)
-                        .map(|(n, r)| SystemRecord {
-                            system: n,
-                            score: rounded(r.score, w),
-                            mean: rounded(r.mean, w),
-                            ci: rounded(r.ci, w),
-                            p_value: r.p_value.map(|p| rounded(p, 4)),
-                            exact: SystemExact {
-                                score: r.score,
-                                mean: r.mean,
-                                ci: r.ci,
-                                p_value: r.p_value,
-                            },
-                        })
-                        .collect(),
-                })
-                .collect();
-            emit(&json_text(&CompareRecord {
-                test: "paired bootstrap resampling",
-                resamples: bs.resamples,
-                seed: bs.seed,
-                baseline: &names[0],
-                systems: &names,
-                metrics,
-            })?)?;
-        }
+        let info = TestInfo {
+            title: "Paired approximate randomization (sacrebleu --paired-ar)",
+            json_name: "paired approximate randomization",
+            unit: "trials",
+            count: ar.trials,
+            seed: ar.seed,
+        };
+        run_paired(&inputs, &ar, &info, m)?;
+    } else {
+        let bs = BootstrapSettings {
+            resamples: args.resamples,
+            seed: args.seed,
+        };
+        let info = TestInfo {
+            title: "Paired bootstrap resampling (sacrebleu --paired-bs)",
+            json_name: "paired bootstrap resampling",
+            unit: "resamples",
+            count: bs.resamples,
+            seed: bs.seed,
+        };
+        run_paired(&inputs, &bs, &info, m)?;
     }
     Ok(0)
 }

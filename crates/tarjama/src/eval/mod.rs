@@ -335,7 +335,7 @@ pub fn evaluate_with_confidence(
         .into_iter()
         .zip(conf)
         .map(|(mut l, c)| {
-            l.signature = paired_signature(&l.signature, bs);
+            l.signature = test_signature(&l.signature, bs);
             (l, c)
         })
         .collect())
@@ -418,15 +418,85 @@ pub fn evaluate_sentences(
     Ok(out)
 }
 
-/// Paired bootstrap results of every system for one figure.
+/// The results of every system for one figure under a paired test: [`MetricComparison`]
+/// (bootstrap) or [`RandomizationComparison`] (approximate randomization).
 #[derive(Clone, Debug, PartialEq)]
-pub struct MetricComparison {
+pub struct Comparison<R> {
     /// Figure name (`BLEU`, `ROUGE-L`, ...).
     pub name: String,
-    /// Signature including the resampling settings (`nrefs:1|bs:1000|seed:12345|...`).
+    /// Signature including the test settings (`nrefs:1|bs:1000|seed:12345|...` or
+    /// `nrefs:1|ar:10000|seed:12345|...`), as sacrebleu prints it.
     pub signature: String,
     /// One result per system, in input order; the first is the baseline (no p-value).
-    pub results: Vec<BootstrapResult>,
+    pub results: Vec<R>,
+}
+
+/// Paired bootstrap results of every system for one figure.
+pub type MetricComparison = Comparison<BootstrapResult>;
+
+/// Approximate randomization results of every system for one figure.
+pub type RandomizationComparison = Comparison<RandomizationResult>;
+
+/// What every paired test reports for one system: its score, optionally a resampled mean and
+/// 95% confidence half-width, and the p-value against the baseline.
+pub trait PairedOutcome {
+    /// The actual corpus score (0-100).
+    fn score(&self) -> f64;
+    /// The resampled mean and 95% confidence half-width, when the test estimates them
+    /// (bootstrap does, approximate randomization does not).
+    fn interval(&self) -> Option<(f64, f64)>;
+    /// p-value of the difference from the baseline; `None` for the baseline itself.
+    fn p_value(&self) -> Option<f64>;
+}
+
+impl PairedOutcome for BootstrapResult {
+    fn score(&self) -> f64 {
+        self.score
+    }
+    fn interval(&self) -> Option<(f64, f64)> {
+        Some((self.mean, self.ci))
+    }
+    fn p_value(&self) -> Option<f64> {
+        self.p_value
+    }
+}
+
+impl PairedOutcome for RandomizationResult {
+    fn score(&self) -> f64 {
+        self.score
+    }
+    fn interval(&self) -> Option<(f64, f64)> {
+        None
+    }
+    fn p_value(&self) -> Option<f64> {
+        self.p_value
+    }
+}
+
+/// A paired significance test of sacrebleu's `PairedTest`: bootstrap resampling
+/// ([`BootstrapSettings`], `test_type='bs'`) or approximate randomization
+/// ([`RandomizationSettings`], `test_type='ar'`). [`compare_with`] runs any of them.
+pub trait PairedTest {
+    /// One system's result.
+    type Outcome: PairedOutcome;
+    /// What is prepared once for all metrics of a run on `n` segments (the resampling plan).
+    type Plan;
+    /// The signature fields the test adds after `nrefs:N`: `bs:1000|seed:12345` or
+    /// `ar:10000|seed:12345`.
+    fn signature_fields(&self) -> String;
+    /// Checks the settings and prepares the run on `n` segments; errors when the number of
+    /// resamples or trials is 0 or above its maximum.
+    fn plan(&self, n: usize) -> Result<Self::Plan>;
+    /// The test on one corpus metric; `stats[s]` are system `s`'s segment statistics.
+    fn run_metric(
+        &self,
+        plan: &Self::Plan,
+        metric: &dyn CorpusMetric,
+        stats: &[Vec<Vec<f64>>],
+    ) -> Vec<Self::Outcome>;
+    /// The test on per-document values whose corpus score is their mean (ROUGE F1, 0..=1),
+    /// with scores scaled to 0-100.
+    fn run_means(&self, plan: &Self::Plan, values: &[Vec<f64>]) -> Vec<Self::Outcome>;
 }
 
 /// Settings of the paired bootstrap test.
@@ -447,98 +517,34 @@ impl Default for BootstrapSettings {
     }
 }
 
-/// Adds sacrebleu's resampling fields to a signature: `nrefs:1|bs:1000|seed:12345|...`.
-fn paired_signature(signature: &str, bs: &BootstrapSettings) -> String {
-    match signature.split_once('|') {
-        Some((nrefs, rest)) => format!("{nrefs}|bs:{}|seed:{}|{rest}", bs.resamples, bs.seed),
-        None => signature.to_string(),
+impl PairedTest for BootstrapSettings {
+    type Outcome = BootstrapResult;
+    type Plan = Resamples;
+    fn signature_fields(&self) -> String {
+        format!("bs:{}|seed:{}", self.resamples, self.seed)
     }
-}
-
-/// Compares systems with paired bootstrap resampling against the first one
-/// (`sacrebleu.significance.PairedTest(..., test_type='bs')`): for each figure, every
-/// system's score, the mean and 95% confidence half-width of its resampled scores, and the
-/// p-value of its difference from the baseline. BLEU, chrF, chrF++ and TER reproduce
-/// sacrebleu exactly; ROUGE uses the same resamples on per-document F1 (an extension, as
-/// sacrebleu has no ROUGE).
-pub fn compare(
-    settings: &EvalSettings,
-    systems: &[Vec<String>],
-    refs: &[Vec<String>],
-    bs: &BootstrapSettings,
-) -> Result<Vec<MetricComparison>> {
-    if systems.len() < 2 {
-        return Err(Error::Config(
-            "compare needs at least two systems (the first is the baseline)".into(),
-        ));
+    fn plan(&self, n: usize) -> Result<Resamples> {
+        Resamples::new(self.seed, self.resamples, n).map_err(Error::Config)
     }
-    for s in systems {
-        check_shapes(s, refs)?;
+    fn run_metric(
+        &self,
+        plan: &Resamples,
+        metric: &dyn CorpusMetric,
+        stats: &[Vec<Vec<f64>>],
+    ) -> Vec<BootstrapResult> {
+        bootstrap::paired_bootstrap(metric, stats, plan)
     }
-    let nrefs = refs.len();
-    let n = systems[0].len();
-    let resamples = bootstrap::Resamples::new(bs.seed, bs.resamples, n).map_err(Error::Config)?;
-    let mut out = Vec::new();
-    let run = |m: &dyn CorpusMetric| {
-        let stats: Vec<Vec<Vec<f64>>> = systems.iter().map(|s| m.segment_stats(s, refs)).collect();
-        MetricComparison {
-            name: m.name(),
-            signature: paired_signature(&m.signature(nrefs), bs),
-            results: bootstrap::paired_bootstrap(m, &stats, &resamples),
-        }
-    };
-    for kind in &settings.metrics {
-        match kind {
-            MetricKind::Bleu => out.push(run(&Bleu::new(settings.bleu))),
-            MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
-                out.push(run(&Chrf::new(chrf_config(*kind))))
-            }
-            MetricKind::Ter => out.push(run(&Ter::default())),
-            MetricKind::Rouge => {
-                let signature = paired_signature(&rouge::signature(&settings.rouge, nrefs), bs);
-                for (t, f) in RougeType::ALL
-                    .iter()
-                    .zip(rouge_f1s(settings, systems, refs))
-                {
-                    let results = bootstrap::paired_bootstrap_means(&f, &resamples)
-                        .into_iter()
-                        .map(|r| BootstrapResult {
-                            score: 100.0 * r.score,
-                            mean: 100.0 * r.mean,
-                            ci: 100.0 * r.ci,
-                            p_value: r.p_value,
-                        })
-                        .collect();
-                    out.push(MetricComparison {
-                        name: t.name().to_string(),
-                        signature: signature.clone(),
-                        results,
-                    });
-                }
-            }
-        }
+    fn run_means(&self, plan: &Resamples, values: &[Vec<f64>]) -> Vec<BootstrapResult> {
+        bootstrap::paired_bootstrap_means(values, plan)
+            .into_iter()
+            .map(|r| BootstrapResult {
+                score: 100.0 * r.score,
+                mean: 100.0 * r.mean,
+                ci: 100.0 * r.ci,
+                p_value: r.p_value,
+            })
+            .collect()
     }
-    Ok(out)
-}
-
-/// Per-document ROUGE F1 of every system, one set per [`RougeType::ALL`] entry:
-/// `out[type][system][document]`.
-fn rouge_f1s(
-    settings: &EvalSettings,
-    systems: &[Vec<String>],
-    refs: &[Vec<String>],
-) -> Vec<Vec<Vec<f64>>> {
-    let docs: Vec<Vec<rouge::RougeDoc>> = systems
-        .iter()
-        .map(|s| rouge::document_scores(s, refs, &settings.rouge))
-        .collect();
-    (0..RougeType::ALL.len())
-        .map(|k| {
-            docs.iter()
-                .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
-                .collect()
-        })
-        .collect()
 }
 
 /// Settings of the paired approximate randomization test.
@@ -559,60 +565,77 @@ impl Default for RandomizationSettings {
     }
 }
 
-/// Approximate randomization results of every system for one figure.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RandomizationComparison {
-    /// Figure name (`BLEU`, `ROUGE-L`, ...).
-    pub name: String,
-    /// Signature including the test settings (`nrefs:1|ar:10000|seed:12345|...`), as
-    /// sacrebleu prints it.
-    pub signature: String,
-    /// One result per system, in input order; the first is the baseline (no p-value).
-    pub results: Vec<RandomizationResult>,
+impl PairedTest for RandomizationSettings {
+    type Outcome = RandomizationResult;
+    type Plan = ();
+    fn signature_fields(&self) -> String {
+        format!("ar:{}|seed:{}", self.trials, self.seed)
+    }
+    fn plan(&self, _n: usize) -> Result<()> {
+        if self.trials == 0 || self.trials > MAX_TRIALS {
+            return Err(Error::Config(format!(
+                "the number of randomization trials must be 1 to {MAX_TRIALS}, not {}",
+                self.trials
+            )));
+        }
+        Ok(())
+    }
+    fn run_metric(
+        &self,
+        _plan: &(),
+        metric: &dyn CorpusMetric,
+        stats: &[Vec<Vec<f64>>],
+    ) -> Vec<RandomizationResult> {
+        randomization::paired_randomization(metric, stats, self.trials, self.seed)
+    }
+    fn run_means(&self, _plan: &(), values: &[Vec<f64>]) -> Vec<RandomizationResult> {
+        randomization::paired_randomization_means(values, self.trials, self.seed)
+            .into_iter()
+            .map(|r| RandomizationResult {
+                score: 100.0 * r.score,
+                p_value: r.p_value,
+            })
+            .collect()
+    }
 }
 
-/// Adds sacrebleu's randomization fields to a signature: `nrefs:1|ar:10000|seed:12345|...`.
-fn ar_signature(signature: &str, ar: &RandomizationSettings) -> String {
+/// Adds a paired test's fields to a signature after `nrefs:N`, as sacrebleu prints them:
+/// `nrefs:1|bs:1000|seed:12345|...` or `nrefs:1|ar:10000|seed:12345|...`.
+fn test_signature(signature: &str, test: &impl PairedTest) -> String {
     match signature.split_once('|') {
-        Some((nrefs, rest)) => format!("{nrefs}|ar:{}|seed:{}|{rest}", ar.trials, ar.seed),
+        Some((nrefs, rest)) => format!("{nrefs}|{}|{rest}", test.signature_fields()),
         None => signature.to_string(),
     }
 }
 
-/// Compares systems with paired approximate randomization against the first one
-/// (`sacrebleu.significance.PairedTest(..., test_type='ar')`, sacrebleu's `--paired-ar`): for
-/// each figure, every system's score and the p-value of its difference from the baseline.
-/// BLEU, chrF, chrF++ and TER reproduce sacrebleu exactly; ROUGE shuffles per-document F1 with
-/// the same coin flips (an extension, as sacrebleu has no ROUGE). Errors when there are fewer
-/// than two systems, the shapes differ, or `trials` is 0 or above [`MAX_TRIALS`].
-pub fn compare_randomization(
+/// Compares systems against the first one with a paired test (sacrebleu's
+/// `significance.PairedTest`): for each figure, every system's result. BLEU, chrF, chrF++ and
+/// TER reproduce sacrebleu exactly; ROUGE runs the same procedure on per-document F1 (an
+/// extension, as sacrebleu has no ROUGE). Errors when there are fewer than two systems, the
+/// shapes differ, or the test's settings are out of range ([`PairedTest::plan`]).
+pub fn compare_with<T: PairedTest>(
     settings: &EvalSettings,
     systems: &[Vec<String>],
     refs: &[Vec<String>],
-    ar: &RandomizationSettings,
-) -> Result<Vec<RandomizationComparison>> {
+    test: &T,
+) -> Result<Vec<Comparison<T::Outcome>>> {
     if systems.len() < 2 {
         return Err(Error::Config(
             "compare needs at least two systems (the first is the baseline)".into(),
         ));
     }
-    if ar.trials == 0 || ar.trials > MAX_TRIALS {
-        return Err(Error::Config(format!(
-            "the number of randomization trials must be 1 to {MAX_TRIALS}, not {}",
-            ar.trials
-        )));
-    }
     for s in systems {
         check_shapes(s, refs)?;
     }
+    let plan = test.plan(systems[0].len())?;
     let nrefs = refs.len();
     let mut out = Vec::new();
     let run = |m: &dyn CorpusMetric| {
         let stats: Vec<Vec<Vec<f64>>> = systems.iter().map(|s| m.segment_stats(s, refs)).collect();
-        RandomizationComparison {
+        Comparison {
             name: m.name(),
-            signature: ar_signature(&m.signature(nrefs), ar),
-            results: randomization::paired_randomization(m, &stats, ar.trials, ar.seed),
+            signature: test_signature(&m.signature(nrefs), test),
+            results: test.run_metric(&plan, m, &stats),
         }
     };
     for kind in &settings.metrics {
@@ -623,28 +646,68 @@ pub fn compare_randomization(
             }
             MetricKind::Ter => out.push(run(&Ter::default())),
             MetricKind::Rouge => {
-                let signature = ar_signature(&rouge::signature(&settings.rouge, nrefs), ar);
+                let signature = test_signature(&rouge::signature(&settings.rouge, nrefs), test);
                 for (t, f) in RougeType::ALL
                     .iter()
                     .zip(rouge_f1s(settings, systems, refs))
                 {
-                    let results = randomization::paired_randomization_means(&f, ar.trials, ar.seed)
-                        .into_iter()
-                        .map(|r| RandomizationResult {
-                            score: 100.0 * r.score,
-                            p_value: r.p_value,
-                        })
-                        .collect();
-                    out.push(RandomizationComparison {
+                    out.push(Comparison {
                         name: t.name().to_string(),
                         signature: signature.clone(),
-                        results,
+                        results: test.run_means(&plan, &f),
                     });
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// Compares systems with paired bootstrap resampling against the first one
+/// (`sacrebleu.significance.PairedTest(..., test_type='bs')`, sacrebleu's `--paired-bs`): for
+/// each figure, every system's score, the mean and 95% confidence half-width of its resampled
+/// scores, and the p-value of its difference from the baseline. [`compare_with`] with
+/// [`BootstrapSettings`].
+pub fn compare(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    bs: &BootstrapSettings,
+) -> Result<Vec<MetricComparison>> {
+    compare_with(settings, systems, refs, bs)
+}
+
+/// Compares systems with paired approximate randomization against the first one
+/// (`sacrebleu.significance.PairedTest(..., test_type='ar')`, sacrebleu's `--paired-ar`): for
+/// each figure, every system's score and the p-value of its difference from the baseline.
+/// [`compare_with`] with [`RandomizationSettings`].
+pub fn compare_randomization(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+    ar: &RandomizationSettings,
+) -> Result<Vec<RandomizationComparison>> {
+    compare_with(settings, systems, refs, ar)
+}
+
+/// Per-document ROUGE F1 of every system, one set per [`RougeType::ALL`] entry:
+/// `out[type][system][document]`.
+fn rouge_f1s(
+    settings: &EvalSettings,
+    systems: &[Vec<String>],
+    refs: &[Vec<String>],
+) -> Vec<Vec<Vec<f64>>> {
+    let docs: Vec<Vec<rouge::RougeDoc>> = systems
+        .iter()
+        .map(|s| rouge::document_scores(s, refs, &settings.rouge))
+        .collect();
+    (0..RougeType::ALL.len())
+        .map(|k| {
+            docs.iter()
+                .map(|d| d.iter().map(|x| x[k].fmeasure).collect())
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -668,7 +731,7 @@ mod tests {
     fn paired_signature_inserts_fields() {
         let bs = BootstrapSettings::default();
         assert_eq!(
-            paired_signature("nrefs:1|case:mixed|version:2.6.0", &bs),
+            test_signature("nrefs:1|case:mixed|version:2.6.0", &bs),
             "nrefs:1|bs:1000|seed:12345|case:mixed|version:2.6.0"
         );
     }
