@@ -770,7 +770,9 @@ mod tests {
 
     /// Not a test: the kernel micro-benchmark (median milliseconds of `x Wᵀ` per format,
     /// kernel and shape), printed. Run it optimized:
-    /// `cargo test -p tarjama --release --lib bench_products -- --ignored --nocapture`.
+    /// `cargo test -p tarjama --release --lib bench_products -- --ignored --nocapture` (or, to
+    /// reuse the dev profile's optimized dependencies, `--config
+    /// profile.test.package.tarjama.opt-level=3` instead of `--release`).
     #[test]
     #[ignore = "a benchmark, run by hand"]
     fn bench_products() -> candle_core::Result<()> {
