@@ -68,8 +68,9 @@ pub struct ModelArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Quantize the projection weights: q8_0 (smallest drift), q6k, q4k, q4_0 (CPU int8/int4
-    /// kernels; outputs drift slightly from float32).
+    /// Quantize the projection weights: q8_0 (smallest drift), int8 (integer dot products,
+    /// VNNI where the CPU has it; CPU only), q6k, q4k, q4_0 (CPU int8/int4 kernels; outputs
+    /// drift slightly from float32).
     #[arg(long, value_parser = typed::<Quantization>)]
     pub quantize: Option<Typed<Quantization>>,
     /// The flag that names the model, for messages (`--model` when `None`; `tarjama run` sets

@@ -79,7 +79,7 @@ pub struct RunArgs {
     pub languages: LanguageArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Quantize both models' projection weights (q8_0, q6k, q4k, q4_0).
+    /// Quantize both models' projection weights (q8_0, int8, q6k, q4k, q4_0).
     #[arg(long, value_parser = typed::<tarjama::model::linear::Quantization>)]
     pub quantize: Option<Typed<tarjama::model::linear::Quantization>>,
     /// Print timings, token counts and peak memory as one JSON line on stderr when done.

@@ -701,7 +701,11 @@ impl Seq2Seq for BartModel {
             l.encoder_attn.quantize(q)?;
             l.ffn.quantize(q)?;
         }
-        self.lm_head.quantize(q)
+        let tables = [
+            &mut self.encoder_embed.tokens,
+            &mut self.decoder_embed.tokens,
+        ];
+        TokenTable::quantize_tied(&mut self.lm_head, tables, q)
     }
 
     fn vocab_size(&self) -> usize {

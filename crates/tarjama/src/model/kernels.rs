@@ -16,6 +16,9 @@ use rayon::prelude::*;
 
 use crate::simd::Isa;
 
+mod int8;
+pub(crate) use int8::Int8Kernel;
+
 /// Output columns per packed panel: two AVX-512 registers, or four AVX2 registers, of floats.
 const NR: usize = 32;
 /// Inner-dimension block: a panel's block (`KC × NR` floats, 16 KiB) stays in the L1 cache
@@ -56,6 +59,8 @@ enum Panels {
     /// in panel order: `q` is `[panel][in][NR]` int8, `d` is `[panel][in / 32][NR]` (the f16
     /// scales widened to f32, exactly).
     Q8_0 { q: Vec<i8>, d: Vec<f32> },
+    /// `--quantize int8`: int8 with one scale per output row, for integer dot products.
+    Int8(int8::Int8Panels),
 }
 
 /// Inputs per `Q8_0` block.
@@ -96,6 +101,52 @@ impl PackedWeight {
         Self::quantized_q8_0(self.out_dim, self.in_dim, |r0, r1| {
             self.rows(&(r0 as u32..r1 as u32).collect::<Vec<_>>())
         })
+    }
+
+    /// This float32 weight in int8 with one scale per output row (`s = max|w| / 127`), for
+    /// integer dot products with the activations quantized per row (see `int8`). Errors on
+    /// a weight that is quantized already.
+    pub(crate) fn to_int8(&self) -> candle_core::Result<Self> {
+        let Panels::F32(data) = &self.panels else {
+            candle_core::bail!("the weight is quantized already")
+        };
+        let k = self.in_dim;
+        let q = int8::Int8Panels::quantize(self.out_dim, k, |j, buf| {
+            let panel = &data[(j / NR) * k * NR..];
+            for (kk, v) in buf.iter_mut().enumerate() {
+                *v = panel[kk * NR + j % NR];
+            }
+        });
+        Ok(self.with_panels(Panels::Int8(q)))
+    }
+
+    /// [`PackedWeight::to_int8`] of a CPU weight `(out, in)` of any float dtype (converted to
+    /// float32 first), whatever the CPU: the product then runs the portable kernel where
+    /// there is no SIMD one.
+    pub(crate) fn int8_of(w: &Tensor) -> candle_core::Result<Self> {
+        if !matches!(w.device(), Device::Cpu) {
+            candle_core::bail!("int8 runs on the CPU only")
+        }
+        let (n, k) = w.dims2()?;
+        let w = w.to_dtype(DType::F32)?.contiguous()?;
+        with_f32(&w, |ws| {
+            let q = int8::Int8Panels::quantize(n, k, |j, buf| {
+                buf.copy_from_slice(&ws[j * k..(j + 1) * k])
+            });
+            Ok(Self {
+                out_dim: n,
+                in_dim: k,
+                panels: Panels::Int8(q),
+            })
+        })
+    }
+
+    fn with_panels(&self, panels: Panels) -> Self {
+        Self {
+            out_dim: self.out_dim,
+            in_dim: self.in_dim,
+            panels,
+        }
     }
 
     /// [`PackedWeight::to_q8_0`] of a float32 tensor `(out, in)`.
@@ -163,12 +214,17 @@ impl PackedWeight {
         self.in_dim
     }
 
-    /// Whether the weight is quantized (`Q8_0`).
+    /// Whether the weight is quantized (`Q8_0` or int8).
     pub(crate) fn is_quantized(&self) -> bool {
-        matches!(self.panels, Panels::Q8_0 { .. })
+        !matches!(self.panels, Panels::F32(_))
     }
 
-    /// Rows `ids` of `W` → `(ids.len(), in)` (dequantized for `Q8_0`): the embedding lookup of
+    /// Whether the weight is int8 (`--quantize int8`).
+    pub(crate) fn is_int8(&self) -> bool {
+        matches!(self.panels, Panels::Int8(_))
+    }
+
+    /// Rows `ids` of `W` → `(ids.len(), in)` (dequantized for `Q8_0` and int8): the embedding lookup of
     /// a table that is also an output projection (tied embeddings), without keeping a second
     /// copy of the table. Errors on an id outside the table.
     pub(crate) fn rows(&self, ids: &[u32]) -> candle_core::Result<Tensor> {
@@ -192,6 +248,11 @@ impl PackedWeight {
                     for (kk, v) in o.iter_mut().enumerate() {
                         let scale = d[(p * blocks + kk / Q8_BLOCK) * NR + c];
                         *v = scale * q[(p * k + kk) * NR + c] as f32;
+                    }
+                }
+                Panels::Int8(q) => {
+                    for (kk, v) in o.iter_mut().enumerate() {
+                        *v = q.value(id, kk);
                     }
                 }
             }
@@ -232,6 +293,22 @@ impl PackedWeight {
         let per_task = (panels / (8 * rayon::current_num_threads())).clamp(1, 8);
         let out_ptr = SendPtr(out.as_mut_ptr());
         let x = x.contiguous()?;
+        if let Panels::Int8(w) = &self.panels {
+            let kernel = Int8Kernel::for_isa(isa);
+            with_f32(&x, |xs| {
+                let acts = int8::Activations::quantize(xs, rows, k, w);
+                (0..panels.div_ceil(per_task))
+                    .into_par_iter()
+                    .for_each(|task| {
+                        let ps = task * per_task..((task + 1) * per_task).min(panels);
+                        // SAFETY: `out` holds rows × n floats and tasks own disjoint panels;
+                        // `for_isa` chose a kernel this CPU runs.
+                        unsafe { w.product(kernel, &acts, ps, &out_ptr, n, bias) };
+                    });
+                Ok(())
+            })?;
+            return Tensor::from_vec(out, (rows, n), x.device());
+        }
         with_f32(&x, |xs| {
             (0..panels.div_ceil(per_task))
                 .into_par_iter()
@@ -239,8 +316,8 @@ impl PackedWeight {
                     let out_ptr = &out_ptr;
                     // One dequantized block of a panel at a time (16 KiB, in L1).
                     let mut scratch = match self.panels {
-                        Panels::F32(_) => Vec::new(),
                         Panels::Q8_0 { .. } => vec![0f32; KC * NR],
+                        Panels::F32(_) | Panels::Int8(_) => Vec::new(),
                     };
                     for p in task * per_task..((task + 1) * per_task).min(panels) {
                         let col = p * NR;
@@ -255,6 +332,7 @@ impl PackedWeight {
                                     scratch: &mut scratch,
                                 }
                             }
+                            Panels::Int8(_) => unreachable!("int8 products are done above"),
                         };
                         let mut cols = Columns {
                             panel,
@@ -598,6 +676,57 @@ mod tests {
         Ok(())
     }
 
+    /// The int8 product gives the same bits with every kernel (exact int32 sums, one scaling
+    /// function), at row counts around every tile size, inner sizes that are not multiples of
+    /// 4, and a ragged last panel; it stays within int8's rounding of the float32 product, and
+    /// a dense CPU weight quantizes to the same int8 weight as a packed one.
+    #[test]
+    fn int8_product_is_the_same_with_every_kernel() -> candle_core::Result<()> {
+        let dev = Device::Cpu;
+        for (n, k) in [(NR * 2 + 3, 150), (5, 7), (NR, 64)] {
+            let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
+            let bias: Vec<f32> = Tensor::randn(0f32, 1., n, &dev)?.to_vec1()?;
+            let packed = PackedWeight::packed(&w)?.to_int8()?;
+            assert!(packed.is_quantized() && packed.is_int8());
+            let dense = PackedWeight::int8_of(&w.to_dtype(DType::F16)?.to_dtype(DType::F32)?)?;
+            let deq = packed.unpack()?;
+            let err = (&deq - &w)?
+                .abs()?
+                .flatten_all()?
+                .max(0)?
+                .to_scalar::<f32>()?;
+            assert!(err < 0.02, "weight error {err}");
+            assert!(PackedWeight::packed(&w)?.to_int8()?.to_int8().is_err());
+            for rows in [1, 3, 4, 5, 8, 9, 13] {
+                let x = Tensor::randn(0f32, 1., (rows, k), &dev)?;
+                let want = x
+                    .matmul(&w.t()?)?
+                    .broadcast_add(&Tensor::new(&bias[..], &dev)?)?;
+                let mut first: Option<Vec<f32>> = None;
+                for isa in Isa::supported() {
+                    let got = packed.matmul_t_with(isa, &x, Some(&bias))?;
+                    let diff = (&got - &want)?.abs()?.flatten_all()?.max(0)?;
+                    // Two roundings of half a step of 1/127 of each row's range, over k terms.
+                    let bound = 0.05 * (k as f32).sqrt();
+                    let diff = diff.to_scalar::<f32>()?;
+                    assert!(diff < bound, "{isa:?} {rows}×{k}→{n}: {diff}");
+                    let got = got.flatten_all()?.to_vec1::<f32>()?;
+                    match &first {
+                        None => first = Some(got),
+                        Some(f) => assert_eq!(&got, f, "{isa:?} {rows}×{k}→{n}"),
+                    }
+                }
+                if rows == 1 {
+                    let a = packed.matmul_t_with(Isa::Portable, &x, None)?;
+                    let b = dense.matmul_t_with(Isa::Portable, &x, None)?;
+                    let d = (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+                    assert!(d < 0.05 * (k as f32).sqrt(), "{d}");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The packed product equals candle's matmul with every kernel, for row counts around the
     /// register tiles, inner sizes around the block (and 0), a last panel that is not full,
     /// with and without a bias; `rows` and `unpack` give the weight back.
@@ -636,6 +765,55 @@ mod tests {
         assert_eq!(got.to_vec2::<f32>()?, want.to_vec2::<f32>()?);
         assert!(PackedWeight::packed(&w)?.rows(&[7]).is_err());
         assert!(PackedWeight::pack(&w.to_dtype(DType::F16)?)?.is_none());
+        Ok(())
+    }
+
+    /// Not a test: the kernel micro-benchmark (median milliseconds of `x Wᵀ` per format,
+    /// kernel and shape), printed. Run it optimized:
+    /// `cargo test -p tarjama --release --lib bench_products -- --ignored --nocapture` (or, to
+    /// reuse the dev profile's optimized dependencies, `--config
+    /// profile.test.package.tarjama.opt-level=3` instead of `--release`).
+    #[test]
+    #[ignore = "a benchmark, run by hand"]
+    fn bench_products() -> candle_core::Result<()> {
+        let dev = Device::Cpu;
+        let shapes = [(512, 2048), (1024, 4096), (4096, 1024), (1024, 60_000)];
+        println!("threads {}", rayon::current_num_threads());
+        println!("| in→out | rows | format | kernel | ms (median) |");
+        for (k, n) in shapes {
+            let w = Tensor::randn(0f32, 1., (n, k), &dev)?;
+            let f32w = PackedWeight::packed(&w)?;
+            let formats = [
+                ("int8", f32w.to_int8()?),
+                ("q8_0", f32w.to_q8_0()?),
+                ("f32", f32w),
+            ];
+            for rows in [1, 16, 64] {
+                let x = Tensor::randn(0f32, 1., (rows, k), &dev)?;
+                for (name, p) in &formats {
+                    for isa in Isa::supported() {
+                        let mut times = Vec::new();
+                        let start = std::time::Instant::now();
+                        while times.len() < 5
+                            || (times.len() < 50 && start.elapsed().as_secs_f64() < 0.5)
+                        {
+                            let t = std::time::Instant::now();
+                            std::hint::black_box(p.matmul_t_with(isa, &x, None)?);
+                            times.push(t.elapsed().as_secs_f64() * 1e3);
+                        }
+                        times.sort_by(f64::total_cmp);
+                        let kernel = match (*name, isa) {
+                            ("int8", isa) => format!("{:?}", Int8Kernel::for_isa(isa)),
+                            (_, isa) => format!("{isa:?}"),
+                        };
+                        println!(
+                            "| {k}→{n} | {rows} | {name} | {kernel} | {:.3} |",
+                            times[times.len() / 2]
+                        );
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

@@ -6,7 +6,9 @@
 //! counts is faster than candle's `gemm` call. Quantized weights use candle's k-quant kernels
 //! (`QMatMul`, GGML block formats): on the CPU the activations are quantized on the fly to the
 //! block format's dot-product type, so outputs drift slightly from float32; the drift is measured
-//! by the parity tests (see `tests/quantize.rs`).
+//! by the parity tests (see `tests/quantize.rs`). `int8` is tarjama's own: weights with one
+//! scale per output row and activations quantized per row, multiplied with integer dot
+//! products (VNNI or AVX2 `maddubs`, see `kernels::int8`) on the CPU.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use candle_nn::VarBuilder;
 use super::kernels::{with_f32, PackedWeight};
 use crate::error::{Error, Result, TensorContext};
 
-/// `--quantize`: the block format of quantized weights.
+/// `--quantize`: the format of quantized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Quantization {
     /// 8-bit blocks of 32 with one f16 scale (GGML `Q8_0`): the smallest drift.
@@ -29,25 +31,31 @@ pub enum Quantization {
     Q6K,
     /// 4-bit k-quant super-blocks of 256 (GGML `Q4_K`).
     Q4K,
+    /// int8 with one float32 scale per output row, the activations quantized per row at
+    /// every product, integer dot products (as CTranslate2's `int8`); CPU only.
+    Int8,
 }
 
 impl Quantization {
-    fn ggml(self) -> GgmlDType {
+    /// The GGML block format (`None` for int8, which is not one).
+    fn ggml(self) -> Option<GgmlDType> {
         match self {
-            Quantization::Q8_0 => GgmlDType::Q8_0,
-            Quantization::Q4_0 => GgmlDType::Q4_0,
-            Quantization::Q6K => GgmlDType::Q6K,
-            Quantization::Q4K => GgmlDType::Q4K,
+            Quantization::Q8_0 => Some(GgmlDType::Q8_0),
+            Quantization::Q4_0 => Some(GgmlDType::Q4_0),
+            Quantization::Q6K => Some(GgmlDType::Q6K),
+            Quantization::Q4K => Some(GgmlDType::Q4K),
+            Quantization::Int8 => None,
         }
     }
 
-    /// Elements per quantization block: a weight's input size must be a multiple of it.
+    /// Elements per quantization block: a weight's input size must be a multiple of it (1 for
+    /// int8, whose scales are per row).
     pub fn block_size(self) -> usize {
-        self.ggml().block_size()
+        self.ggml().map_or(1, |g| g.block_size())
     }
 }
 
-/// The `--quantize` spelling (`q8_0`, `q4_0`, `q6k`, `q4k`).
+/// The `--quantize` spelling (`q8_0`, `q4_0`, `q6k`, `q4k`, `int8`).
 impl std::fmt::Display for Quantization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -55,6 +63,7 @@ impl std::fmt::Display for Quantization {
             Quantization::Q4_0 => "q4_0",
             Quantization::Q6K => "q6k",
             Quantization::Q4K => "q4k",
+            Quantization::Int8 => "int8",
         })
     }
 }
@@ -67,8 +76,9 @@ impl FromStr for Quantization {
             "q4_0" => Ok(Quantization::Q4_0),
             "q6k" | "q6_k" => Ok(Quantization::Q6K),
             "q4k" | "q4_k" => Ok(Quantization::Q4K),
+            "int8" => Ok(Quantization::Int8),
             _ => Err(Error::Config(format!(
-                "bad quantization {s:?} (q8_0, q4_0, q6k, q4k)"
+                "bad quantization {s:?} (q8_0, q4_0, q6k, q4k, int8)"
             ))),
         }
     }
@@ -78,8 +88,9 @@ impl FromStr for Quantization {
 enum Weight {
     /// `(out, in)` in the model dtype (any device, any dtype but CPU float32).
     Dense(Tensor),
-    /// `(out, in)` float32 on the CPU, packed for [`PackedWeight::matmul_t`]; shared with a
-    /// [`TokenTable`] where the projection is tied to the embeddings.
+    /// `(out, in)` packed for [`PackedWeight::matmul_t`] (float32 or `Q8_0` on the CPU, or
+    /// int8 on the CPU whatever the model dtype); shared with a [`TokenTable`] where the
+    /// projection is tied to the embeddings.
     Packed(Arc<PackedWeight>),
     /// `(out, in)` in a GGML block format.
     Quantized(QMatMul),
@@ -132,7 +143,8 @@ impl Linear {
     /// Replaces a dense float32 weight by its quantized form (no-op if already quantized).
     /// A packed weight shared with a [`TokenTable`] stays there for the embedding lookups.
     ///
-    /// Errors: an input size that is not a multiple of the block size, or a non-f32 weight.
+    /// Errors: an input size that is not a multiple of the block size, or a non-f32 weight;
+    /// for int8, a weight that is not on the CPU.
     pub fn quantize(&mut self, q: Quantization) -> Result<()> {
         let in_dim = match &self.weight {
             Weight::Dense(w) => w.dim(1)?,
@@ -146,6 +158,17 @@ impl Linear {
             )));
         }
         let w = match &self.weight {
+            // int8 is tarjama's own, from a packed float32 weight or a dense CPU one.
+            Weight::Packed(p) if q == Quantization::Int8 => {
+                let p = p.to_int8().ctx("quantizing a weight")?;
+                self.weight = Weight::Packed(Arc::new(p));
+                return Ok(());
+            }
+            Weight::Dense(w) if q == Quantization::Int8 => {
+                let p = PackedWeight::int8_of(w).ctx("quantizing a weight to int8")?;
+                self.weight = Weight::Packed(Arc::new(p));
+                return Ok(());
+            }
             // A packed float32 weight (CPU, float32 model) becomes a packed Q8_0 weight for
             // tarjama's kernels; other formats go to candle's QMatMul.
             Weight::Packed(p) if q == Quantization::Q8_0 => {
@@ -157,7 +180,10 @@ impl Linear {
             Weight::Dense(w) => w.to_dtype(candle_core::DType::F32)?,
             Weight::Quantized(_) => return Ok(()),
         };
-        let qt = QTensor::quantize(&w, q.ggml()).ctx("quantizing a weight")?;
+        let Some(ggml) = q.ggml() else {
+            unreachable!("int8 is handled above")
+        };
+        let qt = QTensor::quantize(&w, ggml).ctx("quantizing a weight")?;
         self.weight = Weight::Quantized(QMatMul::from_qtensor(qt)?);
         Ok(())
     }
@@ -195,6 +221,11 @@ impl Linear {
     fn product(&self, x: &Tensor, bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let f32 = candle_core::DType::F32;
         let y = match &self.weight {
+            // An int8 weight of a half-precision model: the product in float32, the result in
+            // the model's dtype (the bias is added in that dtype below).
+            Weight::Packed(w) if w.is_int8() && x.dtype() != f32 => {
+                w.matmul_t(&x.to_dtype(f32)?, None)?.to_dtype(x.dtype())?
+            }
             Weight::Packed(w) => {
                 if x.dtype() != f32 {
                     candle_core::bail!("a float32 layer got {:?} input", x.dtype())
@@ -252,6 +283,41 @@ impl TokenTable {
         };
         dims.push(self.dim);
         x.reshape(dims)
+    }
+
+    /// Whether `lm_head` is this table's tied projection (one copy in memory).
+    fn is_tied_to(&self, lm_head: &Linear) -> bool {
+        match (&self.table, &lm_head.weight) {
+            (Table::Packed(a), Weight::Packed(b)) => Arc::ptr_eq(a, b),
+            (Table::Dense(a), Weight::Dense(b)) => a.id() == b.id(),
+            _ => false,
+        }
+    }
+
+    /// Quantizes `lm_head` to `q`; for int8, a float32 table tied to it (`tables`: the
+    /// encoder's and the decoder's, often one) then looks its rows up in the int8 projection
+    /// (each token's row dequantized with its own scale), so the model keeps one int8 copy
+    /// of the vocabulary matrix instead of an int8 and a float32 one. Other formats keep the
+    /// float32 table for the lookups, as [`Linear::quantize`] says. Errors as it does.
+    pub fn quantize_tied(
+        lm_head: &mut Linear,
+        tables: [&mut TokenTable; 2],
+        q: Quantization,
+    ) -> Result<()> {
+        let tied = tables.map(|t| {
+            let f32 = match &t.table {
+                Table::Packed(p) => !p.is_quantized(),
+                Table::Dense(d) => d.dtype() == candle_core::DType::F32,
+            };
+            (f32 && t.is_tied_to(lm_head)).then_some(t)
+        });
+        lm_head.quantize(q)?;
+        if let (Quantization::Int8, Weight::Packed(p)) = (q, &lm_head.weight) {
+            for t in tied.into_iter().flatten() {
+                t.table = Table::Packed(p.clone());
+            }
+        }
+        Ok(())
     }
 
     /// The output projection tied to this table (`logits = x Eᵀ`), without a bias.

@@ -571,7 +571,8 @@ impl Seq2Seq for T5Model {
             b.cross_attn.quantize(q)?;
             b.ff.quantize(q)?;
         }
-        self.lm_head.quantize(q)
+        let tables = [&mut self.encoder_embed, &mut self.decoder_embed];
+        TokenTable::quantize_tied(&mut self.lm_head, tables, q)
     }
 
     fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<EncoderOutput> {
