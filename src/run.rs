@@ -7,8 +7,8 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 
 use super::common::{
-    batch_size_value, empty_note, json_record, max_batch_tokens_value, model_name, parsed,
-    print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, LanguageArgs,
+    batch_size_value, empty_note, for_flag, json_record, max_batch_tokens_value, model_name,
+    parsed, print_stats, read_text_input, typed, DecodeArgs, DeviceArgs, InputArgs, LanguageArgs,
     ModelArgs, OutputArgs, SummaryDecodeArgs, Typed,
 };
 use super::progress::StageProgress;
@@ -158,40 +158,88 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .summarizer
         .clone()
         .unwrap_or_else(|| RunSettings::default_summarizer(args.summarize_first).to_string());
-    let (summarizer, ssettings) = load_summarizer(
-        &model_args(Some(summarizer_name), "--summarizer"),
-        &args.summary_decode.decode(),
-        None,
-        args.strategy,
-        Some(RunSettings::summarizer_lang(args.summarize_first)),
-    )?;
-    warnings.keep(ssettings.generation.warnings());
+    let summarizer_args = model_args(Some(summarizer_name.clone()), "--summarizer");
+    let load_summarizer = |warnings: &mut Warnings| {
+        let (summarizer, ssettings) = load_summarizer(
+            &summarizer_args,
+            &args.summary_decode.decode(),
+            None,
+            args.strategy,
+            Some(RunSettings::summarizer_lang(args.summarize_first)),
+        )?;
+        warnings.keep(ssettings.generation.warnings());
+        anyhow::Ok((summarizer, ssettings))
+    };
+    let mut stats = Stats::default();
+    let mut bar = StageProgress::new(args.quiet);
+    let (result, summarizer, ssettings, translator_info, translator_load) = if args.summarize_first
+    {
+        // The summary is translated too: both models stay loaded.
+        let (summarizer, ssettings) = load_summarizer(&mut warnings)?;
+        let settings = RunSettings {
+            translate: tsettings.clone(),
+            summarize: ssettings,
+            summarize_first: true,
+        };
+        let result = pipeline::run::run_with_progress(
+            &translator,
+            &summarizer,
+            &text,
+            &settings,
+            &mut stats,
+            &mut bar,
+        )?;
+        let info = translator.info.clone();
+        (
+            result,
+            summarizer,
+            settings.summarize,
+            info,
+            translator.load_seconds,
+        )
+    } else {
+        // Translate, free the translator, then load the summarizer: the two models are never
+        // in memory together. The summarizer is resolved (found, or downloaded) first, so
+        // that a missing one fails before the translation is done.
+        tarjama::hub::resolve(&summarizer_name, None).map_err(|e| for_flag(e, "--summarizer"))?;
+        let (translation, translate_seconds) = pipeline::run::translate_text_with_progress(
+            &translator,
+            &text,
+            &tsettings,
+            &mut stats,
+            &mut bar,
+        )?;
+        bar.finish();
+        let (info, load) = (translator.info.clone(), translator.load_seconds);
+        drop(translator);
+        let (summarizer, ssettings) = load_summarizer(&mut warnings)?;
+        let summary = pipeline::run::summarize_translation_with_progress(
+            &summarizer,
+            &translation.text,
+            &ssettings,
+            &mut stats,
+            &mut bar,
+        )?;
+        let result = pipeline::run::RunOutput {
+            translation,
+            summary,
+            translate_seconds,
+        };
+        (result, summarizer, ssettings, info, load)
+    };
+    stats.load_seconds = translator_load + summarizer.load_seconds;
+    stats.model_load_seconds = [
+        ("summarizer", summarizer.load_seconds),
+        ("translator", translator_load),
+    ]
+    .into_iter()
+    .map(|(role, s)| (role.to_string(), s))
+    .collect();
     let settings = RunSettings {
         translate: tsettings,
         summarize: ssettings,
         summarize_first: args.summarize_first,
     };
-
-    let mut stats = Stats {
-        load_seconds: translator.load_seconds + summarizer.load_seconds,
-        model_load_seconds: [
-            ("summarizer", summarizer.load_seconds),
-            ("translator", translator.load_seconds),
-        ]
-        .into_iter()
-        .map(|(role, s)| (role.to_string(), s))
-        .collect(),
-        ..Stats::default()
-    };
-    let mut bar = StageProgress::new(args.quiet);
-    let result = pipeline::run::run_with_progress(
-        &translator,
-        &summarizer,
-        &text,
-        &settings,
-        &mut stats,
-        &mut bar,
-    )?;
     bar.finish();
     notice(&result.summary.summary, settings.summarize.strategy);
     warnings.length_limit(
@@ -217,7 +265,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             let mut record = RunRecord::new(
                 input.display().to_string(),
                 &result,
-                &translator,
+                &translator_info,
+                translator_load,
                 &summarizer,
                 &settings,
                 args.normalize.text.clone(),

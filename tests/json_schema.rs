@@ -173,3 +173,83 @@ fn summarize_and_run_print_one_summary_schema_the_one_docs_json_md_lists() {
         assert_eq!(keys(&v, &[]), documented("segment"), "{line}");
     }
 }
+
+/// `run --stats` prints the keys docs/json.md lists: each stage's segments and tokens are the
+/// ones the same run's `--format json` record reports for its translation and its summary,
+/// they add up to the totals, both model loads are there, and (Linux) so is every peak RSS.
+#[test]
+fn run_stats_report_each_stage_and_each_load_as_docs_json_md_lists() {
+    let marian = common::fixture("marian-tiny");
+    let bart = common::fixture("distilbart-tiny");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/sample.ar.txt"
+    ))
+    .unwrap();
+    let out = common::run_tarjama(
+        &[
+            "run",
+            "--translator",
+            marian.to_str().unwrap(),
+            "--summarizer",
+            bart.to_str().unwrap(),
+            "--format",
+            "json",
+            "--stats",
+            "--summary-beams",
+            "1",
+            "--summary-max-new-tokens",
+            "12",
+            "--summary-min-new-tokens",
+            "12",
+        ],
+        Some(&text),
+        &[],
+    );
+    let record = json(&out);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line = stderr.lines().rfind(|l| l.starts_with('{')).unwrap();
+    let stats: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(keys(&stats, &[]), documented("stats-run"));
+    let (t, s) = (&stats["stages"]["translate"], &stats["stages"]["summarize"]);
+    let (tr, sr) = (&record["translation"], &record["summary"]);
+    // The sample article is five segments.
+    assert_eq!(t["segments"], 5, "{line}");
+    for k in ["segments", "source_tokens", "target_tokens"] {
+        assert_eq!(t[k], tr[k], "stages.translate.{k}: {line}");
+    }
+    // The summary: one segment of exactly 12 new tokens, its input the translation.
+    assert_eq!(s["segments"], 1, "{line}");
+    assert_eq!(s["target_tokens"], 12, "{line}");
+    assert_eq!(s["target_tokens"], sr["summary_tokens"], "{line}");
+    assert_eq!(s["source_tokens"], sr["input_tokens"], "{line}");
+    for k in ["segments", "source_tokens", "target_tokens"] {
+        assert_eq!(
+            t[k].as_u64().unwrap() + s[k].as_u64().unwrap(),
+            stats[k].as_u64().unwrap(),
+            "{k}: {line}"
+        );
+    }
+    assert_eq!(
+        t["seconds"].as_f64().unwrap(),
+        tr["seconds"]["translate"].as_f64().unwrap(),
+        "{line}"
+    );
+    let loads = &stats["model_load_seconds"];
+    assert_eq!(
+        loads["translator"].as_f64().unwrap(),
+        tr["seconds"]["load"].as_f64().unwrap(),
+        "{line}"
+    );
+    let sum = loads["translator"].as_f64().unwrap() + loads["summarizer"].as_f64().unwrap();
+    assert!(
+        (sum - stats["load_seconds"].as_f64().unwrap()).abs() < 1e-9,
+        "{line}"
+    );
+    if cfg!(target_os = "linux") {
+        let peak = |v: &Value| v["peak_rss_mb"].as_f64().unwrap();
+        assert!(peak(t) > 0.0, "{line}");
+        // VmHWM never falls: each stage's peak is at most the next one's and the command's.
+        assert!(peak(t) <= peak(s) && peak(s) <= peak(&stats), "{line}");
+    }
+}

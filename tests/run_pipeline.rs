@@ -106,7 +106,8 @@ fn the_library_run_is_what_tarjama_run_prints() {
     let record = RunRecord::new(
         path.display().to_string(),
         &out,
-        &translator,
+        &translator.info,
+        translator.load_seconds,
         &summarizer,
         &settings,
         "default".into(),

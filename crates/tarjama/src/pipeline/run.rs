@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::progress::{NoProgress, Progress};
+use super::progress::{NoProgress, Progress, Stage};
 use super::stats::Stats;
 use super::summarize::{summarize_with_progress, SummarizeSettings, Summary, SummaryRecord};
 use super::summarizer::Lang;
@@ -114,39 +114,111 @@ fn summarize_translated_with_progress(
     stats: &mut Stats,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary> {
+    if !settings.summarize_first {
+        return summarize_english(
+            summarizer,
+            translation,
+            &settings.summarize,
+            stats,
+            progress,
+        );
+    }
     let t0 = Instant::now();
-    let (summary, english) = if settings.summarize_first {
-        let s = summarize_with_progress(summarizer, text, &settings.summarize, progress)?;
-        // The summary's translation counts as segments and tokens too; its time is in the
-        // wall clock below.
-        let mut translated = Stats::default();
-        let en = translate_documents_with_stats(
-            translator,
-            std::slice::from_ref(&s.text),
-            &settings.translate,
-            &mut translated,
-        )?
-        .remove(0)
-        .text;
-        stats.segments += translated.segments;
-        stats.source_tokens += translated.source_tokens;
-        stats.target_tokens += translated.target_tokens;
-        (s, en.trim().to_string())
-    } else {
-        let s = summarize_with_progress(summarizer, translation, &settings.summarize, progress)?;
-        let en = s.text.clone();
-        (s, en)
-    };
+    let s = summarize_with_progress(summarizer, text, &settings.summarize, progress)?;
+    // The summary's translation counts as segments and tokens too; its time is in the
+    // wall clock below.
+    let mut translated = Stats::default();
+    let en = translate_documents_with_stats(
+        translator,
+        std::slice::from_ref(&s.text),
+        &settings.translate,
+        &mut translated,
+    )?
+    .remove(0)
+    .text;
+    stats.segments += translated.segments;
+    stats.source_tokens += translated.source_tokens;
+    stats.target_tokens += translated.target_tokens;
+    Ok(count_summary(stats, s, en.trim().to_string(), t0))
+}
+
+/// The summary of the English `translation` (a run without `summarize_first`): adds its time
+/// (wall clock), one segment and its token counts to `stats`.
+fn summarize_english(
+    summarizer: &Seq2SeqPipeline,
+    translation: &str,
+    settings: &SummarizeSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary> {
+    let t0 = Instant::now();
+    let s = summarize_with_progress(summarizer, translation, settings, progress)?;
+    let english = s.text.clone();
+    Ok(count_summary(stats, s, english, t0))
+}
+
+/// Adds the summary half begun at `t0` to `stats`: its wall-clock seconds (as generation
+/// time), one segment and the summary's input and output tokens.
+fn count_summary(stats: &mut Stats, summary: Summary, english: String, t0: Instant) -> RunSummary {
     let seconds = t0.elapsed().as_secs_f64();
     stats.generate_seconds += seconds;
     stats.segments += 1;
     stats.source_tokens += summary.input_tokens;
     stats.target_tokens += summary.summary_tokens;
-    Ok(RunSummary {
+    RunSummary {
         summary,
         english,
         seconds,
-    })
+    }
+}
+
+/// The translation half of a run, for a caller that loads the summarizer only after it (see
+/// [`summarize_translation_with_progress`]): the Arabic `text` translated by `translator` with
+/// `settings`, and its wall-clock seconds. Adds its segments, tokens and times to `stats` and
+/// records them as the stage `translate` ([`Stats::stages`]); reports [`Stage::Translate`]
+/// progress to `progress`.
+///
+/// Errors: a tokenizer or model error of the translator.
+pub fn translate_text_with_progress(
+    translator: &Seq2SeqPipeline,
+    text: &str,
+    settings: &TranslateSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<(DocumentTranslation, f64)> {
+    let before = stats.clone();
+    let t0 = Instant::now();
+    let translation = translate_documents_with_progress(
+        translator,
+        &[text.to_string()],
+        settings,
+        stats,
+        progress,
+    )?
+    .remove(0);
+    let seconds = t0.elapsed().as_secs_f64();
+    stats.record_stage(Stage::Translate, &before, seconds);
+    Ok((translation, seconds))
+}
+
+/// The summary half of a run without `summarize_first`, which needs no translator (so a
+/// caller may free the translator before loading the summarizer): the summary of the English
+/// `translation` by `summarizer` with `settings`. Adds its time (wall clock), one segment and
+/// its token counts to `stats` and records them as the stage `summarize`; reports
+/// [`Stage::Summarize`] progress to `progress` (see [`summarize_with_progress`]).
+///
+/// Errors: a tokenizer or model error of the summarizer.
+pub fn summarize_translation_with_progress(
+    summarizer: &Seq2SeqPipeline,
+    translation: &str,
+    settings: &SummarizeSettings,
+    stats: &mut Stats,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary> {
+    let before = stats.clone();
+    let summary = summarize_english(summarizer, translation, settings, stats, progress)?;
+    stats.record_stage(Stage::Summarize, &before, summary.seconds);
+    Ok(summary)
 }
 
 /// Translates the Arabic `text` with `translator`, then summarizes it with `summarizer` (see
@@ -171,10 +243,8 @@ pub fn run(
 }
 
 /// [`run`], reporting [`Stage::Translate`] and then [`Stage::Summarize`] progress to
-/// `progress` (whose [`Progress::cancelled`] is not asked: a run's output needs both).
-///
-/// [`Stage::Translate`]: super::progress::Stage::Translate
-/// [`Stage::Summarize`]: super::progress::Stage::Summarize
+/// `progress` (whose [`Progress::cancelled`] is not asked: a run's output needs both), and
+/// recording both stages in `stats` ([`Stats::stages`]).
 pub fn run_with_progress(
     translator: &Seq2SeqPipeline,
     summarizer: &Seq2SeqPipeline,
@@ -183,16 +253,9 @@ pub fn run_with_progress(
     stats: &mut Stats,
     progress: &mut dyn Progress,
 ) -> Result<RunOutput> {
-    let t0 = Instant::now();
-    let translation = translate_documents_with_progress(
-        translator,
-        &[text.to_string()],
-        &settings.translate,
-        stats,
-        progress,
-    )?
-    .remove(0);
-    let translate_seconds = t0.elapsed().as_secs_f64();
+    let (translation, translate_seconds) =
+        translate_text_with_progress(translator, text, &settings.translate, stats, progress)?;
+    let before = stats.clone();
     let summary = summarize_translated_with_progress(
         translator,
         summarizer,
@@ -202,6 +265,7 @@ pub fn run_with_progress(
         stats,
         progress,
     )?;
+    stats.record_stage(Stage::Summarize, &before, summary.seconds);
     Ok(RunOutput {
         translation,
         summary,
@@ -273,13 +337,17 @@ pub struct TranslationSeconds {
 }
 
 impl RunRecord {
-    /// The record of `output`, made from `input` (the path as given) by `translator` and
-    /// `summarizer` with `settings`; `normalize` is `--normalize` as given and `total` the
+    /// The record of `output`, made from `input` (the path as given) by the translator whose
+    /// [`Seq2SeqPipeline::info`] is `translator` and [`Seq2SeqPipeline::load_seconds`]
+    /// `translator_load` (`tarjama run` frees it before the summarizer loads) and by
+    /// `summarizer`, with `settings`; `normalize` is `--normalize` as given and `total` the
     /// command's seconds so far.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         input: String,
         output: &RunOutput,
-        translator: &Seq2SeqPipeline,
+        translator: &ModelInfo,
+        translator_load: f64,
         summarizer: &Seq2SeqPipeline,
         settings: &RunSettings,
         normalize: String,
@@ -299,7 +367,7 @@ impl RunRecord {
             summary,
             translation: TranslationRecord {
                 text: output.translation.text.clone(),
-                model: translator.info.clone(),
+                model: translator.clone(),
                 settings: TranslationRecordSettings {
                     generation: settings.translate.generation.clone(),
                     normalize,
@@ -312,7 +380,7 @@ impl RunRecord {
                     .filter(|s| s.stopped == FinishReason::Length)
                     .count(),
                 seconds: TranslationSeconds {
-                    load: translator.load_seconds,
+                    load: translator_load,
                     translate: output.translate_seconds,
                 },
             },

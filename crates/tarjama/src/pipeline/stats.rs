@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::progress::Stage;
+
 /// Totals of one command run. Printed by `--stats` as one JSON line on stderr.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
@@ -27,13 +29,50 @@ pub struct Stats {
     pub target_tokens: usize,
     /// Peak resident memory of the process in MiB (Linux `VmHWM`; `null` elsewhere).
     pub peak_rss_mb: Option<f64>,
+    /// Per stage of `run`, by name (`translate`, `summarize`): what it did (see
+    /// [`StageStats`]); empty, and not printed, for other commands.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages: BTreeMap<String, StageStats>,
+}
+
+/// One stage of a run (`--stats`' `stages.translate`, `stages.summarize`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StageStats {
+    /// Wall-clock seconds of the stage (tokenizing and generating; not loading).
+    pub seconds: f64,
+    /// Segments the stage's model decoded (the summary counts as one).
+    pub segments: usize,
+    /// Source tokens of those segments, special tokens included.
+    pub source_tokens: usize,
+    /// Tokens they generated, not counting decoder start tokens.
+    pub target_tokens: usize,
+    /// The process's peak resident memory in MiB when the stage ended (Linux `VmHWM`, which
+    /// never falls: the peak so far, loads included; `null` elsewhere).
+    pub peak_rss_mb: Option<f64>,
 }
 
 impl Stats {
+    /// Records the stage `stage` that took `seconds` (wall clock): the segments and tokens
+    /// added since `before` (a copy of these stats taken when it began) and the peak resident
+    /// memory now. A stage recorded again adds to its entry.
+    pub fn record_stage(&mut self, stage: Stage, before: &Stats, seconds: f64) {
+        let e = self.stages.entry(stage.as_str().to_string()).or_default();
+        e.seconds += seconds;
+        e.segments += self.segments - before.segments;
+        e.source_tokens += self.source_tokens - before.source_tokens;
+        e.target_tokens += self.target_tokens - before.target_tokens;
+        e.peak_rss_mb = peak_rss_mib();
+    }
+
     /// Fills in the peak resident memory measured now.
     pub fn finish(&mut self) {
-        self.peak_rss_mb = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
+        self.peak_rss_mb = peak_rss_mib();
     }
+}
+
+/// [`peak_rss_bytes`] in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0))
 }
 
 /// The process's peak resident set size in bytes, from `/proc/self/status` (`VmHWM`).
