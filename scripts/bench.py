@@ -256,10 +256,21 @@ def versions(binary: str) -> dict:
     return v
 
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def weights_file(model: Path) -> Path:
+    """The model's weights file as the Hub stores it (model.safetensors or pytorch_model.bin)."""
+    for n in WEIGHT_FILES:
+        if (model / n).exists():
+            return model / n
+    raise SystemExit(f"{model} has no {' or '.join(WEIGHT_FILES)}")
+
+
 def ensure_ct2(model: Path, out_root: Path) -> dict[str, Path]:
     """Converts the model with CTranslate2's converter (float32 and int8), cached by the
-    safetensors file's size and mtime."""
-    st = model / "model.safetensors"
+    weights file's size and mtime."""
+    st = weights_file(model)
     stamp = f"{st.stat().st_size}:{st.stat().st_mtime_ns}"
     import ctranslate2
 
@@ -281,7 +292,7 @@ def ensure_ct2(model: Path, out_root: Path) -> dict[str, Path]:
     return outs
 
 
-def dir_weights_mib(d: Path, names=("model.safetensors", "model.bin")) -> float:
+def dir_weights_mib(d: Path, names=WEIGHT_FILES + ("model.bin",)) -> float:
     return sum((d / n).stat().st_size for n in names if (d / n).exists()) / MIB
 
 
@@ -290,6 +301,11 @@ def fmt(x, nd=2):
 
 
 def main() -> None:
+    if "--main-job" in sys.argv[1:]:
+        import bench_main_job  # scripts/bench_main_job.py: the translate-then-summarize bench
+
+        bench_main_job.main()
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tarjama", default=str(ROOT / "target" / "release" / "tarjama"),
                     help="tarjama binary (default: target/release/tarjama)")
@@ -330,6 +346,10 @@ def main() -> None:
                          "work on a shared machine; needs privileges)")
     ap.add_argument("--write", type=Path, default=None, help="write the report (markdown) here")
     ap.add_argument("--json", type=Path, default=None, help="also write raw results as JSON")
+    ap.add_argument("--main-job", action="store_true",
+                    help="instead, benchmark the main job (tarjama run against transformers' and "
+                         "CTranslate2's translate-then-summarize; scripts/bench_main_job.py); "
+                         "`--main-job --help` lists its flags")
     ap.add_argument("--worker", choices=["transformers", "ct2"], help=argparse.SUPPRESS)
     ap.add_argument("--job", help=argparse.SUPPRESS)
     args = ap.parse_args()

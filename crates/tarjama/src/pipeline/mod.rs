@@ -186,7 +186,8 @@ pub struct Seq2SeqPipeline {
     pub generation: GenerationConfig,
     /// Which model this is.
     pub info: ModelInfo,
-    /// Seconds spent loading.
+    /// Seconds spent loading (resolving the files, reading the weights and tokenizer); the CLI
+    /// adds the time of `--quantize`.
     pub load_seconds: f64,
     /// The resolved files (config, tokenizer, preset).
     pub files: ModelFiles,

@@ -9,7 +9,8 @@ use super::progress::Stage;
 /// Totals of one command run. Printed by `--stats` as one JSON line on stderr.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
-    /// Seconds spent resolving and loading models (weights, tokenizers, configs).
+    /// Seconds spent resolving and loading models (weights, tokenizers, configs), and
+    /// quantizing them (`--quantize`).
     pub load_seconds: f64,
     /// `load_seconds` per model, by role (`translator`, `summarizer`), for commands that load
     /// more than one (`run`); empty, and not printed, otherwise.
