@@ -6,6 +6,7 @@ sets, ../shared/data for the translation golden inputs):
 
     /work/pyenv/bin/python scripts/make_fixtures_real.py            # every fixture
     /work/pyenv/bin/python scripts/make_fixtures_real.py --only tc-big-tiny
+    /work/pyenv/bin/python scripts/make_fixtures_real.py --full-size bench-models   # not committed
 
 Every fixture copies the real repo's config.json / generation_config.json / tokenizer_config.json /
 special_tokens_map.json (from ../shared/realconfigs) and changes only dimension numbers and token
@@ -36,7 +37,13 @@ ids; the weights are stored in the format the real repo uses:
                         spiece.model only (no tokenizer.json), generation keys in config.json, no
                         generation_config.json; zip pytorch_model.bin
 
-Each has golden.json (generate() ids, float64 reference, greedy and beam 4, with the float32
+--full-size OUT_ROOT instead writes the two default models of `tarjama run` at their real shapes
+(random weights, same recipes and file formats, tokenizers filled with made-up entries up to the
+real vocabulary sizes), opus-mt-tc-big-ar-en-random (float16 zip pytorch_model.bin, 60,000 rows)
+and distilbart-cnn-12-6-random (float32 legacy pytorch_model.bin, 50,264 rows, 12+6 layers), and
+their CTranslate2 float32/int8 conversions, for scripts/bench.py --main-job.
+
+Each fixture has golden.json (generate() ids, float64 reference, greedy and beam 4, with the float32
 agreement, the closest decision margin and a batch-of-8 check, as make_fixtures.py writes them).
 The summarizers also have pipeline_golden.json: `pipeline("summarization", model=dir,
 tokenizer=dir)` itself on team-written paragraphs (stored): `summary_text`, and the ids from
@@ -53,6 +60,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -353,7 +361,7 @@ TC_BIG_EOS_BOOST = -8.0
 @torch.no_grad()
 def permuted_marian(cfg: dict, base: dict, vocab: dict) -> MarianMTModel:
     """A random ReLU Marian model for `vocab` (the tc-big numbering): make_fixtures.py's recipe
-    applied in marian-tiny's numbering (</s> = 0, the new pieces after marian-tiny's, <pad> last),
+    applied in `base`'s numbering (marian-tiny's: </s> = 0, the new pieces after, <pad> last),
     then the token rows renumbered. The recipe's length channel was tuned with EOS at 0; renumbering
     is an exact symmetry, so the outputs stop as marian-tiny's do."""
     std = {p: i for p, i in base.items() if p != "<pad>"}
@@ -385,17 +393,45 @@ def permuted_marian(cfg: dict, base: dict, vocab: dict) -> MarianMTModel:
     return model
 
 
-def build_tc_big(out: Path, scratch: Path) -> None:
+TINY_DIMS = dict(d_model=32, heads=4, ffn=64, layers=2)
+# --full-size: the real models' shapes (realconfigs; tc-big-ar-en's vocabulary size is not known,
+# about 60k as its siblings')
+TC_BIG_FULL = dict(d_model=1024, heads=16, ffn=4096, layers=6)
+TC_BIG_FULL_VOCAB = 60000
+DISTILBART_FULL = dict(d_model=1024, heads=16, ffn=4096, encoder_layers=12, decoder_layers=6)
+DISTILBART_FULL_VOCAB = 50264  # rows; the tokenizer has one more (<mask>)
+
+
+def synthetic_pieces(prefix: str, have, n: int) -> list[str]:
+    """`n` made-up pieces `{prefix}syn0`, `{prefix}syn1`, ... not in `have`: they fill a small
+    fixture tokenizer's vocabulary up to a full-size model's rows (never produced by encoding)."""
+    out, i = [], 0
+    while len(out) < n:
+        p = f"{prefix}syn{i}"
+        i += 1
+        if p not in have:
+            out.append(p)
+    return out
+
+
+def build_tc_big(out: Path, scratch: Path | None, d: dict = TINY_DIMS, vocab_size: int | None = None,
+                 goldens: bool = True) -> None:
     src = FIXTURES / "marian-tiny"
     copy_files(src, out, ["source.spm", "target.spm"])
-    vocab = alphabetical_vocab(json.loads((src / "vocab.json").read_text(encoding="utf-8")))
+    base_vocab = json.loads((src / "vocab.json").read_text(encoding="utf-8"))
+    pieces = dict(base_vocab)
+    if vocab_size is not None:
+        grow = vocab_size - len(alphabetical_vocab(base_vocab))
+        for p in synthetic_pieces("\u2581", base_vocab, grow):
+            pieces[p] = len(pieces)
+    vocab = alphabetical_vocab(pieces)
+    assert vocab_size is None or len(vocab) == vocab_size
     write_json(out / "vocab.json", vocab)
     v, pad, eos = len(vocab), len(vocab) - 1, vocab["</s>"]
     base = "Helsinki-NLP__opus-mt-tc-big-ar-en/analog_opus-mt-tc-big-fr-en/"
     tc = replace(real(base + "tokenizer_config.json"), source_lang="ar",
                  name_or_path="marian-models/opusTCv20210807+bt_transformer-big_2022-03-09/ar-en")
     write_json(out / "tokenizer_config.json", tc, compact=True)
-    d = dict(d_model=32, heads=4, ffn=64, layers=2)
     cfg = replace(real(base + "config.json"), _name_or_path="/tmp/Helsinki-NLP/opus-mt-tc-big-ar-en",
                   bad_words_ids=[[pad]], d_model=d["d_model"], decoder_attention_heads=d["heads"],
                   decoder_ffn_dim=d["ffn"], decoder_layers=d["layers"], decoder_start_token_id=pad,
@@ -406,13 +442,16 @@ def build_tc_big(out: Path, scratch: Path) -> None:
     gen = replace(real(base + "generation_config.json"), bad_words_ids=[[pad]], decoder_start_token_id=pad,
                   eos_token_id=eos, forced_eos_token_id=eos, pad_token_id=pad)
     write_json(out / "generation_config.json", gen)
-    model = permuted_marian(cfg, json.loads((src / "vocab.json").read_text(encoding="utf-8")), vocab)
+    model = permuted_marian(cfg, pieces, vocab)
     # transformers 4.22's save_pretrained: every alias of the tied embedding, no sinusoidal tables
     sd = {k: t for k, t in model.half().state_dict().items() if "embed_positions" not in k}
     save_bin(sd, out / "pytorch_model.bin", legacy=False)
-    save_scratch(sd, scratch, out.name)
+    if scratch is not None:
+        save_scratch(sd, scratch, out.name)
     tok = MarianTokenizer.from_pretrained(out)
     assert tok.eos_token_id == eos and tok.pad_token_id == pad and tok.unk_token_id == vocab["<unk>"]
+    if not goldens:
+        return
     write_golden(out, MarianMTModel, translation_inputs(), lambda t: tok(t).input_ids, TRANSLATE_SETTINGS,
                  {"input": "MarianTokenizer(text).input_ids; seed sentences and the first "
                            f"{N_TATOEBA} Tatoeba lines as in make_fixtures.py (text not stored)"},
@@ -502,18 +541,31 @@ RESAVE_ADDED = ("_name_or_path", "forced_bos_token_id", "forced_eos_token_id", "
 DISTILBART_RAMP = 0.012  # slower EOS ramp than bart-tiny's: outputs end between min 56 and max 142
 
 
-def build_distilbart(out: Path, scratch: Path) -> None:
+def build_distilbart(out: Path, scratch: Path | None, full: bool = False) -> None:
     src = FIXTURES / "bart-tiny"
-    copy_files(src, out, ["vocab.json", "merges.txt"])
-    n_tokens = len(json.loads((src / "vocab.json").read_text(encoding="utf-8")))
+    copy_files(src, out, ["merges.txt"])
+    vocab = json.loads((src / "vocab.json").read_text(encoding="utf-8"))
+    if full:
+        # made-up tokens before <mask> (the last id, which has no row) up to the real 50,265
+        mask = vocab.pop("<mask>")
+        assert mask == len(vocab)
+        for p in synthetic_pieces("\u0120", vocab, DISTILBART_FULL_VOCAB - len(vocab)):
+            vocab[p] = len(vocab)
+        vocab["<mask>"] = len(vocab)
+        write_json(out / "vocab.json", vocab, compact=True)
+    else:
+        copy_files(src, out, ["vocab.json"])
+    n_tokens = len(vocab)
     base = "sshleifer__distilbart-cnn-12-6/"
     write_json(out / "tokenizer_config.json", {"model_max_length": 1024})
     shutil.copyfile(REAL / base / "special_tokens_map.resaved.json", out / "special_tokens_map.json")
     resaved = real(base + "config.resaved-4.44.2.json")
     orig = {k: v for k, v in resaved.items() if k not in RESAVE_ADDED}
-    cfg = replace(orig, d_model=32, decoder_attention_heads=4, decoder_ffn_dim=64, decoder_layers=2,
-                  encoder_attention_heads=4, encoder_ffn_dim=64, encoder_layers=3, num_hidden_layers=3,
-                  vocab_size=n_tokens - 1)
+    d = DISTILBART_FULL if full else dict(d_model=32, heads=4, ffn=64, encoder_layers=3, decoder_layers=2)
+    cfg = replace(orig, d_model=d["d_model"], decoder_attention_heads=d["heads"], decoder_ffn_dim=d["ffn"],
+                  decoder_layers=d["decoder_layers"], encoder_attention_heads=d["heads"],
+                  encoder_ffn_dim=d["ffn"], encoder_layers=d["encoder_layers"],
+                  num_hidden_layers=d["encoder_layers"], vocab_size=n_tokens - 1)
     write_json(out / "config.json", cfg)
     torch.manual_seed(mb.SEED)
     model = BartForConditionalGeneration(BartConfig.from_dict(cfg)).eval()
@@ -526,7 +578,10 @@ def build_distilbart(out: Path, scratch: Path) -> None:
         mb.POS_RAMP = ramp
     sd = model.state_dict()
     save_bin(sd, out / "pytorch_model.bin", legacy=True)
-    save_scratch(sd, scratch, out.name)
+    if scratch is not None:
+        save_scratch(sd, scratch, out.name)
+    if full:
+        return
     assert not (out / "generation_config.json").exists() and not (out / "tokenizer.json").exists()
     tok = AutoTokenizer.from_pretrained(out)
     texts = team_paragraphs("en")
@@ -634,15 +689,55 @@ BUILDERS = {
 }
 
 
+FULL_SIZE = {
+    "opus-mt-tc-big-ar-en-random": lambda out: build_tc_big(out, None, TC_BIG_FULL, TC_BIG_FULL_VOCAB,
+                                                            goldens=False),
+    "distilbart-cnn-12-6-random": lambda out: build_distilbart(out, None, full=True),
+}
+
+
+def make_full_size(root: Path, only: str | None) -> None:
+    """The main job's two default models at their real shapes with random weights (for
+    scripts/bench.py --main-job), in the real repos' file formats, plus CTranslate2 copies
+    (float32 and int8) made by its converter."""
+    import bench  # noqa: E402 (scripts/bench.py: the converter call, cached)
+
+    for name, build in FULL_SIZE.items():
+        if only and name != only:
+            continue
+        out = root / name
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        build(out)
+        n = sum(t.numel() for t in torch.load(out / "pytorch_model.bin", weights_only=True).values())
+        print(f"{name}: {n / 1e6:.1f} M tensor elements (aliases counted), "
+              f"{(out / 'pytorch_model.bin').stat().st_size / 2**20:.0f} MiB pytorch_model.bin", flush=True)
+        bench.ensure_ct2(out, root)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=list(BUILDERS))
+    ap.add_argument("--only", choices=list(BUILDERS) + list(FULL_SIZE))
+    ap.add_argument("--full-size", metavar="OUT_ROOT", type=Path,
+                    help="instead of the fixtures, write full-size random copies of the main job's "
+                         "models (tc-big ar-en, distilbart-cnn-12-6) and their CTranslate2 "
+                         "conversions under OUT_ROOT (e.g. bench-models)")
     ap.add_argument("--scratch", type=Path, default=ROOT / "target" / "fixtures-safetensors",
                     help="where the model.safetensors copies go (not committed)")
     args = ap.parse_args()
+    if args.only and args.full_size is None and args.only in FULL_SIZE:
+        ap.error(f"--only {args.only} is a full-size model: give --full-size OUT_ROOT")
+    if args.only and args.full_size is not None and args.only not in FULL_SIZE:
+        ap.error(f"--only {args.only} is a test fixture; with --full-size: {', '.join(FULL_SIZE)}")
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     transformers.logging.set_verbosity_error()
+    if args.full_size:
+        torch.use_deterministic_algorithms(False)
+        torch.set_num_threads(os.cpu_count() or 1)
+        make_full_size(args.full_size.resolve(), args.only)
+        return
     for name, build in BUILDERS.items():
         if args.only and name != args.only:
             continue
