@@ -94,7 +94,7 @@ def worker_transformers(job: dict) -> dict:
 
     logging.set_verbosity_error()
     n, m, b = job["steps"], job["summary_steps"], job["batch_size"]
-    out = {}
+    out = {"imports": stage(0.0)}
 
     def load(task: str, d: str):
         t0 = time.perf_counter()
@@ -144,7 +144,7 @@ def worker_ct2(job: dict) -> dict:
 
     logging.set_verbosity_error()
     n, m, b = job["steps"], job["summary_steps"], job["batch_size"]
-    out = {}
+    out = {"imports": stage(0.0)}
 
     def load(ct2_dir: str, hf_dir: str):
         t0 = time.perf_counter()
@@ -346,6 +346,8 @@ def parse_args(argv: list[str]):
     ap.add_argument("--job", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     smoke = a.smoke
+    if smoke and a.write and a.write.name == "BENCHMARKS.md":
+        ap.error("--smoke measures the tiny fixtures: its numbers do not go into BENCHMARKS.md")
     a.translator = (a.translator or (SMOKE_TRANSLATOR if smoke else DEFAULT_TRANSLATOR)).resolve()
     a.summarizer = (a.summarizer or (SMOKE_SUMMARIZER if smoke else DEFAULT_SUMMARIZER)).resolve()
     a.steps = a.steps or (4 if smoke else 64)
@@ -631,12 +633,17 @@ def render(*, command, started, elapsed, load_before, waited, load_after, a, res
     L.append("")
     L.append("### Details")
     L.append("")
-    L.append("| system | weights | variant | translate + summarize s, each run | load avg (1 min) per run |")
-    L.append("|---|---|---|---|---|")
+    L.append("RSS after imports: the Python peers' peak before any model loads (the interpreter, "
+             "torch, transformers, ctranslate2), in MiB.")
+    L.append("")
+    L.append("| system | weights | variant | translate + summarize s, each run | load avg (1 min) per run "
+             "| RSS after imports |")
+    L.append("|---|---|---|---|---|---:|")
     for x in results:
+        imports = x["best"]["stages"].get("imports", {}).get("peak_rss_mib")
         L.append(f"| {SYSTEM_TITLES[x['system']]} | {WEIGHT_TITLES[x['system']][x['weights']]} | "
                  f"{x['variant'] or '–'} | {', '.join(f'{s:.2f}' for s in x['all_work_seconds'])} | "
-                 f"{', '.join(f'{s:.2f}' for s in x['load1'])} |")
+                 f"{', '.join(f'{s:.2f}' for s in x['load1'])} | {f(imports, 0)} |")
     L.append("")
     return "\n".join(L) + "\n"
 
