@@ -14,6 +14,7 @@ use super::common::{
 use super::progress::StageProgress;
 use super::summarize::{load_summarizer, notice};
 use super::warn::Warnings;
+use tarjama::decoding::GenerationConfig;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::pipeline;
 use tarjama::pipeline::run::{RunRecord, RunSettings};
@@ -199,9 +200,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         )
     } else {
         // Translate, free the translator, then load the summarizer: the two models are never
-        // in memory together. The summarizer is resolved (found, or downloaded) first, so
-        // that a missing one fails before the translation is done.
-        tarjama::hub::resolve(&summarizer_name, None).map_err(|e| for_flag(e, "--summarizer"))?;
+        // in memory together. The summarizer is resolved (found, or downloaded) and the
+        // summary length flags checked against its positions first, so that a missing model
+        // or a bad flag fails before the translation is done.
+        let files = tarjama::hub::resolve(&summarizer_name, None)
+            .map_err(|e| for_flag(e, "--summarizer"))?;
+        let config = std::fs::read_to_string(&files.config)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok());
+        args.summary_decode.decode().check_positions(
+            &summarizer_name,
+            config.as_ref().and_then(GenerationConfig::positions),
+        )?;
         let (translation, translate_seconds) = pipeline::run::translate_text_with_progress(
             &translator,
             &text,

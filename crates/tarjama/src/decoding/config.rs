@@ -258,11 +258,17 @@ impl GenerationConfig {
             })?;
         cfg.forced_eos_token_id = id(|p| &p.forced_eos_token_id).and_then(TokenIds::single);
         cfg.forced_bos_token_id = id(|p| &p.forced_bos_token_id).and_then(TokenIds::single);
-        cfg.max_position_embeddings = model
+        cfg.max_position_embeddings = Self::positions(&model);
+        Ok(cfg)
+    }
+
+    /// The decoder positions a model's `config.json` (`model`, parsed) gives:
+    /// `max_position_embeddings`, or `None` (models with relative positions, such as T5).
+    pub fn positions(model: &serde_json::Value) -> Option<usize> {
+        model
             .get("max_position_embeddings")
             .and_then(|v| v.as_u64())
-            .map(|x| x as usize);
-        Ok(cfg)
+            .map(|x| x as usize)
     }
 
     /// Writes every setting `patch` has into `self`; what `by` changes besides is said on
