@@ -33,10 +33,12 @@ bandwidth that the weights read per decoder step are compared with.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -120,6 +122,7 @@ def worker_transformers(job: dict) -> dict:
         out["translate"] = stage(secs, segments=len(rows), target_tokens=sum(
             count_generated(r["translation_token_ids"], pad) for r in rows))
         del translator, res, rows
+        gc.collect()  # the translator is gone before the summarizer loads, as in tarjama run
         text = join_segments(job["layout"], texts)
 
         summarizer, secs = load("summarization", job["summarizer"])
@@ -170,6 +173,7 @@ def worker_ct2(job: dict) -> dict:
                             job["translator_generation"])
     out["translate"] = stage(time.perf_counter() - t0, segments=len(texts), target_tokens=count)
     del tr
+    gc.collect()
     text = join_segments(job["layout"], texts)
 
     sm, stok, secs = load(job["summarizer_ct2"], job["summarizer"])
@@ -376,6 +380,15 @@ def main(argv: list[str] | None = None) -> None:
     if a.worker:
         worker_main(a.worker, a.job)
         return
+    tmp = Path(tempfile.mkdtemp(prefix="tarjama-main-job-"))
+    try:
+        measure(a, argv, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(a, argv: list[str], tmp: Path) -> None:
+    """The whole bench: checks, conversions, segments, the interleaved runs, the report."""
     command = shlex.join(["python", "scripts/bench.py"] + argv)
     binary = str(Path(a.tarjama).resolve())
     for name, d in (("translator", a.translator), ("summarizer", a.summarizer)):
@@ -387,7 +400,6 @@ def main(argv: list[str] | None = None) -> None:
     if not a.article.exists():
         raise SystemExit(f"{a.article}: no such article")
 
-    tmp = Path(tempfile.mkdtemp(prefix="tarjama-main-job-"))
     ct2_root = (a.ct2_dir or (ROOT / "target" / "bench-smoke" if a.smoke else a.translator.parent)).resolve()
     ct2 = {}
     if "ct2" in a.systems:
