@@ -208,6 +208,26 @@ fn summarize_first_translates_the_arabic_summary() {
         stats.target_tokens,
         sum(&full, false) + arabic.summary_tokens + sum(&english, false)
     );
+    // Its stages: the text's translation, then the summary with its translation.
+    let stage = |name: &str| &stats.stages[name];
+    assert_eq!(
+        stats.stages.keys().collect::<Vec<_>>(),
+        ["summarize", "translate"]
+    );
+    assert_eq!(stage("translate").segments, full.segments.len());
+    assert_eq!(stage("translate").source_tokens, sum(&full, true));
+    assert_eq!(stage("translate").target_tokens, sum(&full, false));
+    assert_eq!(stage("translate").seconds, out.translate_seconds);
+    assert_eq!(stage("summarize").segments, 1 + english.segments.len());
+    assert_eq!(
+        stage("summarize").source_tokens,
+        arabic.input_tokens + sum(&english, true)
+    );
+    assert_eq!(
+        stage("summarize").target_tokens,
+        arabic.summary_tokens + sum(&english, false)
+    );
+    assert_eq!(stage("summarize").seconds, out.summary.seconds);
     assert_eq!(
         RunSettings::default_summarizer(true),
         tarjama::hub::DEFAULT_ARABIC_SUMMARIZER
