@@ -15,9 +15,11 @@ use tarjama::eval::input::{
 };
 use tarjama::eval::{
     self, BleuConfig, BleuTokenizer, BootstrapSettings, Comparison, Confidence, EvalSettings,
-    MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeConfig, RougeTokenizer,
-    ScoreDetail, ScoreLine, MAX_RESAMPLES,
+    Flores, MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeConfig,
+    RougeTokenizer, ScoreDetail, ScoreLine, SpmTokenizer, XlsumLang, MAX_RESAMPLES,
 };
+
+use crate::common::Usage;
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
 const MAX_WIDTH: u64 = 20;
@@ -46,27 +48,38 @@ pub struct MetricArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// BLEU tokenizer (sacrebleu's names).
+    /// BLEU tokenizer (sacrebleu's names); flores101 and flores200 (spBLEU: BLEU over
+    /// SentencePiece pieces) need --spm-model.
     #[arg(
         long,
-        value_parser = one_of::<BleuTokenizer>(&["13a", "intl", "char", "none"]),
+        value_parser = PossibleValuesParser::new(["13a", "intl", "char", "none", "flores101", "flores200"]),
         default_value = "13a"
     )]
-    pub tokenize: BleuTokenizer,
+    pub tokenize: String,
+    /// With --tokenize flores101|flores200: the SentencePiece model sacrebleu uses for it
+    /// (sacrebleu downloads it into ~/.sacrebleu/models/; tarjama never downloads).
+    #[arg(long = "spm-model", value_name = "PATH")]
+    pub spm_model: Option<PathBuf>,
     /// Lowercase before computing BLEU (sacrebleu's -lc; chrF and TER keep their defaults).
     #[arg(long)]
     pub lowercase: bool,
-    /// ROUGE: Porter-stem words longer than 3 characters, as rouge-score's use_stemmer.
-    #[arg(long)]
+    /// ROUGE: stem words longer than 3 characters, as rouge-score's use_stemmer (Porter; with
+    /// `--rouge-tokenize xlsum --lang ar`, NLTK's Snowball Arabic stemmer, as XL-Sum's scorer).
+    #[arg(long, alias = "rouge-stem")]
     pub stem: bool,
     /// ROUGE tokenizer: rouge-score's `default` (ASCII letters and digits only; non-Latin text
-    /// scores near 0) or `unicode` (Unicode letters, marks and numbers; for Arabic).
+    /// scores near 0), `unicode` (Unicode letters, marks and numbers; for Arabic), or `xlsum`
+    /// (XL-Sum's multilingual ROUGE scorer, exactly; needs --lang).
     #[arg(
         long = "rouge-tokenize",
-        value_parser = one_of::<RougeTokenizer>(&["default", "unicode"]),
+        value_parser = PossibleValuesParser::new(["default", "unicode", "xlsum"]),
         default_value = "default"
     )]
-    pub rouge_tokenize: RougeTokenizer,
+    pub rouge_tokenize: String,
+    /// With --rouge-tokenize xlsum: the scorer's language, `ar` (XL-Sum's `lang="arabic"`:
+    /// with --stem, NLTK's Snowball Arabic stemmer).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
     /// Read every hypothesis / system file as JSON Lines, taking this string field.
     #[arg(long = "jsonl-field", value_name = "FIELD")]
     pub jsonl_field: Option<String>,
@@ -95,7 +108,8 @@ pub struct MetricArgs {
 Examples:
   tarjama eval --ref ref.en out.en --confidence
   tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
-  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
+  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence
+  tarjama eval --ref ref.ar summary.ar --metrics rouge --rouge-tokenize xlsum --lang ar --stem")]
 pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]
@@ -182,7 +196,30 @@ where
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
+/// `--rouge-tokenize` with its `--lang`. Errors: a [`Usage`] error (exit 2) for `xlsum`
+/// without `--lang`, for a language XL-Sum's scorer is not supported in here, or for `--lang`
+/// with another tokenizer.
+fn rouge_tokenizer(args: &MetricArgs) -> Result<RougeTokenizer, Usage> {
+    match (args.rouge_tokenize.as_str(), &args.lang) {
+        ("xlsum", Some(code)) => code
+            .parse::<XlsumLang>()
+            .map(RougeTokenizer::Xlsum)
+            .map_err(|e| Usage(format!("--lang {code}: {e}"))),
+        ("xlsum", None) => Err(Usage(
+            "--rouge-tokenize xlsum needs --lang: the language XL-Sum's scorer tokenizes and \
+             stems for (supported: ar)"
+                .into(),
+        )),
+        (name, Some(code)) => Err(Usage(format!(
+            "--lang {code} is the language of --rouge-tokenize xlsum, not of --rouge-tokenize \
+             {name}"
+        ))),
+        (name, None) => name.parse::<RougeTokenizer>().map_err(Usage),
+    }
+}
+
 fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
+    let tokenizer = rouge_tokenizer(args)?;
     let mut metrics = Vec::new();
     for &kind in &args.metrics {
         if !metrics.contains(&kind) {
@@ -192,15 +229,40 @@ fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
     Ok(EvalSettings {
         metrics,
         bleu: BleuConfig {
-            tokenize: args.tokenize,
+            tokenize: bleu_tokenizer(args)?,
             lowercase: args.lowercase,
             effective_order: false,
         },
         rouge: RougeConfig {
-            tokenizer: args.rouge_tokenize,
+            tokenizer,
             use_stemmer: args.stem,
         },
     })
+}
+
+/// The BLEU tokenizer of `--tokenize`, with `--spm-model`'s SentencePiece model for
+/// flores101/flores200. Errors: a [`Usage`] error when one of the two flags lacks the other,
+/// saying which file sacrebleu uses and where it comes from; the library's error naming the
+/// file when it is not a SentencePiece model.
+fn bleu_tokenizer(args: &MetricArgs) -> anyhow::Result<BleuTokenizer> {
+    let name = args.tokenize.as_str();
+    match (name.parse::<Flores>(), &args.spm_model) {
+        (Ok(flores), Some(path)) => Ok(BleuTokenizer::Spm(SpmTokenizer::load(flores, path)?)),
+        (Ok(flores), None) => Err(Usage(format!(
+            "--tokenize {name} needs --spm-model PATH: the SentencePiece model sacrebleu uses is \
+             $SACREBLEU/{} (~/.sacrebleu/{} by default), downloaded from {}",
+            flores.sacrebleu_path(),
+            flores.sacrebleu_path(),
+            flores.url()
+        ))
+        .into()),
+        (Err(_), Some(_)) => Err(Usage(format!(
+            "--spm-model is the SentencePiece model of --tokenize flores101 or flores200, not \
+             --tokenize {name}"
+        ))
+        .into()),
+        (Err(_), None) => name.parse::<BleuTokenizer>().map_err(anyhow::Error::msg),
+    }
 }
 
 fn format_of(field: &Option<String>, join: &Option<String>) -> InputFormat {
