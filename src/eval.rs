@@ -15,8 +15,9 @@ use tarjama::eval::input::{
 };
 use tarjama::eval::{
     self, BleuConfig, BleuTokenizer, BootstrapSettings, Comparison, Confidence, EvalSettings,
-    Flores, MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeConfig,
-    RougeTokenizer, ScoreDetail, ScoreLine, SpmTokenizer, XlsumLang, MAX_RESAMPLES,
+    Flores, MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeBootstrapSettings,
+    RougeConfig, RougeInterval, RougeScore, RougeTokenizer, ScoreDetail, ScoreLine, SpmTokenizer,
+    XlsumLang, MAX_RESAMPLES,
 };
 
 use crate::common::Usage;
@@ -131,6 +132,24 @@ pub struct EvalArgs {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
     )]
     pub confidence_n: Option<usize>,
+    /// Add rouge-score's bootstrap intervals to each ROUGE figure (its
+    /// `scoring.BootstrapAggregator`, 1000 samples, 95%): the low, mid (median) and high
+    /// percentiles of the resampled mean precision, recall and F1. Equal to rouge-score after
+    /// `numpy.random.seed(12345)` (or --rouge-seed).
+    #[arg(long = "rouge-bootstrap", conflicts_with_all = ["sentence", "confidence"])]
+    pub rouge_bootstrap: bool,
+    /// With --rouge-bootstrap: number of samples, 1 to 1,000,000 (rouge-score's n_samples,
+    /// default 1000).
+    #[arg(
+        long = "rouge-bootstrap-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
+    )]
+    pub rouge_bootstrap_n: Option<usize>,
+    /// With --rouge-bootstrap: the seed of numpy's legacy generator, 0 to 4294967295
+    /// (`numpy.random.seed`; default 12345).
+    #[arg(long = "rouge-seed", value_name = "SEED")]
+    pub rouge_seed: Option<u32>,
     /// Print only the scores, one per line (sacrebleu's -b/--score-only); with --sentence,
     /// one line of tab-separated scores per segment, without signatures or header.
     #[arg(short = 'b', long = "score-only")]
@@ -249,11 +268,10 @@ fn bleu_tokenizer(args: &MetricArgs) -> anyhow::Result<BleuTokenizer> {
     match (name.parse::<Flores>(), &args.spm_model) {
         (Ok(flores), Some(path)) => Ok(BleuTokenizer::Spm(SpmTokenizer::load(flores, path)?)),
         (Ok(flores), None) => Err(Usage(format!(
-            "--tokenize {name} needs --spm-model PATH: the SentencePiece model sacrebleu uses is \
-             $SACREBLEU/{} (~/.sacrebleu/{} by default), downloaded from {}",
-            flores.sacrebleu_path(),
-            flores.sacrebleu_path(),
-            flores.url()
+            "--tokenize {name} needs --spm-model PATH, the SentencePiece model sacrebleu uses: \
+             {} (sacrebleu keeps it as ~/.sacrebleu/{}); tarjama does not download it",
+            flores.url(),
+            flores.sacrebleu_path()
         ))
         .into()),
         (Err(_), Some(_)) => Err(Usage(format!(
@@ -433,9 +451,58 @@ struct LineRecord<'a> {
     confidence_var: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confidence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rouge_bootstrap: Option<IntervalRecord>,
     #[serde(flatten)]
     fields: BTreeMap<&'a str, &'a str>,
     exact: Exact<'a>,
+}
+
+/// `--rouge-bootstrap`'s interval of one ROUGE figure in JSON: low, mid and high precision,
+/// recall and F1 (× 100, rounded to the printed precision), and the unrounded values (0..=1)
+/// under `exact`.
+#[derive(Serialize)]
+struct IntervalRecord {
+    #[serde(flatten)]
+    rounded: Bounds<Prf<Option<f64>>>,
+    exact: Bounds<Prf<f64>>,
+}
+
+/// The low, mid and high bounds of a [`RougeInterval`].
+#[derive(Serialize)]
+struct Bounds<T> {
+    low: T,
+    mid: T,
+    high: T,
+}
+
+/// Precision, recall and F1.
+#[derive(Serialize)]
+struct Prf<T> {
+    precision: T,
+    recall: T,
+    fmeasure: T,
+}
+
+impl IntervalRecord {
+    fn of(iv: &RougeInterval, w: usize) -> Self {
+        fn bounds<T>(iv: &RougeInterval, f: impl Fn(f64) -> T) -> Bounds<Prf<T>> {
+            let prf = |s: &RougeScore| Prf {
+                precision: f(s.precision),
+                recall: f(s.recall),
+                fmeasure: f(s.fmeasure),
+            };
+            Bounds {
+                low: prf(&iv.low),
+                mid: prf(&iv.mid),
+                high: prf(&iv.high),
+            }
+        }
+        IntervalRecord {
+            rounded: bounds(iv, |x| rounded(100.0 * x, w)),
+            exact: bounds(iv, |x| x),
+        }
+    }
 }
 
 fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
@@ -453,6 +520,7 @@ fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
         confidence_mean: None,
         confidence_var: None,
         confidence: None,
+        rouge_bootstrap: None,
         fields: line
             .signature
             .split('|')
@@ -551,7 +619,25 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         );
         return Ok(2);
     }
+    if !args.rouge_bootstrap {
+        let flag = if args.rouge_bootstrap_n.is_some() {
+            Some("--rouge-bootstrap-n")
+        } else {
+            args.rouge_seed.map(|_| "--rouge-seed")
+        };
+        if let Some(flag) = flag {
+            eprintln!("error: {flag} is a setting of --rouge-bootstrap: add --rouge-bootstrap");
+            return Ok(2);
+        }
+    }
     let m = &args.metric;
+    if args.rouge_bootstrap && !m.metrics.contains(&MetricKind::Rouge) {
+        eprintln!(
+            "error: --rouge-bootstrap gives intervals of ROUGE, which --metrics leaves out: add \
+             rouge to --metrics"
+        );
+        return Ok(2);
+    }
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
     let hyps = read_system(&args.hyp, &refs, m)?;
@@ -610,41 +696,58 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         emit(&out)?;
         return Ok(0);
     }
-    let scored: Vec<(ScoreLine, Option<Confidence>)> = if args.confidence {
+    let scored: Vec<(ScoreLine, Option<Confidence>, Option<RougeInterval>)> = if args.confidence {
         let bs = BootstrapSettings {
             resamples: args.confidence_n.unwrap_or(eval::DEFAULT_RESAMPLES),
             seed: eval::DEFAULT_SEED,
         };
         eval::evaluate_with_confidence(&settings, &hyps, &ref_lines, &bs)?
             .into_iter()
-            .map(|(l, c)| (l, Some(c)))
+            .map(|(l, c)| (l, Some(c), None))
+            .collect()
+    } else if args.rouge_bootstrap {
+        let defaults = RougeBootstrapSettings::default();
+        let rbs = RougeBootstrapSettings {
+            samples: args.rouge_bootstrap_n.unwrap_or(defaults.samples),
+            seed: args.rouge_seed.unwrap_or(defaults.seed),
+            ..defaults
+        };
+        eval::evaluate_with_rouge_intervals(&settings, &hyps, &ref_lines, &rbs)?
+            .into_iter()
+            .map(|(l, iv)| (l, None, iv))
             .collect()
     } else {
         eval::evaluate(&settings, &hyps, &ref_lines)?
             .into_iter()
-            .map(|l| (l, None))
+            .map(|l| (l, None, None))
             .collect()
     };
     match m.format {
         OutputFormat::Text => {
-            for (l, c) in &scored {
-                if args.score_only {
-                    writeln!(out, "{}", l.score_text(w, c.as_ref()))?;
+            for (l, c, iv) in &scored {
+                let mut line = if args.score_only {
+                    l.score_text(w, c.as_ref())
                 } else {
-                    writeln!(out, "{}", l.format_with(w, c.as_ref()))?;
+                    l.format_with(w, c.as_ref())
+                };
+                if let Some(iv) = iv {
+                    line.push(' ');
+                    line.push_str(&iv.format(w));
                 }
+                writeln!(out, "{line}")?;
             }
         }
         OutputFormat::Json => {
             let records: Vec<LineRecord> = scored
                 .iter()
-                .map(|(l, c)| {
+                .map(|(l, c, iv)| {
                     let mut r = line_json(l, w);
                     if let Some(c) = c.filter(|c| c.mean > 0.0) {
                         r.confidence_mean = rounded(c.mean, w);
                         r.confidence_var = rounded(c.ci, w);
                         r.confidence = Some(format!("μ = {:.w$} ± {:.w$}", c.mean, c.ci));
                     }
+                    r.rouge_bootstrap = iv.map(|iv| IntervalRecord::of(&iv, w));
                     r
                 })
                 .collect();

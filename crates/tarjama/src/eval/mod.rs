@@ -347,19 +347,38 @@ pub fn evaluate_with_confidence(
         .collect())
 }
 
-/// rouge-score's bootstrap intervals of the corpus ROUGE (`scoring.BootstrapAggregator`
-/// over every document's `RougeScorer.score` / `score_multi`, after `np.random.seed(seed)`):
-/// one [`RougeInterval`] per [`RougeType::ALL`] entry, values in 0..=1. Errors as
-/// [`evaluate`], and for the settings [`rouge_bootstrap::aggregate`] rejects.
-pub fn rouge_intervals(
+/// Corpus scores with rouge-score's bootstrap intervals on the ROUGE figures
+/// (`scoring.BootstrapAggregator(confidence_interval, n_samples)` over every document's
+/// `RougeScorer.score` / `score_multi`, after `np.random.seed(seed)`; see [`rouge_bootstrap`]):
+/// the lines of [`evaluate`], each ROUGE line with its [`RougeInterval`] (values in 0..=1) and
+/// `rbs:N|ci:C|seed:S` inserted into its signature; other lines unchanged and without one.
+/// Errors as [`evaluate`], and for the settings [`rouge_bootstrap::aggregate`] rejects.
+pub fn evaluate_with_rouge_intervals(
     settings: &EvalSettings,
     hyps: &[String],
     refs: &[Vec<String>],
     rbs: &RougeBootstrapSettings,
-) -> Result<[RougeInterval; 4]> {
-    check_shapes(hyps, refs)?;
-    let docs = rouge::document_scores(hyps, refs, &settings.rouge);
-    rouge_bootstrap::aggregate(&docs, rbs).map_err(Error::Config)
+) -> Result<Vec<(ScoreLine, Option<RougeInterval>)>> {
+    let lines = evaluate(settings, hyps, refs)?;
+    let intervals = if settings.metrics.contains(&MetricKind::Rouge) {
+        let docs = rouge::document_scores(hyps, refs, &settings.rouge);
+        Some(rouge_bootstrap::aggregate(&docs, rbs).map_err(Error::Config)?)
+    } else {
+        None
+    };
+    Ok(lines
+        .into_iter()
+        .map(|mut l| {
+            let k = RougeType::ALL.iter().position(|t| t.name() == l.name);
+            match (k, &intervals) {
+                (Some(k), Some(iv)) => {
+                    l.signature = insert_fields(&l.signature, &rbs.signature_fields());
+                    (l, Some(iv[k]))
+                }
+                _ => (l, None),
+            }
+        })
+        .collect())
 }
 
 fn chrf_config(kind: MetricKind) -> ChrfConfig {
@@ -626,8 +645,13 @@ impl PairedTest for RandomizationSettings {
 /// Adds a paired test's fields to a signature after `nrefs:N`, as sacrebleu prints them:
 /// `nrefs:1|bs:1000|seed:12345|...` or `nrefs:1|ar:10000|seed:12345|...`.
 fn test_signature(signature: &str, test: &impl PairedTest) -> String {
+    insert_fields(signature, &test.signature_fields())
+}
+
+/// `fields` inserted into a signature after its first field (`nrefs:N`).
+fn insert_fields(signature: &str, fields: &str) -> String {
     match signature.split_once('|') {
-        Some((nrefs, rest)) => format!("{nrefs}|{}|{rest}", test.signature_fields()),
+        Some((nrefs, rest)) => format!("{nrefs}|{fields}|{rest}"),
         None => signature.to_string(),
     }
 }

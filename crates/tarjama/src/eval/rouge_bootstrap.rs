@@ -15,6 +15,7 @@
 //! `numpy.random.seed(s)`. This is a different generator from sacrebleu's paired bootstrap
 //! ([`super::bootstrap`], numpy's `default_rng`), because rouge-score uses a different numpy API.
 
+use super::bootstrap::MAX_RESAMPLES;
 use super::rouge::{RougeDoc, RougeScore};
 
 /// rouge-score's default number of bootstrap samples (`n_samples=1000`).
@@ -98,10 +99,11 @@ impl Mt19937 {
 }
 
 /// Settings of [`aggregate`]: rouge-score's `BootstrapAggregator(confidence_interval,
-/// n_samples)` and the seed given to numpy's legacy generator.
+/// n_samples)` and the seed given to numpy's legacy generator. The default is rouge-score's
+/// (1000 samples, 0.95) with sacrebleu's seed, 12345.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RougeBootstrapSettings {
-    /// `n_samples` (rouge-score: 1000); at least 1.
+    /// `n_samples` (rouge-score: 1000); 1 to [`MAX_RESAMPLES`].
     pub samples: usize,
     /// `confidence_interval`, 0 to 1 (rouge-score: 0.95).
     pub confidence: f64,
@@ -119,6 +121,16 @@ impl Default for RougeBootstrapSettings {
     }
 }
 
+impl RougeBootstrapSettings {
+    /// The fields these settings add to a ROUGE signature: `rbs:1000|ci:0.95|seed:12345`.
+    pub fn signature_fields(&self) -> String {
+        format!(
+            "rbs:{}|ci:{}|seed:{}",
+            self.samples, self.confidence, self.seed
+        )
+    }
+}
+
 /// One ROUGE type's `AggregateScore`: the low, mid and high percentiles of the resampled
 /// means (precision, recall and F1, 0..=1).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -131,6 +143,28 @@ pub struct RougeInterval {
     pub high: RougeScore,
 }
 
+impl RougeInterval {
+    /// The text tarjama prints after a ROUGE score: `low/mid/high: P 40.00/44.10/48.00 R
+    /// .../.../... F .../.../...`, each value × 100 at `width` decimals.
+    pub fn format(&self, width: usize) -> String {
+        let three = |f: fn(&RougeScore) -> f64| {
+            format!(
+                "{:.w$}/{:.w$}/{:.w$}",
+                100.0 * f(&self.low),
+                100.0 * f(&self.mid),
+                100.0 * f(&self.high),
+                w = width
+            )
+        };
+        format!(
+            "low/mid/high: P {} R {} F {}",
+            three(|s| s.precision),
+            three(|s| s.recall),
+            three(|s| s.fmeasure)
+        )
+    }
+}
+
 /// `BootstrapAggregator.aggregate()` over the documents' scores (as added with `add_scores`, in
 /// order), after `np.random.seed(settings.seed)`: one interval per [`super::RougeType::ALL`]
 /// entry. Errors (as rouge-score's `ValueError`s) when `samples` is 0, `confidence` is outside
@@ -139,8 +173,11 @@ pub fn aggregate(
     docs: &[RougeDoc],
     settings: &RougeBootstrapSettings,
 ) -> Result<[RougeInterval; 4], String> {
-    if settings.samples == 0 {
-        return Err("the number of ROUGE bootstrap samples must be positive".into());
+    if settings.samples == 0 || settings.samples > MAX_RESAMPLES {
+        return Err(format!(
+            "the number of ROUGE bootstrap samples must be 1 to {MAX_RESAMPLES}, not {}",
+            settings.samples
+        ));
     }
     if !(0.0..=1.0).contains(&settings.confidence) {
         return Err(format!(

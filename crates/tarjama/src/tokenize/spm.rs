@@ -23,10 +23,12 @@ impl SentencePiece {
     /// a model type other than unigram and BPE (word, char).
     pub fn from_file(path: &Path) -> Result<Self> {
         let proto = read_model_proto(path)?;
-        let model = if proto.trainer_spec.model_type == 2 {
-            SentencePieceBpe::from_proto(proto).map(SentencePiece::Bpe)
-        } else {
-            SentencePieceModel::from_proto(proto).map(SentencePiece::Unigram)
+        let model = match proto.trainer_spec.model_type {
+            1 => SentencePieceModel::from_proto(proto).map(SentencePiece::Unigram),
+            2 => SentencePieceBpe::from_proto(proto).map(SentencePiece::Bpe),
+            3 => Err("word SentencePiece models are not supported (only unigram and BPE)".into()),
+            4 => Err("char SentencePiece models are not supported (only unigram and BPE)".into()),
+            t => Err(format!("unknown SentencePiece model type {t}")),
         };
         model.map_err(|e| tok_err(path, e))
     }
