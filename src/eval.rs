@@ -109,8 +109,7 @@ pub struct MetricArgs {
 Examples:
   tarjama eval --ref ref.en out.en --confidence
   tarjama eval --ref ref.en out.jsonl --jsonl-field translation --jsonl-join line
-  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence
-  tarjama eval --ref ref.ar summary.ar --metrics rouge --rouge-tokenize xlsum --lang ar --stem")]
+  tarjama eval --ref ref.en out.en --metrics bleu,chrf --sentence")]
 pub struct EvalArgs {
     /// Reference file, one segment per line; repeat for several references.
     #[arg(short = 'r', long = "ref", value_name = "REF", required = true)]

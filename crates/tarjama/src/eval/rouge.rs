@@ -489,6 +489,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn xlsum_tokenizer_needs_a_language_and_names_its_scorer() {
+        let e = "xlsum".parse::<RougeTokenizer>().unwrap_err();
+        assert!(e.contains("--lang"), "{e}");
+        let config = RougeConfig {
+            tokenizer: RougeTokenizer::Xlsum(XlsumLang::Arabic),
+            use_stemmer: true,
+        };
+        assert_eq!(
+            signature(&config, 1),
+            "nrefs:1|tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c"
+        );
+        // one scorer carries NLTK's verb-suffix flag from word to word: once "كتبتموها" has
+        // lost a verb suffix, "كتبوا" keeps its "و" (NLTK gives the same, goldens_xlsum.json)
+        assert_eq!(tokenize("كتبوا", &config), ["كتب"]);
+        let mut scorer = RougeScorer::new(config);
+        scorer.tokenize("كتبتموها", true);
+        assert_eq!(scorer.tokenize("كتبوا", true), ["كتبو"]);
+    }
+
+    #[test]
     fn default_tokenizer_drops_non_ascii() {
         let c = RougeConfig::default();
         assert_eq!(

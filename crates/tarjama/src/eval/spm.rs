@@ -125,4 +125,49 @@ mod tests {
         assert_eq!("flores200".parse::<Flores>(), Ok(Flores::Flores200));
         assert!("spm".parse::<Flores>().is_err());
     }
+
+    fn fixture(p: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(p)
+    }
+
+    #[test]
+    fn unigram_and_bpe_models_give_space_joined_pieces() {
+        for (flores, p) in [
+            (Flores::Flores101, "marian-tiny/target.spm"),
+            (Flores::Flores200, "nllb-tiny/sentencepiece.bpe.model"),
+        ] {
+            let t = SpmTokenizer::load(flores, &fixture(p)).unwrap();
+            assert_eq!(t.flores(), flores);
+            let out = t.tokenize("  hello   world ");
+            assert!(
+                out.starts_with('\u{2581}') && !out.contains("  "),
+                "{p}: {out}"
+            );
+            assert_eq!(
+                out.replace(' ', "").replace('\u{2581}', " ").trim(),
+                "hello world"
+            );
+            assert_eq!(t.tokenize(""), "");
+            assert_eq!(t, t.clone());
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_model_is_an_error_naming_it() {
+        let p = fixture("eval/goldens_options.json");
+        let e = SpmTokenizer::load(Flores::Flores101, &p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("goldens_options.json") && e.contains("not a SentencePiece model"),
+            "{e}"
+        );
+        let missing = fixture("no-such.model");
+        let e = SpmTokenizer::load(Flores::Flores101, &missing)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no-such.model"), "{e}");
+    }
 }
