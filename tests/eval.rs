@@ -2682,3 +2682,61 @@ fn cli_option_misuse_is_a_one_line_usage_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("missing.model"), "{err}");
 }
+
+/// `compare` with XL-Sum's ROUGE scores each system as `eval` does (one scorer per system, in
+/// corpus order), and in JSON too.
+#[test]
+fn cli_compare_xlsum_rouge_scores_equal_eval() {
+    let g = fixture("goldens_xlsum.json");
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = g["pairs"].as_array().unwrap();
+    // plain-text files: one line per pair, without the pair whose reference has a line break
+    let keep: Vec<&Value> = pairs
+        .iter()
+        .filter(|p| !p["ref"].as_str().unwrap().contains('\n'))
+        .collect();
+    let lines = |k: &str| -> Vec<String> {
+        keep.iter()
+            .map(|p| p[k].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = write_lines(dir.path(), "ref.ar", &lines("ref"));
+    let h = write_lines(dir.path(), "sum.ar", &lines("hyp"));
+    let xlsum = [
+        "--metrics",
+        "rouge",
+        "--rouge-tokenize",
+        "xlsum",
+        "--lang",
+        "ar",
+        "--stem",
+    ];
+    let mut args = vec![os("eval"), os("--ref"), r.as_os_str(), h.as_os_str()];
+    args.extend(xlsum.iter().map(|a| os(a)));
+    args.extend([os("--format"), os("json")]);
+    let eval_json: Value = serde_json::from_str(&expect_success(&tarjama(&args))).unwrap();
+    let mut args = vec![
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        h.as_os_str(),
+        r.as_os_str(),
+    ];
+    args.extend(xlsum.iter().map(|a| os(a)));
+    args.extend([os("--format"), os("json")]);
+    let cmp: Value = serde_json::from_str(&expect_success(&tarjama(&args))).unwrap();
+    let metrics = cmp["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 4);
+    for (m, e) in metrics.iter().zip(eval_json.as_array().unwrap()) {
+        assert_eq!(m["name"], e["name"]);
+        assert!(
+            m["signature"]
+                .as_str()
+                .unwrap()
+                .ends_with("tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c"),
+            "{m}"
+        );
+        assert_eq!(m["results"][0]["score"], e["score"]);
+        assert_eq!(m["results"][1]["score"].as_f64(), Some(100.0));
+    }
+}
