@@ -262,7 +262,7 @@ pub fn stem(lang: XlsumLang, stemmer: &mut ArabicStemmer, token: &str) -> String
     }
 }
 
-/// NLTK's Arabic stopwords (`nltk.corpus.stopwords.words("arabic")`, nltk_data's 2021 list),
+/// NLTK's Arabic stopwords (`nltk.corpus.stopwords.words("arabic")`, nltk_data's `stopwords` corpus),
 /// one per line, as the golden script wrote them from NLTK's own stemmer.
 const ARABIC_STOPWORDS: &str = include_str!("xlsum_stopwords_ar.txt");
 
@@ -691,7 +691,7 @@ mod tests {
 
     #[test]
     fn onmt_splits_letters_numbers_and_symbols() {
-        // pyonmttok.Tokenizer("aggressive") on these strings (checked by hand against 1.38.1).
+        // pyonmttok.Tokenizer("aggressive").tokenize(s)[0] of pyonmttok 1.38.1 on these strings.
         assert_eq!(
             onmt_aggressive("abc123 ١٢٣كتب x²€5 a\u{651}b"),
             ["abc", "123", "١٢٣", "كتب", "x", "²", "€", "5", "a\u{651}b"]
