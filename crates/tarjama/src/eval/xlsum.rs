@@ -262,8 +262,8 @@ pub fn stem(lang: XlsumLang, stemmer: &mut ArabicStemmer, token: &str) -> String
     }
 }
 
-/// NLTK's Arabic stopwords (`nltk.corpus.stopwords.words("arabic")`, nltk_data's `stopwords` corpus),
-/// one per line, as the golden script wrote them from NLTK's own stemmer.
+/// NLTK's Arabic stopwords (`nltk.corpus.stopwords.words("arabic")`, from nltk_data's
+/// `stopwords` corpus), one per line, as the golden script wrote them from NLTK's own stemmer.
 const ARABIC_STOPWORDS: &str = include_str!("xlsum_stopwords_ar.txt");
 
 fn arabic_stopwords() -> &'static HashSet<&'static str> {
