@@ -53,7 +53,9 @@ pub struct MetricArgs {
     /// SentencePiece pieces) need --spm-model.
     #[arg(
         long,
-        value_parser = PossibleValuesParser::new(["13a", "intl", "char", "none", "flores101", "flores200"]),
+        value_parser = PossibleValuesParser::new(
+            ["13a", "intl", "char", "none", "flores101", "flores200"]
+        ),
         default_value = "13a"
     )]
     pub tokenize: String,
