@@ -5,6 +5,9 @@ Writes:
   tests/fixtures/eval/goldens_inline.json  -- team-written texts (stored with their scores)
   tests/fixtures/eval/goldens_shared.json  -- scores on ../shared data (no text stored: only the
                                               perturbation recipe, sha256 of the inputs, scores)
+  tests/fixtures/eval/goldens_options.json -- spBLEU (--tokenize flores101|flores200 with fixture
+                                              SentencePiece models), rouge-score's
+                                              BootstrapAggregator, --width; texts of goldens_inline
 
 Reference implementations (pinned in scripts/requirements.txt): sacrebleu 2.6.0 (BLEU, chrF,
 chrF++, TER, paired bootstrap), rouge-score 0.1.2 (ROUGE; its Porter stemmer is NLTK's).
@@ -19,8 +22,15 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+# sacrebleu's SentencePiece tokenizers load $SACREBLEU/models/<file> (downloading it when it is
+# absent); the spBLEU goldens place fixture models there, in a fresh directory, before import.
+SACREBLEU_HOME = Path(tempfile.mkdtemp(prefix="sacrebleu-home-"))
+os.environ["SACREBLEU"] = str(SACREBLEU_HOME)
 
 import nltk
 import numpy
@@ -574,6 +584,156 @@ def inline_goldens():
 
 
 # ----------------------------------------------------------------------------------------
+# Options: spBLEU, ROUGE bootstrap intervals, --width (on the team-written texts)
+# ----------------------------------------------------------------------------------------
+
+# Fixture SentencePiece models standing in for sacrebleu's (which are 256k-piece downloads): a
+# unigram one for flores101 and a BPE one for flores200, both trained on Arabic and English.
+SPM_FIXTURES = {
+    "flores101": "tests/fixtures/marian-tiny/target.spm",
+    "flores200": "tests/fixtures/nllb-tiny/sentencepiece.bpe.model",
+}
+
+# Lines whose pieces are checked against EncodeAsPieces directly.
+SPM_TRICKY = [
+    "",
+    " ",
+    "  leading and   inner  spaces, trailing   ",
+    "\ttabs\tand\u00a0no-break\u2009thin spaces",
+    "Prices rose by 3.5% in 1990 — 1,200,000 or ١٢٣٤٥٦٧٨٩٠ or ۱۲۳",
+    "وُلِدَ الكَاتِبُ عامَ ١٩٤٥ فِي القَاهِرَة",
+    "ذهب الولد إلى المدرسة صباحاً، ثم عاد؟",
+    "emoji 😀👍🏽 🇪🇬 and ❤️ end",
+    "ﬁne ﬂour Ｔｏｋｙｏ　２０２０ ① ½ ㎏ ﷺ ﻻ ﺍﻟﻌﺮﺑﻴﺔ Å Ω",
+    "zero\u200bwidth\u200djoiner\u200cnon-joiner\ufeffbom",
+    "tatweel: عـــربي and combining e\u0301 vs é",
+    "MiXeD CaSe, UPPER and lower; <s> </s> <unk> <pad>",
+]
+
+
+def spm_pieces():
+    import sentencepiece as spm
+    from sacrebleu.tokenizers.tokenizer_spm import Flores101Tokenizer, Flores200Tokenizer
+    out = {}
+    for name, cls in (("flores101", Flores101Tokenizer), ("flores200", Flores200Tokenizer)):
+        sp = spm.SentencePieceProcessor()
+        sp.Load(str(CRATE / SPM_FIXTURES[name]))
+        tok = cls()
+        rows = []
+        for line in SPM_TRICKY:
+            pieces = sp.EncodeAsPieces(line)
+            assert tok(line) == " ".join(pieces)
+            rows.append({"line": line, "pieces": pieces, "tokenized": tok(line)})
+        out[name] = rows
+    return out
+
+
+def place_spm_models():
+    """Copies the fixture models to where sacrebleu looks for its own."""
+    from sacrebleu.tokenizers.tokenizer_spm import SPM_MODELS
+    models = SACREBLEU_HOME / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for name, fixture in SPM_FIXTURES.items():
+        shutil.copyfile(CRATE / fixture, models / os.path.basename(SPM_MODELS[name]["url"]))
+
+
+def rouge_bootstrap_entries(spec, hyps, refs, n_samples, seed, confidence_interval=0.95):
+    """rouge-score's `BootstrapAggregator(confidence_interval, n_samples)` over the documents'
+    scores, after `numpy.random.seed(seed)` (it draws from numpy's global RandomState)."""
+    from rouge_score import scoring
+    tok = spec.get("rouge_tokenize", "default")
+    stem = spec.get("stem", False)
+    agg = scoring.BootstrapAggregator(confidence_interval=confidence_interval, n_samples=n_samples)
+    for d in rouge_docs(hyps, refs, tok, stem):
+        agg.add_scores(d)
+    numpy.random.seed(seed)
+    result = agg.aggregate()
+    out = []
+    for key, name in ROUGE_TYPES:
+        a = result[key]
+        out.append({"name": name, **{
+            bound: {"precision": f(getattr(a, bound).precision), "recall": f(getattr(a, bound).recall),
+                    "fmeasure": f(getattr(a, bound).fmeasure),
+                    "text": {m: f"{100 * getattr(getattr(a, bound), m):.{WIDTH}f}"
+                             for m in ("precision", "recall", "fmeasure")}}
+            for bound in ("low", "mid", "high")}})
+    return out
+
+
+def width_entries(spec, hyps, refs, width):
+    """sacrebleu's `Score.format(width, ...)` as text, score-only and JSON."""
+    out = []
+    for metric in make_metrics(spec):
+        score = metric.corpus_score(hyps, refs)
+        sig = metric.get_signature().format()
+        out.append({"name": score.name, "line": score.format(width=width, signature=sig),
+                    "score_only": score.format(width=width, score_only=True),
+                    "json": json.loads(score.format(width=width, signature=sig, is_json=True))})
+    return out
+
+
+def options_goldens():
+    place_spm_models()
+    texts = {"EN_REF1": EN_REF1, "EN_REF2": EN_REF2, "EN_SYS_A": EN_SYS_A, "EN_SYS_B": EN_SYS_B,
+             "EN_SYS_C": EN_SYS_C, "AR_REF": AR_REF, "AR_SYS_A": AR_SYS_A, "AR_SYS_B": AR_SYS_B,
+             "UNI_REF": UNI_REF, "UNI_SYS": UNI_SYS}
+    spm_cases = []
+    spm_compare = []
+    spm_compare_ar = []
+    spm_confidence = []
+    for tok in SPM_FIXTURES:
+        for hyp, refs, lc in (("EN_SYS_A", ["EN_REF1"], False), ("EN_SYS_B", ["EN_REF1", "EN_REF2"], True),
+                              ("AR_SYS_A", ["AR_REF"], False), ("AR_SYS_B", ["AR_REF"], False),
+                              ("UNI_SYS", ["UNI_REF"], False)):
+            spec = {"hyp": hyp, "refs": refs, "metrics": ["bleu", "chrf"], "tokenize": tok, "lowercase": lc}
+            h, r = texts[hyp], [texts[x] for x in refs]
+            spm_cases.append({"id": f"{tok}-{hyp}-{'+'.join(refs)}", "spec": spec,
+                              "expected": corpus_entries(spec, h, r), "sentences": sentence_entries(spec, h, r)})
+        for systems, refs in ((["AR_SYS_A", "AR_SYS_B"], ["AR_REF"]),
+                              (["EN_SYS_A", "EN_SYS_B", "EN_SYS_C"], ["EN_REF1", "EN_REF2"])):
+            spec = {"systems": systems, "refs": refs, "metrics": ["bleu"], "tokenize": tok}
+            s_, r_ = [texts[x] for x in systems], [texts[x] for x in refs]
+            cid = f"{tok}-{'+'.join(systems)}"
+            spm_compare.append({"id": cid, "spec": spec, "expected": compare_entries(spec, s_, r_)})
+            spm_compare_ar.append({"id": cid, "spec": spec, "trials": 10000,
+                                   "expected": compare_ar_entries(spec, s_, r_, trials=10000)})
+        spec = {"metrics": ["bleu"], "tokenize": tok}
+        spm_confidence.append({"id": f"{tok}-AR_SYS_A", "hyp": "AR_SYS_A", "refs": ["AR_REF"], "n": 1000,
+                               "spec": spec,
+                               "expected": confidence_entries(spec, AR_SYS_A, [AR_REF], n=1000)})
+
+    rouge_bootstrap = []
+    for hyp, refs, spec, n, seed in (
+            ("EN_SYS_A", ["EN_REF1"], {"metrics": ["rouge"]}, 1000, 12345),
+            ("EN_SYS_B", ["EN_REF1", "EN_REF2"], {"metrics": ["rouge"], "stem": True}, 1000, 0),
+            ("EN_SYS_C", ["EN_REF1"], {"metrics": ["rouge"]}, 37, 4294967295),
+            ("AR_SYS_A", ["AR_REF"], {"metrics": ["rouge"], "rouge_tokenize": "unicode"}, 1000, 12345),
+            ("UNI_SYS", ["UNI_REF"], {"metrics": ["rouge"], "rouge_tokenize": "unicode"}, 2000, 7)):
+        rouge_bootstrap.append({"id": f"{hyp}-{n}-{seed}", "hyp": hyp, "refs": refs, "spec": spec,
+                                "n_samples": n, "seed": seed,
+                                "expected": rouge_bootstrap_entries(spec, texts[hyp], [texts[x] for x in refs],
+                                                                    n, seed)})
+
+    width = []
+    for w in (0, 1, 3, 6):
+        for hyp, refs in (("EN_SYS_A", ["EN_REF1"]), ("AR_SYS_B", ["AR_REF"])):
+            spec = {"metrics": ["bleu", "chrf", "chrf++", "ter"]}
+            width.append({"id": f"{hyp}-w{w}", "hyp": hyp, "refs": refs, "width": w, "spec": spec,
+                          "expected": width_entries(spec, texts[hyp], [texts[x] for x in refs], w)})
+
+    return {
+        "spm_models": SPM_FIXTURES,
+        "spm_pieces": spm_pieces(),
+        "spm_cases": spm_cases,
+        "spm_compare": spm_compare,
+        "spm_compare_ar": spm_compare_ar,
+        "spm_confidence": spm_confidence,
+        "rouge_bootstrap": rouge_bootstrap,
+        "width_cases": width,
+    }
+
+
+# ----------------------------------------------------------------------------------------
 # ../shared data
 # ----------------------------------------------------------------------------------------
 
@@ -732,6 +892,7 @@ def write(name, payload):
 
 def main():
     write("goldens_inline.json", inline_goldens())
+    write("goldens_options.json", options_goldens())
     if SHARED.is_dir():
         write("goldens_shared.json", shared_goldens())
     else:

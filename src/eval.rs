@@ -15,9 +15,12 @@ use tarjama::eval::input::{
 };
 use tarjama::eval::{
     self, BleuConfig, BleuTokenizer, BootstrapSettings, Comparison, Confidence, EvalSettings,
-    MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeConfig, RougeTokenizer,
-    ScoreDetail, ScoreLine, MAX_RESAMPLES,
+    Flores, MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeBootstrapSettings,
+    RougeConfig, RougeInterval, RougeScore, RougeTokenizer, ScoreDetail, ScoreLine, SpmTokenizer,
+    XlsumLang, MAX_RESAMPLES,
 };
+
+use crate::common::Usage;
 
 /// The most decimals `--width` accepts (an `f64` score has about 17 significant digits).
 const MAX_WIDTH: u64 = 20;
@@ -46,27 +49,40 @@ pub struct MetricArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-    /// BLEU tokenizer (sacrebleu's names).
+    /// BLEU tokenizer (sacrebleu's names); flores101 and flores200 (spBLEU: BLEU over
+    /// SentencePiece pieces) need --spm-model.
     #[arg(
         long,
-        value_parser = one_of::<BleuTokenizer>(&["13a", "intl", "char", "none"]),
+        value_parser = PossibleValuesParser::new(
+            ["13a", "intl", "char", "none", "flores101", "flores200"]
+        ),
         default_value = "13a"
     )]
-    pub tokenize: BleuTokenizer,
+    pub tokenize: String,
+    /// With --tokenize flores101|flores200: the SentencePiece model sacrebleu uses for it
+    /// (sacrebleu downloads it into ~/.sacrebleu/models/; tarjama never downloads).
+    #[arg(long = "spm-model", value_name = "PATH")]
+    pub spm_model: Option<PathBuf>,
     /// Lowercase before computing BLEU (sacrebleu's -lc; chrF and TER keep their defaults).
     #[arg(long)]
     pub lowercase: bool,
-    /// ROUGE: Porter-stem words longer than 3 characters, as rouge-score's use_stemmer.
-    #[arg(long)]
+    /// ROUGE: stem words longer than 3 characters, as rouge-score's use_stemmer (Porter; with
+    /// `--rouge-tokenize xlsum --lang ar`, NLTK's Snowball Arabic stemmer, as XL-Sum's scorer).
+    #[arg(long, alias = "rouge-stem")]
     pub stem: bool,
     /// ROUGE tokenizer: rouge-score's `default` (ASCII letters and digits only; non-Latin text
-    /// scores near 0) or `unicode` (Unicode letters, marks and numbers; for Arabic).
+    /// scores near 0), `unicode` (Unicode letters, marks and numbers; for Arabic), or `xlsum`
+    /// (XL-Sum's multilingual ROUGE scorer, exactly; needs --lang).
     #[arg(
         long = "rouge-tokenize",
-        value_parser = one_of::<RougeTokenizer>(&["default", "unicode"]),
+        value_parser = PossibleValuesParser::new(["default", "unicode", "xlsum"]),
         default_value = "default"
     )]
-    pub rouge_tokenize: RougeTokenizer,
+    pub rouge_tokenize: String,
+    /// With --rouge-tokenize xlsum: the scorer's language, `ar` (XL-Sum's `lang="arabic"`:
+    /// with --stem, NLTK's Snowball Arabic stemmer).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
     /// Read every hypothesis / system file as JSON Lines, taking this string field.
     #[arg(long = "jsonl-field", value_name = "FIELD")]
     pub jsonl_field: Option<String>,
@@ -117,6 +133,24 @@ pub struct EvalArgs {
         value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
     )]
     pub confidence_n: Option<usize>,
+    /// Add rouge-score's bootstrap intervals to each ROUGE figure (its
+    /// `scoring.BootstrapAggregator`, 1000 samples, 95%): the low, mid (median) and high
+    /// percentiles of the resampled mean precision, recall and F1. Equal to rouge-score after
+    /// `numpy.random.seed(12345)` (or --rouge-seed).
+    #[arg(long = "rouge-bootstrap", conflicts_with_all = ["sentence", "confidence"])]
+    pub rouge_bootstrap: bool,
+    /// With --rouge-bootstrap: number of samples, 1 to 1,000,000 (rouge-score's n_samples,
+    /// default 1000).
+    #[arg(
+        long = "rouge-bootstrap-n",
+        value_name = "N",
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_RESAMPLES as u64)
+    )]
+    pub rouge_bootstrap_n: Option<usize>,
+    /// With --rouge-bootstrap: the seed of numpy's legacy generator, 0 to 4294967295
+    /// (`numpy.random.seed`; default 12345).
+    #[arg(long = "rouge-seed", value_name = "SEED")]
+    pub rouge_seed: Option<u32>,
     /// Print only the scores, one per line (sacrebleu's -b/--score-only); with --sentence,
     /// one line of tab-separated scores per segment, without signatures or header.
     #[arg(short = 'b', long = "score-only")]
@@ -182,7 +216,30 @@ where
     PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
 }
 
+/// `--rouge-tokenize` with its `--lang`. Errors: a [`Usage`] error (exit 2) for `xlsum`
+/// without `--lang`, for a language XL-Sum's scorer is not supported in here, or for `--lang`
+/// with another tokenizer.
+fn rouge_tokenizer(args: &MetricArgs) -> Result<RougeTokenizer, Usage> {
+    match (args.rouge_tokenize.as_str(), &args.lang) {
+        ("xlsum", Some(code)) => code
+            .parse::<XlsumLang>()
+            .map(RougeTokenizer::Xlsum)
+            .map_err(|e| Usage(format!("--lang {code}: {e}"))),
+        ("xlsum", None) => Err(Usage(
+            "--rouge-tokenize xlsum needs --lang: the language XL-Sum's scorer tokenizes and \
+             stems for (supported: ar)"
+                .into(),
+        )),
+        (name, Some(code)) => Err(Usage(format!(
+            "--lang {code} is the language of --rouge-tokenize xlsum, not of --rouge-tokenize \
+             {name}"
+        ))),
+        (name, None) => name.parse::<RougeTokenizer>().map_err(Usage),
+    }
+}
+
 fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
+    let tokenizer = rouge_tokenizer(args)?;
     let mut metrics = Vec::new();
     for &kind in &args.metrics {
         if !metrics.contains(&kind) {
@@ -192,15 +249,39 @@ fn settings(args: &MetricArgs) -> anyhow::Result<EvalSettings> {
     Ok(EvalSettings {
         metrics,
         bleu: BleuConfig {
-            tokenize: args.tokenize,
+            tokenize: bleu_tokenizer(args)?,
             lowercase: args.lowercase,
             effective_order: false,
         },
         rouge: RougeConfig {
-            tokenizer: args.rouge_tokenize,
+            tokenizer,
             use_stemmer: args.stem,
         },
     })
+}
+
+/// The BLEU tokenizer of `--tokenize`, with `--spm-model`'s SentencePiece model for
+/// flores101/flores200. Errors: a [`Usage`] error when one of the two flags lacks the other,
+/// saying which file sacrebleu uses and where it comes from; the library's error naming the
+/// file when it is not a SentencePiece model.
+fn bleu_tokenizer(args: &MetricArgs) -> anyhow::Result<BleuTokenizer> {
+    let name = args.tokenize.as_str();
+    match (name.parse::<Flores>(), &args.spm_model) {
+        (Ok(flores), Some(path)) => Ok(BleuTokenizer::Spm(SpmTokenizer::load(flores, path)?)),
+        (Ok(flores), None) => Err(Usage(format!(
+            "--tokenize {name} needs --spm-model PATH, the SentencePiece model sacrebleu uses: \
+             {} (sacrebleu keeps it as ~/.sacrebleu/{}); tarjama does not download it",
+            flores.url(),
+            flores.sacrebleu_path()
+        ))
+        .into()),
+        (Err(_), Some(_)) => Err(Usage(format!(
+            "--spm-model is the SentencePiece model of --tokenize flores101 or flores200, not \
+             --tokenize {name}"
+        ))
+        .into()),
+        (Err(_), None) => name.parse::<BleuTokenizer>().map_err(anyhow::Error::msg),
+    }
 }
 
 fn format_of(field: &Option<String>, join: &Option<String>) -> InputFormat {
@@ -371,9 +452,58 @@ struct LineRecord<'a> {
     confidence_var: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confidence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rouge_bootstrap: Option<IntervalRecord>,
     #[serde(flatten)]
     fields: BTreeMap<&'a str, &'a str>,
     exact: Exact<'a>,
+}
+
+/// `--rouge-bootstrap`'s interval of one ROUGE figure in JSON: low, mid and high precision,
+/// recall and F1 (× 100, rounded to the printed precision), and the unrounded values (0..=1)
+/// under `exact`.
+#[derive(Serialize)]
+struct IntervalRecord {
+    #[serde(flatten)]
+    rounded: Bounds<Prf<Option<f64>>>,
+    exact: Bounds<Prf<f64>>,
+}
+
+/// The low, mid and high bounds of a [`RougeInterval`].
+#[derive(Serialize)]
+struct Bounds<T> {
+    low: T,
+    mid: T,
+    high: T,
+}
+
+/// Precision, recall and F1.
+#[derive(Serialize)]
+struct Prf<T> {
+    precision: T,
+    recall: T,
+    fmeasure: T,
+}
+
+impl IntervalRecord {
+    fn of(iv: &RougeInterval, w: usize) -> Self {
+        fn bounds<T>(iv: &RougeInterval, f: impl Fn(f64) -> T) -> Bounds<Prf<T>> {
+            let prf = |s: &RougeScore| Prf {
+                precision: f(s.precision),
+                recall: f(s.recall),
+                fmeasure: f(s.fmeasure),
+            };
+            Bounds {
+                low: prf(&iv.low),
+                mid: prf(&iv.mid),
+                high: prf(&iv.high),
+            }
+        }
+        IntervalRecord {
+            rounded: bounds(iv, |x| rounded(100.0 * x, w)),
+            exact: bounds(iv, |x| x),
+        }
+    }
 }
 
 fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
@@ -391,6 +521,7 @@ fn line_json(line: &ScoreLine, width: usize) -> LineRecord<'_> {
         confidence_mean: None,
         confidence_var: None,
         confidence: None,
+        rouge_bootstrap: None,
         fields: line
             .signature
             .split('|')
@@ -489,7 +620,25 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         );
         return Ok(2);
     }
+    if !args.rouge_bootstrap {
+        let flag = if args.rouge_bootstrap_n.is_some() {
+            Some("--rouge-bootstrap-n")
+        } else {
+            args.rouge_seed.map(|_| "--rouge-seed")
+        };
+        if let Some(flag) = flag {
+            eprintln!("error: {flag} is a setting of --rouge-bootstrap: add --rouge-bootstrap");
+            return Ok(2);
+        }
+    }
     let m = &args.metric;
+    if args.rouge_bootstrap && !m.metrics.contains(&MetricKind::Rouge) {
+        eprintln!(
+            "error: --rouge-bootstrap gives intervals of ROUGE, which --metrics leaves out: add \
+             rouge to --metrics"
+        );
+        return Ok(2);
+    }
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
     let hyps = read_system(&args.hyp, &refs, m)?;
@@ -548,41 +697,58 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         emit(&out)?;
         return Ok(0);
     }
-    let scored: Vec<(ScoreLine, Option<Confidence>)> = if args.confidence {
+    let scored: Vec<(ScoreLine, Option<Confidence>, Option<RougeInterval>)> = if args.confidence {
         let bs = BootstrapSettings {
             resamples: args.confidence_n.unwrap_or(eval::DEFAULT_RESAMPLES),
             seed: eval::DEFAULT_SEED,
         };
         eval::evaluate_with_confidence(&settings, &hyps, &ref_lines, &bs)?
             .into_iter()
-            .map(|(l, c)| (l, Some(c)))
+            .map(|(l, c)| (l, Some(c), None))
+            .collect()
+    } else if args.rouge_bootstrap {
+        let defaults = RougeBootstrapSettings::default();
+        let rbs = RougeBootstrapSettings {
+            samples: args.rouge_bootstrap_n.unwrap_or(defaults.samples),
+            seed: args.rouge_seed.unwrap_or(defaults.seed),
+            ..defaults
+        };
+        eval::evaluate_with_rouge_intervals(&settings, &hyps, &ref_lines, &rbs)?
+            .into_iter()
+            .map(|(l, iv)| (l, None, iv))
             .collect()
     } else {
         eval::evaluate(&settings, &hyps, &ref_lines)?
             .into_iter()
-            .map(|l| (l, None))
+            .map(|l| (l, None, None))
             .collect()
     };
     match m.format {
         OutputFormat::Text => {
-            for (l, c) in &scored {
-                if args.score_only {
-                    writeln!(out, "{}", l.score_text(w, c.as_ref()))?;
+            for (l, c, iv) in &scored {
+                let mut line = if args.score_only {
+                    l.score_text(w, c.as_ref())
                 } else {
-                    writeln!(out, "{}", l.format_with(w, c.as_ref()))?;
+                    l.format_with(w, c.as_ref())
+                };
+                if let Some(iv) = iv {
+                    line.push(' ');
+                    line.push_str(&iv.format(w));
                 }
+                writeln!(out, "{line}")?;
             }
         }
         OutputFormat::Json => {
             let records: Vec<LineRecord> = scored
                 .iter()
-                .map(|(l, c)| {
+                .map(|(l, c, iv)| {
                     let mut r = line_json(l, w);
                     if let Some(c) = c.filter(|c| c.mean > 0.0) {
                         r.confidence_mean = rounded(c.mean, w);
                         r.confidence_var = rounded(c.ci, w);
                         r.confidence = Some(format!("μ = {:.w$} ± {:.w$}", c.mean, c.ci));
                     }
+                    r.rouge_bootstrap = iv.map(|iv| IntervalRecord::of(&iv, w));
                     r
                 })
                 .collect();

@@ -14,9 +14,11 @@ use std::process::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tarjama::eval::stem::porter_stem;
+use tarjama::eval::xlsum::{self, ArabicStemmer};
 use tarjama::eval::{
-    self, bootstrap, BleuConfig, BootstrapSettings, EvalSettings, MetricKind,
-    RandomizationSettings, RougeConfig, RougeTokenizer, ScoreDetail, ScoreLine,
+    self, bootstrap, BleuConfig, BleuTokenizer, BootstrapSettings, EvalSettings, Flores,
+    MetricKind, RandomizationSettings, RougeBootstrapSettings, RougeConfig, RougeTokenizer,
+    ScoreDetail, ScoreLine, SpmTokenizer, XlsumLang,
 };
 
 // ------------------------------------------------------------------------------------------
@@ -191,6 +193,21 @@ fn strs(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The fixture SentencePiece model the spBLEU goldens put where sacrebleu looks for
+/// `flores101`'s or `flores200`'s.
+fn spm_fixture(name: &str) -> PathBuf {
+    let g = fixture("goldens_options.json");
+    crate_dir().join(g["spm_models"][name].as_str().unwrap())
+}
+
+/// A golden spec's BLEU tokenizer; flores101/flores200 with their fixture models.
+fn bleu_tokenizer_from(name: &str) -> BleuTokenizer {
+    match name.parse::<Flores>() {
+        Ok(f) => BleuTokenizer::Spm(SpmTokenizer::load(f, &spm_fixture(name)).unwrap()),
+        Err(_) => name.parse().unwrap(),
+    }
+}
+
 fn settings_from(spec: &Value) -> EvalSettings {
     let metrics = strs(&spec["metrics"])
         .iter()
@@ -199,7 +216,7 @@ fn settings_from(spec: &Value) -> EvalSettings {
     EvalSettings {
         metrics,
         bleu: BleuConfig {
-            tokenize: spec["tokenize"].as_str().unwrap_or("13a").parse().unwrap(),
+            tokenize: bleu_tokenizer_from(spec["tokenize"].as_str().unwrap_or("13a")),
             lowercase: spec["lowercase"].as_bool().unwrap_or(false),
             effective_order: false,
         },
@@ -432,7 +449,7 @@ fn check_compare_ar(
 /// n_bootstrap=N)`: whole printed lines, the score-only text, and the mean and CI bit for bit.
 fn check_confidence(case: &Value, hyps: &[String], refs: &[Vec<String>], width: usize) {
     let id = case["id"].as_str().unwrap();
-    let settings = settings_from(case);
+    let settings = settings_from(case.get("spec").unwrap_or(case));
     let bs = BootstrapSettings {
         resamples: case["n"]
             .as_u64()
@@ -2071,4 +2088,655 @@ fn cli_jsonl_join_groups_consecutive_records() {
         "{err}"
     );
     assert!(out.stdout.is_empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// spBLEU (--tokenize flores101|flores200), rouge-score's bootstrap intervals, --width
+// (goldens_options.json), and XL-Sum's multilingual ROUGE (goldens_xlsum.json)
+// ------------------------------------------------------------------------------------------
+
+/// The golden texts named in a case (`"refs": ["EN_REF1", ...]`).
+fn texts(names: &Value) -> Vec<Vec<String>> {
+    strs(names).iter().map(|n| text(n)).collect()
+}
+
+#[test]
+fn spm_pieces_match_sentencepiece_encode_as_pieces() {
+    let g = fixture("goldens_options.json");
+    let mut lines = 0;
+    for (name, rows) in g["spm_pieces"].as_object().unwrap() {
+        let tok = bleu_tokenizer_from(name);
+        assert_eq!(tok.signature(), name.as_str());
+        for row in rows.as_array().unwrap() {
+            let line = row["line"].as_str().unwrap();
+            assert_eq!(
+                tok.tokenize(line),
+                row["tokenized"].as_str().unwrap(),
+                "{name}: {line:?}"
+            );
+            lines += 1;
+        }
+    }
+    assert_eq!(lines, 24);
+}
+
+#[test]
+fn spbleu_corpus_and_sentence_scores_match_sacrebleu() {
+    let g = fixture("goldens_options.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let cases = g["spm_cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 10);
+    let mut tally = Tally::default();
+    for case in cases {
+        let hyps = text(case["spec"]["hyp"].as_str().unwrap());
+        let refs = texts(&case["spec"]["refs"]);
+        check_case(case, &hyps, &refs, width, &mut tally);
+    }
+    tally.report("spBLEU eval");
+}
+
+#[test]
+fn spbleu_paired_tests_and_confidence_match_sacrebleu() {
+    let g = fixture("goldens_options.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let mut tally = Tally::default();
+    for (key, ar) in [("spm_compare", false), ("spm_compare_ar", true)] {
+        let cases = g[key].as_array().unwrap();
+        assert_eq!(cases.len(), 4, "{key}");
+        for case in cases {
+            let systems = texts(&case["spec"]["systems"]);
+            let refs = texts(&case["spec"]["refs"]);
+            if ar {
+                check_compare_ar(case, &systems, &refs, &mut tally);
+            } else {
+                check_compare(case, &systems, &refs, &mut tally);
+            }
+        }
+    }
+    for case in g["spm_confidence"].as_array().unwrap() {
+        let hyps = text(case["hyp"].as_str().unwrap());
+        check_confidence(case, &hyps, &texts(&case["refs"]), width);
+    }
+    tally.report("spBLEU compare");
+}
+
+/// The low/mid/high of every ROUGE type against rouge-score's `BootstrapAggregator` after
+/// `numpy.random.seed(seed)`: bit for bit, and as printed.
+#[test]
+fn rouge_bootstrap_intervals_match_rouge_score() {
+    let g = fixture("goldens_options.json");
+    let width = g["width"].as_u64().unwrap() as usize;
+    let cases = g["rouge_bootstrap"].as_array().unwrap();
+    assert_eq!(cases.len(), 5);
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        let settings = settings_from(&case["spec"]);
+        let rbs = RougeBootstrapSettings {
+            samples: case["n_samples"].as_u64().unwrap() as usize,
+            seed: case["seed"].as_u64().unwrap() as u32,
+            ..RougeBootstrapSettings::default()
+        };
+        let hyps = text(case["hyp"].as_str().unwrap());
+        let got =
+            eval::evaluate_with_rouge_intervals(&settings, &hyps, &texts(&case["refs"]), &rbs)
+                .unwrap();
+        let want = case["expected"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{id}");
+        for ((line, iv), w) in got.iter().zip(want) {
+            let ctx = format!("{id} {}", line.name);
+            assert_eq!(line.name, w["name"].as_str().unwrap(), "{ctx}");
+            assert!(
+                line.signature
+                    .contains(&format!("|rbs:{}|ci:0.95|seed:{}|", rbs.samples, rbs.seed)),
+                "{ctx}: {}",
+                line.signature
+            );
+            let iv = iv.expect("every ROUGE line has an interval");
+            for (bound, got) in [("low", iv.low), ("mid", iv.mid), ("high", iv.high)] {
+                let want = &w[bound];
+                let fields = [
+                    ("precision", got.precision),
+                    ("recall", got.recall),
+                    ("fmeasure", got.fmeasure),
+                ];
+                for (m, value) in fields {
+                    assert_eq!(value, num(&want[m]), "{ctx} {bound} {m}: must be identical");
+                    assert_eq!(
+                        format!("{:.width$}", 100.0 * value),
+                        want["text"][m].as_str().unwrap(),
+                        "{ctx} {bound} {m}: printed"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// sacrebleu's `Score.format(width=w)` (whole lines and score-only) for w = 0, 1, 3, 6.
+#[test]
+fn width_formats_match_sacrebleu() {
+    let g = fixture("goldens_options.json");
+    let cases = g["width_cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 8);
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        let w = case["width"].as_u64().unwrap() as usize;
+        let hyps = text(case["hyp"].as_str().unwrap());
+        let got =
+            eval::evaluate(&settings_from(&case["spec"]), &hyps, &texts(&case["refs"])).unwrap();
+        for (l, want) in got.iter().zip(case["expected"].as_array().unwrap()) {
+            assert_eq!(l.format(w), want["line"].as_str().unwrap(), "{id}");
+            assert_eq!(
+                l.score_text(w, None),
+                want["score_only"].as_str().unwrap(),
+                "{id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn xlsum_tokens_match_the_xlsum_scorer() {
+    let g = fixture("goldens_xlsum.json");
+    let pairs = g["pairs"].as_array().unwrap();
+    let texts: Vec<&str> = pairs
+        .iter()
+        .flat_map(|p| [p["ref"].as_str().unwrap(), p["hyp"].as_str().unwrap()])
+        .collect();
+    let want = g["tokens"]["arabic"].as_array().unwrap();
+    assert_eq!(texts.len(), want.len());
+    for (t, w) in texts.iter().zip(want) {
+        assert_eq!(
+            xlsum::tokenize(t, true),
+            strs(&w[0]),
+            "scorer tokens of {t:?}"
+        );
+        assert_eq!(
+            xlsum::tokenize(t, false),
+            strs(&w[1]),
+            "BasicTokenizer of {t:?}"
+        );
+    }
+}
+
+/// NLTK's `SnowballStemmer("arabic", ignore_stopwords=True)`: a fresh stemmer per word, and
+/// one stemmer over the whole list (its verb-suffix flag carries over from word to word).
+#[test]
+fn arabic_stemmer_matches_nltk() {
+    let g = fixture("goldens_xlsum.json");
+    let words = strs(&g["words"]);
+    assert!(words.len() > 80);
+    let fresh: Vec<String> = words.iter().map(|w| ArabicStemmer::new().stem(w)).collect();
+    assert_eq!(fresh, strs(&g["stems"]["fresh"]));
+    let mut one = ArabicStemmer::new();
+    let sequential: Vec<String> = words.iter().map(|w| one.stem(w)).collect();
+    assert_eq!(sequential, strs(&g["stems"]["sequential"]));
+    assert_ne!(
+        fresh, sequential,
+        "the list must exercise the carried-over flag"
+    );
+}
+
+/// Per-pair and mean ROUGE of `RougeScorer(lang="arabic")`, with and without stemming.
+#[test]
+fn xlsum_rouge_matches_the_xlsum_scorer() {
+    let g = fixture("goldens_xlsum.json");
+    let pairs = g["pairs"].as_array().unwrap();
+    let hyps: Vec<String> = pairs
+        .iter()
+        .map(|p| p["hyp"].as_str().unwrap().into())
+        .collect();
+    let refs = vec![pairs
+        .iter()
+        .map(|p| p["ref"].as_str().unwrap().into())
+        .collect::<Vec<String>>()];
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    let mut tally = Tally::default();
+    for case in cases {
+        assert_eq!(case["lang"], "arabic");
+        let stem = case["stem"].as_bool().unwrap();
+        let settings = EvalSettings {
+            metrics: vec![MetricKind::Rouge],
+            rouge: RougeConfig {
+                tokenizer: RougeTokenizer::Xlsum(XlsumLang::Arabic),
+                use_stemmer: stem,
+            },
+            ..EvalSettings::default()
+        };
+        let check = |lines: &[ScoreLine], want: &Value, ctx: &str, tally: &mut Tally| {
+            assert_eq!(lines.len(), 4);
+            for (k, l) in lines.iter().enumerate() {
+                let ScoreDetail::Rouge(r) = &l.detail else {
+                    panic!("{ctx}: not ROUGE");
+                };
+                let ctx = format!("{ctx} {}", l.name);
+                let w = &want[k];
+                for (got, want) in [r.precision, r.recall, r.fmeasure].iter().zip([0, 1, 2]) {
+                    let want = num(&w[want]);
+                    assert_eq!(format!("{got:.6}"), format!("{want:.6}"), "{ctx}");
+                    tally.raw(*got, want, &ctx);
+                }
+                assert!(l.signature.ends_with(&format!(
+                    "tok:xlsum-ar|stem:{}|version:xl-sum-afcd803c",
+                    if stem { "yes" } else { "no" }
+                )));
+            }
+        };
+        let corpus = eval::evaluate(&settings, &hyps, &refs).unwrap();
+        check(
+            &corpus,
+            &case["mean"],
+            &format!("stem={stem} mean"),
+            &mut tally,
+        );
+        let rows = eval::evaluate_sentences(&settings, &hyps, &refs).unwrap();
+        for (i, (row, want)) in rows
+            .iter()
+            .zip(case["per_pair"].as_array().unwrap())
+            .enumerate()
+        {
+            check(
+                row,
+                want,
+                &format!("stem={stem} pair {}", i + 1),
+                &mut tally,
+            );
+        }
+    }
+    tally.report("XL-Sum ROUGE");
+}
+
+fn expect_success(out: &std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn cli_spbleu_eval_and_compare_print_sacrebleu_lines() {
+    let g = fixture("goldens_options.json");
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.ar", &text("AR_REF"));
+    let a = write_lines(dir.path(), "a.ar", &text("AR_SYS_A"));
+    let b = write_lines(dir.path(), "b.ar", &text("AR_SYS_B"));
+    for tok in ["flores101", "flores200"] {
+        let model = spm_fixture(tok);
+        let case = g["spm_cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == format!("{tok}-AR_SYS_A-AR_REF"))
+            .unwrap();
+        let out = tarjama(&[
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            a.as_os_str(),
+            os("--metrics"),
+            os("bleu,chrf"),
+            os("--tokenize"),
+            os(tok),
+            os("--spm-model"),
+            model.as_os_str(),
+        ]);
+        let want: Vec<&str> = case["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["line"].as_str().unwrap())
+            .collect();
+        assert_eq!(expect_success(&out).lines().collect::<Vec<_>>(), want);
+
+        let case = g["spm_compare"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == format!("{tok}-AR_SYS_A+AR_SYS_B"))
+            .unwrap();
+        let out = tarjama(&[
+            os("compare"),
+            os("--ref"),
+            r.as_os_str(),
+            a.as_os_str(),
+            b.as_os_str(),
+            os("--metrics"),
+            os("bleu"),
+            os("--tokenize"),
+            os(tok),
+            os("--spm-model"),
+            model.as_os_str(),
+            os("--format"),
+            os("json"),
+        ]);
+        let got: Value = serde_json::from_str(&expect_success(&out)).unwrap();
+        let want = &case["expected"][0];
+        assert_eq!(got["metrics"][0]["signature"], want["signature"]);
+        for (s, w) in got["metrics"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(want["results"].as_array().unwrap())
+        {
+            assert_eq!(
+                format!("{:.2}", s["score"].as_f64().unwrap()),
+                w["score_str"]
+            );
+            assert_eq!(format!("{:.2}", s["mean"].as_f64().unwrap()), w["mean_str"]);
+            assert_eq!(format!("{:.2}", s["ci"].as_f64().unwrap()), w["ci_str"]);
+        }
+    }
+}
+
+#[test]
+fn cli_rouge_bootstrap_text_score_only_and_json() {
+    let g = fixture("goldens_options.json");
+    let case = &g["rouge_bootstrap"][0];
+    assert_eq!(case["id"], "EN_SYS_A-1000-12345");
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.en", &text("EN_REF1"));
+    let h = write_lines(dir.path(), "hyp.en", &text("EN_SYS_A"));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            os("eval"),
+            os("--ref"),
+            r.as_os_str(),
+            h.as_os_str(),
+            os("--metrics"),
+            os("rouge"),
+            os("--rouge-bootstrap"),
+        ];
+        args.extend(extra.iter().map(|a| os(a)));
+        expect_success(&tarjama(&args))
+    };
+    let interval = |w: &Value| {
+        let t = |b: &str, m: &str| w[b]["text"][m].as_str().unwrap().to_string();
+        let three = |m: &str| format!("{}/{}/{}", t("low", m), t("mid", m), t("high", m));
+        format!(
+            "low/mid/high: P {} R {} F {}",
+            three("precision"),
+            three("recall"),
+            three("fmeasure")
+        )
+    };
+    let want = case["expected"].as_array().unwrap();
+    let text_out = run(&[]);
+    let lines: Vec<&str> = text_out.lines().collect();
+    assert_eq!(lines.len(), 4);
+    for (l, w) in lines.iter().zip(want) {
+        let name = w["name"].as_str().unwrap();
+        assert!(
+            l.starts_with(&format!(
+                "{name}|nrefs:1|rbs:1000|ci:0.95|seed:12345|tok:default|"
+            )),
+            "{l}"
+        );
+        assert!(l.ends_with(&format!(" {}", interval(w))), "{l}");
+    }
+    let score_only = run(&["-b"]);
+    for (l, w) in score_only.lines().zip(want) {
+        assert!(l.ends_with(&format!(" {}", interval(w))), "{l}");
+        assert!(!l.contains('|'), "{l}");
+    }
+    let json: Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
+    for (rec, w) in json.as_array().unwrap().iter().zip(want) {
+        let b = &rec["rouge_bootstrap"];
+        for bound in ["low", "mid", "high"] {
+            for m in ["precision", "recall", "fmeasure"] {
+                // serde_json's reader may be 1 ulp off; the library test asserts bit equality.
+                let exact = b["exact"][bound][m].as_f64().unwrap();
+                assert!((exact - num(&w[bound][m])).abs() <= 2.0 * f64::EPSILON);
+                let printed: f64 = w[bound]["text"][m].as_str().unwrap().parse().unwrap();
+                assert_eq!(b[bound][m].as_f64().unwrap(), printed);
+            }
+        }
+        assert_eq!(rec["rbs"], "1000");
+    }
+    // --width applies to the intervals; another seed and size give other draws.
+    let w1 = run(&[
+        "-w",
+        "1",
+        "--rouge-bootstrap-n",
+        "37",
+        "--rouge-seed",
+        "4294967295",
+    ]);
+    let first = w1.lines().next().unwrap();
+    assert!(
+        first.contains("|rbs:37|ci:0.95|seed:4294967295|"),
+        "{first}"
+    );
+    let tail = first.rsplit("low/mid/high: ").next().unwrap();
+    assert!(
+        tail.split([' ', '/']).filter(|x| x.contains('.')).all(|x| x
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .len()
+            == 1),
+        "{first}"
+    );
+}
+
+#[test]
+fn cli_xlsum_rouge_on_jsonl_pairs() {
+    let g = fixture("goldens_xlsum.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut refs, mut hyps) = (String::new(), String::new());
+    for p in g["pairs"].as_array().unwrap() {
+        refs += &(serde_json::json!({ "text": p["ref"] }).to_string() + "\n");
+        hyps += &(serde_json::json!({ "text": p["hyp"] }).to_string() + "\n");
+    }
+    let r = dir.path().join("refs.jsonl");
+    let h = dir.path().join("hyps.jsonl");
+    std::fs::write(&r, refs).unwrap();
+    std::fs::write(&h, hyps).unwrap();
+    let case = g["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stem"] == true)
+        .unwrap();
+    let out = tarjama(&[
+        os("eval"),
+        os("--ref"),
+        r.as_os_str(),
+        os("--ref-jsonl-field"),
+        os("text"),
+        os("--jsonl-field"),
+        os("text"),
+        h.as_os_str(),
+        os("--metrics"),
+        os("rouge"),
+        os("--rouge-tokenize"),
+        os("xlsum"),
+        os("--lang"),
+        os("ar"),
+        os("--stem"),
+    ]);
+    let stdout = expect_success(&out);
+    let names = ["ROUGE-1", "ROUGE-2", "ROUGE-L", "ROUGE-Lsum"];
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4);
+    for ((l, name), w) in lines
+        .iter()
+        .zip(names)
+        .zip(case["mean"].as_array().unwrap())
+    {
+        let pct = |k: usize| format!("{:.2}", 100.0 * num(&w[k]));
+        assert_eq!(
+            *l,
+            format!(
+                "{name}|nrefs:1|tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c = {} (P = {} R = {})",
+                pct(2),
+                pct(0),
+                pct(1)
+            )
+        );
+    }
+}
+
+#[test]
+fn cli_option_misuse_is_a_one_line_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_lines(dir.path(), "ref.en", &text("EN_REF1"));
+    let h = write_lines(dir.path(), "hyp.en", &text("EN_SYS_A"));
+    let run = |cmd: &str, extra: &[&str]| {
+        let mut args = vec![os(cmd), os("--ref"), r.as_os_str(), h.as_os_str()];
+        if cmd == "compare" {
+            args.push(r.as_os_str());
+        }
+        args.extend(extra.iter().map(|a| os(a)));
+        tarjama(&args)
+    };
+    for cmd in ["eval", "compare"] {
+        assert_usage_error(
+            &run(cmd, &["--tokenize", "flores101"]),
+            &[
+                "--spm-model",
+                "https://dl.fbaipublicfiles.com/fairseq/models/flores/sacrebleu_tokenizer_spm.model",
+                "does not download",
+            ],
+        );
+        assert_usage_error(
+            &run(cmd, &["--tokenize", "flores200"]),
+            &[
+                "--spm-model",
+                "https://tinyurl.com/flores200sacrebleuspm",
+                "does not download",
+            ],
+        );
+        assert_usage_error(
+            &run(cmd, &["--spm-model", "m.model"]),
+            &["--spm-model", "flores101 or flores200", "--tokenize 13a"],
+        );
+        assert_usage_error(
+            &run(cmd, &["--rouge-tokenize", "xlsum"]),
+            &["--rouge-tokenize xlsum needs --lang", "ar"],
+        );
+        assert_usage_error(
+            &run(cmd, &["--rouge-tokenize", "xlsum", "--lang", "fr"]),
+            &["--lang fr", "not supported", "ar"],
+        );
+        assert_usage_error(
+            &run(cmd, &["--rouge-tokenize", "unicode", "--lang", "ar"]),
+            &["--lang ar", "--rouge-tokenize xlsum"],
+        );
+    }
+    assert_usage_error(
+        &run("eval", &["--rouge-seed", "1"]),
+        &["--rouge-seed", "add --rouge-bootstrap"],
+    );
+    assert_usage_error(
+        &run("eval", &["--rouge-bootstrap-n", "10"]),
+        &["--rouge-bootstrap-n", "add --rouge-bootstrap"],
+    );
+    assert_usage_error(
+        &run("eval", &["--rouge-bootstrap", "--metrics", "bleu"]),
+        &["--rouge-bootstrap", "--metrics"],
+    );
+    assert_usage_error(
+        &run("eval", &["--rouge-bootstrap", "--sentence"]),
+        &["--sentence"],
+    );
+    assert_usage_error(
+        &run("eval", &["--rouge-bootstrap", "--confidence"]),
+        &["--confidence"],
+    );
+
+    // a file that is not a SentencePiece model: one line naming it, exit 1
+    let out = run(
+        "eval",
+        &[
+            "--tokenize",
+            "flores101",
+            "--spm-model",
+            r.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: not a SentencePiece model",
+            r.display()
+        )),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.model");
+    let out = run(
+        "eval",
+        &[
+            "--tokenize",
+            "flores101",
+            "--spm-model",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("missing.model"), "{err}");
+}
+
+/// `compare` with XL-Sum's ROUGE scores each system as `eval` does (one scorer per system, in
+/// corpus order), and in JSON too.
+#[test]
+fn cli_compare_xlsum_rouge_scores_equal_eval() {
+    let g = fixture("goldens_xlsum.json");
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = g["pairs"].as_array().unwrap();
+    // plain-text files: one line per pair, without the pair whose reference has a line break
+    let keep: Vec<&Value> = pairs
+        .iter()
+        .filter(|p| !p["ref"].as_str().unwrap().contains('\n'))
+        .collect();
+    let lines = |k: &str| -> Vec<String> {
+        keep.iter()
+            .map(|p| p[k].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = write_lines(dir.path(), "ref.ar", &lines("ref"));
+    let h = write_lines(dir.path(), "sum.ar", &lines("hyp"));
+    let xlsum = [
+        "--metrics",
+        "rouge",
+        "--rouge-tokenize",
+        "xlsum",
+        "--lang",
+        "ar",
+        "--stem",
+    ];
+    let mut args = vec![os("eval"), os("--ref"), r.as_os_str(), h.as_os_str()];
+    args.extend(xlsum.iter().map(|a| os(a)));
+    args.extend([os("--format"), os("json")]);
+    let eval_json: Value = serde_json::from_str(&expect_success(&tarjama(&args))).unwrap();
+    let mut args = vec![
+        os("compare"),
+        os("--ref"),
+        r.as_os_str(),
+        h.as_os_str(),
+        r.as_os_str(),
+    ];
+    args.extend(xlsum.iter().map(|a| os(a)));
+    args.extend([os("--format"), os("json")]);
+    let cmp: Value = serde_json::from_str(&expect_success(&tarjama(&args))).unwrap();
+    let metrics = cmp["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 4);
+    for (m, e) in metrics.iter().zip(eval_json.as_array().unwrap()) {
+        assert_eq!(m["name"], e["name"]);
+        assert!(
+            m["signature"]
+                .as_str()
+                .unwrap()
+                .ends_with("tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c"),
+            "{m}"
+        );
+        assert_eq!(m["results"][0]["score"], e["score"]);
+        assert_eq!(m["results"][1]["score"].as_f64(), Some(100.0));
+    }
 }

@@ -14,7 +14,7 @@ const LOG_ZERO: f64 = -9_999_999_999.0;
 
 /// BLEU settings. The defaults are sacrebleu's: 13a, mixed case, exponential smoothing, no
 /// effective order (sacrebleu turns effective order on for sentence-level scores).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BleuConfig {
     /// Tokenizer applied after optional lowercasing.
     pub tokenize: BleuTokenizer,

@@ -15,9 +15,12 @@ pub mod input;
 mod py;
 pub mod randomization;
 pub mod rouge;
+pub mod rouge_bootstrap;
+pub mod spm;
 pub mod stem;
 pub mod ter;
 pub mod tokenizers;
+pub mod xlsum;
 
 use std::str::FromStr;
 
@@ -29,8 +32,11 @@ pub use chrf::{Chrf, ChrfConfig};
 pub use py::Num;
 pub use randomization::{RandomizationResult, DEFAULT_TRIALS, MAX_TRIALS};
 pub use rouge::{RougeConfig, RougeScore, RougeTokenizer, RougeType};
+pub use rouge_bootstrap::{RougeBootstrapSettings, RougeInterval};
+pub use spm::{Flores, SpmTokenizer};
 pub use ter::{Ter, TerScore};
 pub use tokenizers::BleuTokenizer;
+pub use xlsum::XlsumLang;
 
 use crate::{Error, Result};
 
@@ -256,7 +262,7 @@ pub fn evaluate(
     for kind in &settings.metrics {
         match kind {
             MetricKind::Bleu => {
-                let m = Bleu::new(settings.bleu);
+                let m = Bleu::new(settings.bleu.clone());
                 let s = m.corpus_score(hyps, refs);
                 out.push(ScoreLine {
                     name: m.name(),
@@ -314,7 +320,7 @@ pub fn evaluate_with_confidence(
             bootstrap::confidence(m, &m.segment_stats(hyps, refs), &resamples)
         };
         match kind {
-            MetricKind::Bleu => conf.push(one(&Bleu::new(settings.bleu))),
+            MetricKind::Bleu => conf.push(one(&Bleu::new(settings.bleu.clone()))),
             MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
                 conf.push(one(&Chrf::new(chrf_config(*kind))))
             }
@@ -341,6 +347,40 @@ pub fn evaluate_with_confidence(
         .collect())
 }
 
+/// Corpus scores with rouge-score's bootstrap intervals on the ROUGE figures
+/// (`scoring.BootstrapAggregator(confidence_interval, n_samples)` over every document's
+/// `RougeScorer.score` / `score_multi`, after `np.random.seed(seed)`; see [`rouge_bootstrap`]):
+/// the lines of [`evaluate`], each ROUGE line with its [`RougeInterval`] (values in 0..=1) and
+/// `rbs:N|ci:C|seed:S` inserted into its signature; other lines unchanged and without one.
+/// Errors as [`evaluate`], and for the settings [`rouge_bootstrap::aggregate`] rejects.
+pub fn evaluate_with_rouge_intervals(
+    settings: &EvalSettings,
+    hyps: &[String],
+    refs: &[Vec<String>],
+    rbs: &RougeBootstrapSettings,
+) -> Result<Vec<(ScoreLine, Option<RougeInterval>)>> {
+    let lines = evaluate(settings, hyps, refs)?;
+    let intervals = if settings.metrics.contains(&MetricKind::Rouge) {
+        let docs = rouge::document_scores(hyps, refs, &settings.rouge);
+        Some(rouge_bootstrap::aggregate(&docs, rbs).map_err(Error::Config)?)
+    } else {
+        None
+    };
+    Ok(lines
+        .into_iter()
+        .map(|mut l| {
+            let k = RougeType::ALL.iter().position(|t| t.name() == l.name);
+            match (k, &intervals) {
+                (Some(k), Some(iv)) => {
+                    l.signature = insert_fields(&l.signature, &rbs.signature_fields());
+                    (l, Some(iv[k]))
+                }
+                _ => (l, None),
+            }
+        })
+        .collect())
+}
+
 fn chrf_config(kind: MetricKind) -> ChrfConfig {
     if kind == MetricKind::ChrfPlusPlus {
         ChrfConfig::chrf_plus_plus()
@@ -351,7 +391,9 @@ fn chrf_config(kind: MetricKind) -> ChrfConfig {
 
 /// Sentence-level scores: for every segment, the same figures as [`evaluate`] computed on
 /// that segment alone (`sentence_score` in sacrebleu, which turns on BLEU's effective order as
-/// its command line does).
+/// its command line does). ROUGE goes through one [`rouge::RougeScorer`] in segment order, so
+/// each segment's ROUGE is the one it has in the corpus score (XL-Sum's Arabic stemmer keeps a
+/// state from word to word).
 pub fn evaluate_sentences(
     settings: &EvalSettings,
     hyps: &[String],
@@ -361,11 +403,12 @@ pub fn evaluate_sentences(
     let nrefs = refs.len();
     let bleu = Bleu::new(BleuConfig {
         effective_order: true,
-        ..settings.bleu
+        ..settings.bleu.clone()
     });
     let chrf = Chrf::new(ChrfConfig::chrf());
     let chrfpp = Chrf::new(ChrfConfig::chrf_plus_plus());
     let ter = Ter::default();
+    let mut rouge_scorer = rouge::RougeScorer::new(settings.rouge);
     let mut out = Vec::with_capacity(hyps.len());
     for (i, h) in hyps.iter().enumerate() {
         let seg_refs: Vec<&str> = refs.iter().map(|r| r[i].as_str()).collect();
@@ -405,9 +448,9 @@ pub fn evaluate_sentences(
                 }
                 MetricKind::Rouge => {
                     let doc = if seg_refs.len() == 1 {
-                        rouge::score(seg_refs[0], h, &settings.rouge)
+                        rouge_scorer.score(seg_refs[0], h)
                     } else {
-                        rouge::score_multi(&seg_refs, h, &settings.rouge)
+                        rouge_scorer.score_multi(&seg_refs, h)
                     };
                     lines.extend(rouge_lines(&[doc], settings, nrefs));
                 }
@@ -602,8 +645,13 @@ impl PairedTest for RandomizationSettings {
 /// Adds a paired test's fields to a signature after `nrefs:N`, as sacrebleu prints them:
 /// `nrefs:1|bs:1000|seed:12345|...` or `nrefs:1|ar:10000|seed:12345|...`.
 fn test_signature(signature: &str, test: &impl PairedTest) -> String {
+    insert_fields(signature, &test.signature_fields())
+}
+
+/// `fields` inserted into a signature after its first field (`nrefs:N`).
+fn insert_fields(signature: &str, fields: &str) -> String {
     match signature.split_once('|') {
-        Some((nrefs, rest)) => format!("{nrefs}|{}|{rest}", test.signature_fields()),
+        Some((nrefs, rest)) => format!("{nrefs}|{fields}|{rest}"),
         None => signature.to_string(),
     }
 }
@@ -640,7 +688,7 @@ pub fn compare_with<T: PairedTest>(
     };
     for kind in &settings.metrics {
         match kind {
-            MetricKind::Bleu => out.push(run(&Bleu::new(settings.bleu))),
+            MetricKind::Bleu => out.push(run(&Bleu::new(settings.bleu.clone()))),
             MetricKind::Chrf | MetricKind::ChrfPlusPlus => {
                 out.push(run(&Chrf::new(chrf_config(*kind))))
             }

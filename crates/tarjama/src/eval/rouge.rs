@@ -1,5 +1,6 @@
 //! ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum as rouge-score 0.1.2 computes them
-//! (`rouge_score.rouge_scorer.RougeScorer`), plus a Unicode-aware tokenizer for non-Latin text.
+//! (`rouge_score.rouge_scorer.RougeScorer`), plus a Unicode-aware tokenizer for non-Latin text
+//! and XL-Sum's multilingual scorer's tokenization and stemming ([`super::xlsum`]).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -7,6 +8,7 @@ use std::str::FromStr;
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
 use super::stem::porter_stem;
+use super::xlsum::{self, ArabicStemmer, XlsumLang, XLSUM_COMMIT};
 
 /// rouge-score's version, written into the signature.
 pub const ROUGE_SCORE_VERSION: &str = "0.1.2";
@@ -23,14 +25,29 @@ pub enum RougeTokenizer {
     /// not the same as, the multilingual ROUGE used for XL-Sum. Marks are kept so that
     /// vowelled Arabic words stay whole.
     Unicode,
+    /// XL-Sum's multilingual ROUGE (csebuetnlp/xl-sum `multilingual_rouge_scoring`,
+    /// `RougeScorer(lang=...)`) for one language: its Unicode-aware tokenization, and with
+    /// stemming that language's stemmer (NLTK's Snowball Arabic stemmer for Arabic). See
+    /// [`super::xlsum`].
+    Xlsum(XlsumLang),
 }
 
 impl RougeTokenizer {
-    /// The name printed in the output (`tok:default`, `tok:unicode`).
+    /// The name printed in the output (`tok:default`, `tok:unicode`, `tok:xlsum-ar`).
     pub fn name(self) -> &'static str {
         match self {
             RougeTokenizer::Default => "default",
             RougeTokenizer::Unicode => "unicode",
+            RougeTokenizer::Xlsum(XlsumLang::Arabic) => "xlsum-ar",
+        }
+    }
+
+    /// The scorer whose results these are, for the signature (`rouge-score-0.1.2`,
+    /// `xl-sum-afcd803c`).
+    pub fn version(self) -> String {
+        match self {
+            RougeTokenizer::Xlsum(_) => format!("xl-sum-{XLSUM_COMMIT}"),
+            _ => format!("rouge-score-{ROUGE_SCORE_VERSION}"),
         }
     }
 }
@@ -41,8 +58,9 @@ impl FromStr for RougeTokenizer {
         match s {
             "default" => Ok(RougeTokenizer::Default),
             "unicode" => Ok(RougeTokenizer::Unicode),
+            "xlsum" => Err("the xlsum ROUGE tokenizer needs a language (--lang ar)".into()),
             other => Err(format!(
-                "unknown ROUGE tokenizer {other:?} (expected default or unicode)"
+                "unknown ROUGE tokenizer {other:?} (expected default, unicode or xlsum)"
             )),
         }
     }
@@ -53,7 +71,8 @@ impl FromStr for RougeTokenizer {
 pub struct RougeConfig {
     /// Tokenizer.
     pub tokenizer: RougeTokenizer,
-    /// Porter-stem tokens longer than 3 characters (`use_stemmer=True`).
+    /// Stem tokens longer than 3 characters (`use_stemmer=True`): Porter, or with
+    /// [`RougeTokenizer::Xlsum`] its language's stemmer.
     pub use_stemmer: bool,
 }
 
@@ -157,11 +176,17 @@ pub fn mostly_non_ascii_letters<'a>(texts: impl IntoIterator<Item = &'a str>) ->
     other > ascii
 }
 
-/// Tokenizes text for ROUGE (`rouge_score.tokenize.tokenize`, or its Unicode variant).
+/// Tokenizes text for ROUGE-1, ROUGE-2 and ROUGE-L (`rouge_score.tokenize.tokenize`, its
+/// Unicode variant, or XL-Sum's with a fresh stemmer).
 pub fn tokenize(text: &str, config: &RougeConfig) -> Vec<String> {
+    RougeScorer::new(*config).tokenize(text, true)
+}
+
+/// rouge-score's tokenizer (`Default`) or its Unicode variant.
+fn tokenize_plain(text: &str, config: &RougeConfig) -> Vec<String> {
     let keep: fn(char) -> bool = match config.tokenizer {
-        RougeTokenizer::Default => |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
         RougeTokenizer::Unicode => is_unicode_word_char,
+        _ => |c| c.is_ascii_lowercase() || c.is_ascii_digit(),
     };
     let lower = text.to_lowercase();
     let replaced: String = lower
@@ -314,27 +339,80 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n').filter(|s| !s.is_empty())
 }
 
-/// All four scores of one prediction against one target (`RougeScorer.score`).
-pub fn score(target: &str, prediction: &str, config: &RougeConfig) -> RougeDoc {
-    let tt = tokenize(target, config);
-    let pt = tokenize(prediction, config);
-    let ts: Vec<Vec<String>> = sentences(target).map(|s| tokenize(s, config)).collect();
-    let ps: Vec<Vec<String>> = sentences(prediction).map(|s| tokenize(s, config)).collect();
-    [
-        score_ngrams(&tt, &pt, 1),
-        score_ngrams(&tt, &pt, 2),
-        score_lcs(&tt, &pt),
-        summary_level_lcs(&ts, &ps),
-    ]
+/// A ROUGE scorer with the state its stemmer carries from word to word: NLTK's Arabic stemmer
+/// (XL-Sum's `lang="arabic"`) changes how it stems after some words, so texts must be scored
+/// in corpus order through one scorer to match XL-Sum's, which keeps one stemmer for all
+/// pairs. The other tokenizers have no state.
+#[derive(Clone, Debug)]
+pub struct RougeScorer {
+    config: RougeConfig,
+    arabic: ArabicStemmer,
 }
 
-/// Scores against several targets, keeping per type the target with the highest F1, the
-/// first one on ties (`RougeScorer.score_multi`).
+impl RougeScorer {
+    /// A fresh scorer (`RougeScorer(...)` in Python).
+    pub fn new(config: RougeConfig) -> Self {
+        RougeScorer {
+            config,
+            arabic: ArabicStemmer::new(),
+        }
+    }
+
+    /// Tokens of `text`, stemmed when configured. `whole` is the text tokenization of ROUGE-1,
+    /// ROUGE-2 and ROUGE-L; otherwise a ROUGE-Lsum sentence's, which differs only for
+    /// [`RougeTokenizer::Xlsum`] (the scorer's `BasicTokenizer` alone).
+    pub fn tokenize(&mut self, text: &str, whole: bool) -> Vec<String> {
+        let RougeTokenizer::Xlsum(lang) = self.config.tokenizer else {
+            return tokenize_plain(text, &self.config);
+        };
+        let tokens = xlsum::tokenize(text, whole);
+        if !self.config.use_stemmer {
+            return tokens;
+        }
+        tokens
+            .iter()
+            .map(|t| xlsum::stem(lang, &mut self.arabic, t))
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    /// All four scores of one prediction against one target (`RougeScorer.score`), tokenizing
+    /// the target, the prediction, then their ROUGE-Lsum sentences, in Python's order.
+    pub fn score(&mut self, target: &str, prediction: &str) -> RougeDoc {
+        let tt = self.tokenize(target, true);
+        let pt = self.tokenize(prediction, true);
+        let ts: Vec<Vec<String>> = sentences(target).map(|s| self.tokenize(s, false)).collect();
+        let ps: Vec<Vec<String>> = sentences(prediction)
+            .map(|s| self.tokenize(s, false))
+            .collect();
+        [
+            score_ngrams(&tt, &pt, 1),
+            score_ngrams(&tt, &pt, 2),
+            score_lcs(&tt, &pt),
+            summary_level_lcs(&ts, &ps),
+        ]
+    }
+
+    /// Scores against several targets, keeping per type the target with the highest F1, the
+    /// first one on ties (`RougeScorer.score_multi`); the targets are scored in order.
+    pub fn score_multi(&mut self, targets: &[&str], prediction: &str) -> RougeDoc {
+        let all: Vec<RougeDoc> = targets.iter().map(|t| self.score(t, prediction)).collect();
+        best_of(&all)
+    }
+}
+
+/// All four scores of one prediction against one target with a fresh [`RougeScorer`].
+pub fn score(target: &str, prediction: &str, config: &RougeConfig) -> RougeDoc {
+    RougeScorer::new(*config).score(target, prediction)
+}
+
+/// [`RougeScorer::score_multi`] with a fresh scorer.
 pub fn score_multi(targets: &[&str], prediction: &str, config: &RougeConfig) -> RougeDoc {
-    let all: Vec<RougeDoc> = targets
-        .iter()
-        .map(|t| score(t, prediction, config))
-        .collect();
+    RougeScorer::new(*config).score_multi(targets, prediction)
+}
+
+/// Per type, the document with the highest F1, the first one on ties.
+fn best_of(all: &[RougeDoc]) -> RougeDoc {
     let mut out = [RougeScore::default(); 4];
     for (k, slot) in out.iter_mut().enumerate() {
         let mut best = 0;
@@ -348,21 +426,23 @@ pub fn score_multi(targets: &[&str], prediction: &str, config: &RougeConfig) -> 
     out
 }
 
-/// Per-document ROUGE for a corpus. `refs[k][i]` is reference stream `k`, line `i`; with one
-/// stream this is `RougeScorer.score`, with several `RougeScorer.score_multi`.
+/// Per-document ROUGE for a corpus, in order through one [`RougeScorer`]. `refs[k][i]` is
+/// reference stream `k`, line `i`; with one stream this is `RougeScorer.score`, with several
+/// `RougeScorer.score_multi`.
 pub fn document_scores(
     hyps: &[String],
     refs: &[Vec<String>],
     config: &RougeConfig,
 ) -> Vec<RougeDoc> {
+    let mut scorer = RougeScorer::new(*config);
     hyps.iter()
         .enumerate()
         .map(|(i, h)| {
             if refs.len() == 1 {
-                score(&refs[0][i], h, config)
+                scorer.score(&refs[0][i], h)
             } else {
                 let t: Vec<&str> = refs.iter().map(|r| r[i].as_str()).collect();
-                score_multi(&t, h, config)
+                scorer.score_multi(&t, h)
             }
         })
         .collect()
@@ -393,18 +473,40 @@ pub fn mean_scores(docs: &[RougeDoc]) -> RougeDoc {
 }
 
 /// The signature printed with ROUGE scores, e.g.
-/// `nrefs:1|tok:default|stem:no|version:rouge-score-0.1.2`.
+/// `nrefs:1|tok:default|stem:no|version:rouge-score-0.1.2` (with XL-Sum's tokenizer
+/// `nrefs:1|tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c`).
 pub fn signature(config: &RougeConfig, nrefs: usize) -> String {
     format!(
-        "nrefs:{nrefs}|tok:{}|stem:{}|version:rouge-score-{ROUGE_SCORE_VERSION}",
+        "nrefs:{nrefs}|tok:{}|stem:{}|version:{}",
         config.tokenizer.name(),
-        if config.use_stemmer { "yes" } else { "no" }
+        if config.use_stemmer { "yes" } else { "no" },
+        config.tokenizer.version()
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xlsum_tokenizer_needs_a_language_and_names_its_scorer() {
+        let e = "xlsum".parse::<RougeTokenizer>().unwrap_err();
+        assert!(e.contains("--lang"), "{e}");
+        let config = RougeConfig {
+            tokenizer: RougeTokenizer::Xlsum(XlsumLang::Arabic),
+            use_stemmer: true,
+        };
+        assert_eq!(
+            signature(&config, 1),
+            "nrefs:1|tok:xlsum-ar|stem:yes|version:xl-sum-afcd803c"
+        );
+        // one scorer carries NLTK's verb-suffix flag from word to word: once "كتبتموها" has
+        // lost a verb suffix, "كتبوا" keeps its "و" (NLTK gives the same, goldens_xlsum.json)
+        assert_eq!(tokenize("كتبوا", &config), ["كتب"]);
+        let mut scorer = RougeScorer::new(config);
+        scorer.tokenize("كتبتموها", true);
+        assert_eq!(scorer.tokenize("كتبوا", true), ["كتبو"]);
+    }
 
     #[test]
     fn default_tokenizer_drops_non_ascii() {

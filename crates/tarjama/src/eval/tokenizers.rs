@@ -1,13 +1,15 @@
-//! BLEU tokenizers: sacrebleu's `13a`, `intl`, `char` and `none`.
+//! BLEU tokenizers: sacrebleu's `13a`, `intl`, `char` and `none`, and its SentencePiece ones
+//! (`flores101`, `flores200`; see [`super::spm`]).
 
 use std::str::FromStr;
 
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
 use super::py::py_normalize_spaces;
+use super::spm::SpmTokenizer;
 
 /// The tokenizer BLEU applies to hypotheses and references before counting n-grams.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum BleuTokenizer {
     /// mteval-v13a, sacrebleu's default (`sacrebleu.tokenizers.tokenizer_13a.Tokenizer13a`).
     #[default]
@@ -19,21 +21,25 @@ pub enum BleuTokenizer {
     Char,
     /// No tokenization (`tokenizer_none.NoneTokenizer`).
     None,
+    /// SentencePiece pieces, for spBLEU (`tokenizer_spm.Flores101Tokenizer` /
+    /// `Flores200Tokenizer`).
+    Spm(SpmTokenizer),
 }
 
 impl BleuTokenizer {
     /// The name sacrebleu writes into the signature (`tok:13a`).
-    pub fn signature(self) -> &'static str {
+    pub fn signature(&self) -> &'static str {
         match self {
             BleuTokenizer::Tok13a => "13a",
             BleuTokenizer::Intl => "intl",
             BleuTokenizer::Char => "char",
             BleuTokenizer::None => "none",
+            BleuTokenizer::Spm(t) => t.flores().signature(),
         }
     }
 
     /// Tokenizes one line; tokens come back separated by single spaces.
-    pub fn tokenize(self, line: &str) -> String {
+    pub fn tokenize(&self, line: &str) -> String {
         match self {
             BleuTokenizer::Tok13a => tokenize_13a(line),
             BleuTokenizer::Intl => tokenize_intl(line),
@@ -48,10 +54,13 @@ impl BleuTokenizer {
                 out
             }
             BleuTokenizer::None => line.to_string(),
+            BleuTokenizer::Spm(t) => t.tokenize(line),
         }
     }
 }
 
+/// The tokenizers that need nothing but their name; `flores101` and `flores200` need a model
+/// ([`SpmTokenizer::load`]).
 impl FromStr for BleuTokenizer {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

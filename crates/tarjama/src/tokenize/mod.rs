@@ -26,6 +26,7 @@ mod nllb;
 pub mod protobuf;
 pub mod sentencepiece;
 mod special;
+pub mod spm;
 pub mod spm_bpe;
 mod t5;
 
