@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::run_tarjama;
-use serde_json::{json, Value};
+use serde_json::json;
 use tarjama::eval::{self, EvalSettings, MetricKind};
 
 const DIR: &str = "tests/fixtures/eval/report";
@@ -385,6 +385,8 @@ fn html_compare_report_in_chromium() {
     );
     assert_eq!(hist, json!([[1, 20, 12], [2, 20, 12]]));
 
+    page.screenshot(&screenshot_dir().join("compare-summary.png"));
+
     // The table: 12 rows in line order; the Arabic source right to left.
     assert_eq!(page.eval(ROW_LINES), json!((1..=12).collect::<Vec<_>>()));
     let dirs = page.eval(
@@ -456,6 +458,41 @@ fn html_compare_report_in_chromium() {
     assert_eq!(page.eval(ROW_LINES), json!([8]));
     page.eval("(() => { const f = document.getElementById('filter'); f.value = 'no such words'; f.dispatchEvent(new Event('input')); })()");
     assert_eq!(page.eval(ROW_LINES), json!([]));
+
+    // Approximate randomization estimates no intervals: dots only, and the p-values compare
+    // prints (tests/eval.rs checks those against sacrebleu's).
+    let ar_report = dir.path().join("ar.html");
+    let ar_args = compare_args(
+        ar_report.to_str().unwrap(),
+        &["--paired-ar", "--ar-trials", "1000"],
+    );
+    let o = run(&ar_args);
+    ok(&o);
+    let printed_p: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("BLEU ") || l.starts_with("chrF2 ") || l.starts_with("TER "))
+        .map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [.., p, "*"] => format!("{p} *"),
+                [.., p] => p.to_string(),
+                [] => unreachable!(),
+            },
+        )
+        .collect();
+    assert_eq!(printed_p.len(), 6, "{}", stdout(&o));
+    let page = b.open(&browser::file_url(&ar_report));
+    page.wait_for("body[data-ready='1']");
+    let charts = page.eval(
+        "[...document.querySelectorAll('svg.interval-chart')].map(s => [s.querySelectorAll('line.ci').length, s.querySelectorAll('circle').length])",
+    );
+    assert_eq!(charts, json!([[0, 2], [0, 2], [0, 2]]));
+    let head =
+        page.eval("[...document.querySelectorAll('#summary thead th')].map(c => c.textContent)");
+    assert_eq!(head, json!(["metric", "system", "score", "p"]));
+    let p = page.eval(
+        "[...document.querySelectorAll('#summary tbody tr')].map(tr => tr.cells[3].textContent)",
+    );
+    assert_eq!(p, json!(printed_p));
 }
 
 #[test]

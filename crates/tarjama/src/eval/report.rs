@@ -405,6 +405,63 @@ mod tests {
         );
     }
 
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Identical texts score 100 and texts without a character in common 0 (sacrebleu's
+    /// sentence chrF), so the deltas here are -100, +100 and 0.
+    #[test]
+    fn deltas_most_changed_and_histogram() {
+        let refs = vec![lines(&["a b c", "x y z", "p q r"])];
+        let base = lines(&["a b c", "nothing", "p q r"]);
+        let sys = lines(&["mmm", "x y z", "p q r"]);
+        let names = lines(&["base", "sys"]);
+        let src = Segments {
+            path: "src.ar".into(),
+            lines: lines(&["أ", "ب", "ج"]),
+        };
+        let r = build(
+            BleuConfig::default(),
+            &names,
+            &[base, sys],
+            &refs,
+            Some(&src),
+            Vec::new(),
+            None,
+        )
+        .unwrap();
+        let chrf: Vec<(f64, f64)> = r
+            .segments
+            .iter()
+            .map(|s| (s.systems[0].chrf, s.systems[1].chrf))
+            .collect();
+        assert_eq!(chrf, [(100.0, 0.0), (0.0, 100.0), (100.0, 100.0)]);
+        let deltas: Vec<Option<f64>> = r.segments.iter().map(|s| s.systems[1].delta_chrf).collect();
+        assert_eq!(deltas, [Some(-100.0), Some(100.0), Some(0.0)]);
+        assert!(r.segments.iter().all(|s| s.systems[0].delta_chrf.is_none()));
+        assert!(r.segments.iter().all(|s| s.source_rtl));
+        assert_eq!(most_changed(&r, 1, 1), (vec![2], vec![1]));
+        assert_eq!(most_changed(&r, 1, 20), (vec![2], vec![1]));
+        let h = &r.histograms[0];
+        assert_eq!((h.system, h.min, h.width), (1, -100.0, 10.0));
+        assert_eq!((h.counts[0], h.counts[10], h.counts[19]), (1, 1, 1));
+        assert!(r
+            .chrf_signature
+            .starts_with("nrefs:1|case:mixed|eff:yes|nc:6"));
+        assert!(r.bleu_signature.contains("eff:yes"));
+        let short = Segments {
+            lines: lines(&["أ"]),
+            ..src
+        };
+        let err = check_source(&short, 3, "base").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "src.ar: the source has 1 line but base has 3 segments; every line of the source \
+             must pair with one segment"
+        );
+    }
+
     #[test]
     fn histogram_counts_every_delta() {
         let h = histogram(1, &[-10.0, 0.0, 0.0, 10.0]);
