@@ -211,24 +211,36 @@ pub fn word_diff(reference: &str, output: &str) -> Vec<DiffOp> {
     ops
 }
 
+/// One system's sentence-level scores: `(bleu, chrf)` per segment, and the signatures.
+struct SentenceScores {
+    scores: Vec<(f64, f64)>,
+    bleu_signature: String,
+    chrf_signature: String,
+}
+
 /// The sentence-level BLEU and chrF of every segment of `hyps`, as `eval --sentence` computes
-/// them: `(bleu, chrf)` per segment, and the lines of the first segment (for signatures).
+/// them ([`evaluate_sentences`]).
 fn sentence_scores(
     bleu: BleuConfig,
     hyps: &[String],
     refs: &[Vec<String>],
-) -> Result<(Vec<(f64, f64)>, Vec<ScoreLine>)> {
+) -> Result<SentenceScores> {
     let settings = EvalSettings {
         metrics: vec![MetricKind::Bleu, MetricKind::Chrf],
         bleu,
         ..EvalSettings::default()
     };
     let rows = evaluate_sentences(&settings, hyps, refs)?;
-    let first = rows.first().cloned().unwrap_or_default();
-    Ok((
-        rows.iter().map(|r| (r[0].score, r[1].score)).collect(),
-        first,
-    ))
+    let signature = |k: usize| {
+        rows.first()
+            .map(|r: &Vec<ScoreLine>| r[k].signature.clone())
+            .unwrap_or_default()
+    };
+    Ok(SentenceScores {
+        bleu_signature: signature(0),
+        chrf_signature: signature(1),
+        scores: rows.iter().map(|r| (r[0].score, r[1].score)).collect(),
+    })
 }
 
 fn histogram(system: usize, deltas: &[f64]) -> Histogram {
@@ -280,8 +292,8 @@ pub fn check_source(source: &Segments, n: usize, first: &str) -> Result<()> {
 /// sacrebleu's `BLEU(effective_order=True).sentence_score` with `bleu`'s tokenizer and casing,
 /// and `CHRF().sentence_score`. Word differences are against the first reference.
 ///
-/// Errors: the shapes differ (as [`evaluate_sentences`]), or the source has another number of
-/// lines ([`check_source`]).
+/// Errors: no system, or not one name per system ([`Error::Config`]); the shapes differ (as
+/// [`evaluate_sentences`]); or the source has another number of lines ([`check_source`]).
 pub fn build(
     bleu: BleuConfig,
     names: &[String],
@@ -291,19 +303,23 @@ pub fn build(
     metrics: Vec<MetricSummary>,
     test: Option<TestSummary>,
 ) -> Result<Report> {
-    let n = systems.first().map_or(0, Vec::len);
+    if systems.is_empty() || names.len() != systems.len() {
+        return Err(Error::Config(format!(
+            "a report needs one name per system and at least one system ({} names, {} systems)",
+            names.len(),
+            systems.len()
+        )));
+    }
+    let n = systems[0].len();
     if let Some(src) = source {
-        check_source(src, n, names.first().map_or("the system", String::as_str))?;
+        check_source(src, n, &names[0])?;
     }
     let source = source.map(|s| s.lines.as_slice());
-    let mut scores = Vec::with_capacity(systems.len());
-    let mut first = Vec::new();
-    for hyps in systems {
-        let (s, f) = sentence_scores(bleu, hyps, refs)?;
-        scores.push(s);
-        first = f;
-    }
-    let signature = |k: usize| first.get(k).map(|l: &ScoreLine| l.signature.clone());
+    let per_system = systems
+        .iter()
+        .map(|hyps| sentence_scores(bleu, hyps, refs))
+        .collect::<Result<Vec<_>>>()?;
+    let scores: Vec<&[(f64, f64)]> = per_system.iter().map(|s| s.scores.as_slice()).collect();
     let segments: Vec<SegmentRow> = (0..n)
         .map(|i| {
             let src = source.map(|s| s[i].clone());
@@ -326,8 +342,8 @@ pub fn build(
                             text: hyps[i].clone(),
                             chrf,
                             bleu,
-                            delta_chrf: compared.then(|| chrf - base_chrf),
-                            delta_bleu: compared.then(|| bleu - base_bleu),
+                            delta_chrf: compared.then_some(chrf - base_chrf),
+                            delta_bleu: compared.then_some(bleu - base_bleu),
                             diff: word_diff(&refs[0][i], &hyps[i]),
                         }
                     })
@@ -350,8 +366,8 @@ pub fn build(
         metrics,
         histograms,
         segments,
-        bleu_signature: signature(0).unwrap_or_default(),
-        chrf_signature: signature(1).unwrap_or_default(),
+        bleu_signature: per_system[0].bleu_signature.clone(),
+        chrf_signature: per_system[0].chrf_signature.clone(),
     })
 }
 
