@@ -135,7 +135,7 @@ pub struct EvalArgs {
 #[command(after_help = "\
 Examples:
   tarjama compare --ref ref.en baseline.en system.en
-  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000
+  tarjama compare --ref ref.en a.en b.en --source src.ar --report report.html
   tarjama compare --ref ref.en baseline.en system.en --paired-ar --metrics bleu,chrf")]
 pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
