@@ -136,6 +136,34 @@ fn eval_markdown_report_is_the_golden_file() {
     assert_eq!(std::fs::read_to_string(&report).unwrap(), golden);
 }
 
+#[test]
+fn eval_sentence_report_has_the_corpus_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("sentence.md");
+    let o = run(&[
+        "eval",
+        "--ref",
+        &fixture("ref.en"),
+        &fixture("system.en"),
+        "--metrics",
+        "bleu,chrf,ter",
+        "--sentence",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    ok(&o);
+    assert!(stdout(&o).starts_with("# BLEU|nrefs:1|case:mixed|eff:yes|"));
+    // Without --confidence, no interval column; the scores are eval.md's (sacrebleu's).
+    let text = std::fs::read_to_string(&report).unwrap();
+    let golden = std::fs::read_to_string(fixture("eval.md")).unwrap();
+    let scores: Vec<Vec<String>> = markdown_score_rows(&golden)
+        .into_iter()
+        .map(|r| r[..3].to_vec())
+        .collect();
+    assert_eq!(markdown_score_rows(&text), scores);
+    assert!(text.contains("| metric | system | score |\n"), "{text}");
+}
+
 // ------------------------------------------------------------------------------------------
 // bad values
 
@@ -446,6 +474,12 @@ fn html_compare_report_in_chromium() {
     by_desc.sort_by(|&a, &b| delta[b].total_cmp(&delta[a]).then(a.cmp(&b)));
     let by_desc: Vec<u64> = by_desc.into_iter().map(|i| i as u64 + 1).collect();
     assert_eq!(descending, json!(by_desc));
+    // The baseline's header sorts by its own sentence chrF, lowest first.
+    page.click("#sort-chrf-0");
+    assert_eq!(
+        page.eval(ROW_LINES),
+        json!(order_by(&sentence_chrf(&base, &refs)))
+    );
     page.screenshot(&screenshot_dir().join("compare.png"));
 
     // Filtering narrows the rows to those whose texts contain the words (any case).
@@ -574,6 +608,20 @@ fn html_report_of_20000_segments_pages_in_chromium() {
     // Reversed line order, then a filter that leaves one segment of the 20,000.
     page.click("#sort-line");
     assert_eq!(page.eval(ROW_LINES)[0], json!(N));
+    // eval's one system sorts by its sentence chrF, lowest first (checked on the shown values).
+    page.click("#sort-chrf-0");
+    let chrf = page.eval(
+        "[...document.querySelectorAll('#segments tbody .scores')].map(d => Number(d.textContent.match(/chrF ([0-9.]+)/)[1]))",
+    );
+    let chrf: Vec<f64> = chrf
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(chrf.len(), 100);
+    assert!(chrf.windows(2).all(|w| w[0] <= w[1]), "{chrf:?}");
+    page.click("#sort-line");
     page.type_into("#filter", "seg12345 ");
     assert_eq!(page.eval(ROW_LINES), json!([12346]));
     assert_eq!(
