@@ -412,6 +412,12 @@ fn html_compare_report_in_chromium() {
          bars.reduce((n, b) => n + Number(b.dataset.count), 0)]; })",
     );
     assert_eq!(hist, json!([[1, 20, 12], [2, 20, 12]]));
+    // hostile.en differs from the baseline on line 3 only (a drop): 11 unchanged segments in
+    // the last bin, which holds 0 (grey), and one in the first (red).
+    let hostile_bars = page.eval(
+        "[...document.querySelectorAll('svg.histogram[data-system=\"2\"] rect.bar')].filter(b => b.dataset.count !== '0').map(b => [b.dataset.count, b.classList.value])",
+    );
+    assert_eq!(hostile_bars, json!([["1", "bar neg"], ["11", "bar zero"]]));
 
     page.screenshot(&screenshot_dir().join("compare-summary.png"));
 
