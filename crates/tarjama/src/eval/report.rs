@@ -154,7 +154,8 @@ pub struct SegmentRow {
 /// One system's output for one segment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SystemSegment {
-    /// The output.
+    /// The output. Not serialized: the kept and inserted runs of `diff` spell it.
+    #[serde(skip)]
     pub text: String,
     /// Sentence-level chrF2 (sacrebleu's `CHRF().sentence_score`).
     pub chrf: f64,
@@ -169,8 +170,7 @@ pub struct SystemSegment {
 }
 
 /// What a [`DiffOp`] does to the reference's words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiffKind {
     /// In both.
     Equal,
@@ -181,12 +181,25 @@ pub enum DiffKind {
 }
 
 /// A run of words (with the whitespace between them) that one [`DiffKind`] applies to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Serialized compactly, as a large report holds many: `["=", text]` (kept), `["-", text]`
+/// (only in the reference) or `["+", text]` (only in the output).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiffOp {
     /// Kept, deleted from the reference or inserted by the output.
     pub op: DiffKind,
     /// The text of the run.
     pub text: String,
+}
+
+impl Serialize for DiffOp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let code = match self.op {
+            DiffKind::Equal => "=",
+            DiffKind::Delete => "-",
+            DiffKind::Insert => "+",
+        };
+        (code, &self.text).serialize(s)
+    }
 }
 
 /// Word differences turning `reference` into `output` (Myers' diff over words and the
@@ -423,6 +436,12 @@ mod tests {
 
     fn lines(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn diff_ops_serialize_as_code_and_text() {
+        let json = serde_json::to_string(&word_diff("a b", "a c")).unwrap();
+        assert_eq!(json, r#"[["=","a "],["-","b"],["+","c"]]"#);
     }
 
     /// Identical texts score 100 and texts without a character in common 0 (sacrebleu's
