@@ -331,7 +331,8 @@ fn html_compare_report_in_chromium() {
     hostile[2] = HOSTILE.to_string();
     let hostile_path = dir.path().join("hostile.en");
     std::fs::write(&hostile_path, hostile.join("\n") + "\n").unwrap();
-    let report = dir.path().join("compare.html");
+    // In a folder that does not exist yet (it is created), with a space (a URL escape).
+    let report = dir.path().join("new reports").join("compare.html");
     let args = vec![
         "compare",
         "--ref",

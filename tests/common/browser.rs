@@ -40,11 +40,20 @@ pub fn chromium_path() -> PathBuf {
     path
 }
 
-/// The `file://` URL of a local file (made absolute).
+/// The `file://` URL of a local file (made absolute; bytes other than letters, digits and
+/// `/-._~` percent-encoded).
 pub fn file_url(path: &Path) -> String {
     let abs = std::fs::canonicalize(path)
         .unwrap_or_else(|e| panic!("{}: cannot open in the browser: {e}", path.display()));
-    format!("file://{}", abs.display())
+    let mut url = String::from("file://");
+    for &b in abs.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }
 
 /// A headless Chromium process; it is closed when dropped.
