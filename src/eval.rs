@@ -10,9 +10,12 @@ use clap::builder::{PossibleValuesParser, RangedU64ValueParser, TypedValueParser
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use crate::report::{ReportArgs, Target};
+
 use tarjama::eval::input::{
     check_line_counts, read_segments, read_stdin_segments, InputFormat, Segments, STDIN, STDIN_NAME,
 };
+use tarjama::eval::report::{MetricSummary, TestSummary};
 use tarjama::eval::{
     self, BleuConfig, BleuTokenizer, BootstrapSettings, Comparison, Confidence, EvalSettings,
     Flores, MetricKind, PairedOutcome, PairedTest, RandomizationSettings, RougeBootstrapSettings,
@@ -157,6 +160,8 @@ pub struct EvalArgs {
     pub score_only: bool,
     #[command(flatten)]
     pub metric: MetricArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `tarjama compare`.
@@ -164,7 +169,7 @@ pub struct EvalArgs {
 #[command(after_help = "\
 Examples:
   tarjama compare --ref ref.en baseline.en system.en
-  tarjama compare --ref ref.en a.en b.en c.en --metrics bleu --resamples 2000
+  tarjama compare --ref ref.en a.en b.en --source src.ar --report report.html
   tarjama compare --ref ref.en baseline.en system.en --paired-ar --metrics bleu,chrf")]
 pub struct CompareArgs {
     /// Reference file, one segment per line; repeat for several references.
@@ -205,6 +210,8 @@ pub struct CompareArgs {
     pub seed: u64,
     #[command(flatten)]
     pub metric: MetricArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Clap value parser for a flag that takes one of `names` (listed in `--help` as its possible
@@ -639,9 +646,15 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         );
         return Ok(2);
     }
+    let inputs: Vec<PathBuf> = args.refs.iter().chain([&args.hyp]).cloned().collect();
+    let target = args.report.target(&inputs)?;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
     let hyps = read_system(&args.hyp, &refs, m)?;
+    let name = input_name(&args.hyp);
+    if let Some(t) = &target {
+        t.check_source(hyps.len(), &name)?;
+    }
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
     rouge_hint(&settings, std::slice::from_ref(&hyps), &ref_lines);
     let w = m.width;
@@ -695,6 +708,14 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
             }
         }
         emit(&out)?;
+        if let Some(t) = &target {
+            let lines = eval::evaluate(&settings, &hyps, &ref_lines)?;
+            let metrics = lines
+                .iter()
+                .map(|l| MetricSummary::from_line(l, None))
+                .collect();
+            t.write(&settings, &[name], &[hyps], &ref_lines, metrics, None, w)?;
+        }
         return Ok(0);
     }
     let scored: Vec<(ScoreLine, Option<Confidence>, Option<RougeInterval>)> = if args.confidence {
@@ -756,10 +777,19 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         }
     }
     emit(&out)?;
+    if let Some(t) = &target {
+        let metrics = scored
+            .iter()
+            .map(|(l, c)| MetricSummary::from_line(l, c.as_ref()))
+            .collect();
+        t.write(&settings, &[name], &[hyps], &ref_lines, metrics, None, w)?;
+    }
     Ok(0)
 }
 
-fn p_cell(p: Option<f64>) -> String {
+/// The p column of `compare`'s table: `baseline`, or p at 4 decimals with ` *` when it is at
+/// most 0.05.
+pub(crate) fn p_cell(p: Option<f64>) -> String {
     match p {
         None => "baseline".to_string(),
         Some(p) if p <= 0.05 => format!("{p:.4} *"),
@@ -940,19 +970,38 @@ fn compare_json<R: PairedOutcome>(
     })
 }
 
-/// Runs `test` and prints its report in the chosen format.
+/// Runs `test`, prints its report in the chosen format and writes the `--report`, if any.
 fn run_paired<T: PairedTest>(
     inputs: &CompareInputs,
     test: &T,
     info: &TestInfo,
     m: &MetricArgs,
+    target: Option<&Target>,
 ) -> anyhow::Result<()> {
     let cmp = eval::compare_with(&inputs.settings, &inputs.systems, &inputs.refs, test)?;
     let out = match m.format {
         OutputFormat::Text => compare_text(&inputs.names, &cmp, info, m.width)?,
         OutputFormat::Json => compare_json(&inputs.names, &cmp, info, m.width)?,
     };
-    emit(&out)
+    emit(&out)?;
+    if let Some(t) = target {
+        let summary = TestSummary {
+            name: info.json_name.to_string(),
+            unit: info.unit.to_string(),
+            count: info.count,
+            seed: info.seed,
+        };
+        t.write(
+            &inputs.settings,
+            &inputs.names,
+            &inputs.systems,
+            &inputs.refs,
+            cmp.iter().map(MetricSummary::from_comparison).collect(),
+            Some(summary),
+            m.width,
+        )?;
+    }
+    Ok(())
 }
 
 /// What `compare` has read: the settings, the systems' segments, the references' and the
@@ -974,6 +1023,8 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         return Ok(2);
     }
     let m = &args.metric;
+    let inputs: Vec<PathBuf> = args.refs.iter().chain(&args.systems).cloned().collect();
+    let target = args.report.target(&inputs)?;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
     let systems = args
@@ -981,9 +1032,12 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|p| read_system(p, &refs, m))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
+    if let Some(t) = &target {
+        t.check_source(systems[0].len(), &names[0])?;
+    }
     let ref_lines: Vec<Vec<String>> = refs.into_iter().map(|s| s.lines).collect();
     rouge_hint(&settings, &systems, &ref_lines);
-    let names: Vec<String> = args.systems.iter().map(|p| input_name(p)).collect();
     let inputs = CompareInputs {
         settings,
         systems,
@@ -1013,7 +1067,7 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
             count: ar.trials,
             seed: ar.seed,
         };
-        run_paired(&inputs, &ar, &info, m)?;
+        run_paired(&inputs, &ar, &info, m, target.as_ref())?;
     } else {
         let bs = BootstrapSettings {
             resamples: args.resamples,
@@ -1026,7 +1080,7 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
             count: bs.resamples,
             seed: bs.seed,
         };
-        run_paired(&inputs, &bs, &info, m)?;
+        run_paired(&inputs, &bs, &info, m, target.as_ref())?;
     }
     Ok(0)
 }

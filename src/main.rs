@@ -15,6 +15,7 @@ mod common;
 mod eval;
 mod models;
 mod progress;
+mod report;
 mod run;
 mod summarize;
 mod tokenize;

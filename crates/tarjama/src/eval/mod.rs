@@ -14,6 +14,7 @@ pub mod chrf;
 pub mod input;
 mod py;
 pub mod randomization;
+pub mod report;
 pub mod rouge;
 pub mod rouge_bootstrap;
 pub mod spm;
