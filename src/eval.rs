@@ -780,7 +780,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
     if let Some(t) = &target {
         let metrics = scored
             .iter()
-            .map(|(l, c)| MetricSummary::from_line(l, c.as_ref()))
+            .map(|(l, c, _)| MetricSummary::from_line(l, c.as_ref()))
             .collect();
         t.write(&settings, &[name], &[hyps], &ref_lines, metrics, None, w)?;
     }

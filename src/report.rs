@@ -135,7 +135,7 @@ impl Target {
         width: usize,
     ) -> anyhow::Result<()> {
         let report = report::build(
-            settings.bleu,
+            settings.bleu.clone(),
             names,
             systems,
             refs,

@@ -330,7 +330,7 @@ pub fn build(
     let source = source.map(|s| s.lines.as_slice());
     let per_system = systems
         .iter()
-        .map(|hyps| sentence_scores(bleu, hyps, refs))
+        .map(|hyps| sentence_scores(bleu.clone(), hyps, refs))
         .collect::<Result<Vec<_>>>()?;
     let scores: Vec<&[(f64, f64)]> = per_system.iter().map(|s| s.scores.as_slice()).collect();
     let segments: Vec<SegmentRow> = (0..n)
