@@ -189,7 +189,9 @@ fn is_number(c: char) -> bool {
     )
 }
 
-fn is_punctuation(c: char) -> bool {
+/// Unicode's punctuation categories (`P*`): sacrebleu's `intl` tokenizer's `\p{P}`, and the
+/// Unicode half of XL-Sum's punctuation test ([`super::xlsum`]).
+pub(super) fn is_punctuation(c: char) -> bool {
     matches!(
         get_general_category(c),
         Gc::ConnectorPunctuation

@@ -75,16 +75,7 @@ fn is_whitespace(c: char) -> bool {
 /// control, and every `P*` character.
 fn is_punctuation(c: char) -> bool {
     matches!(c, '!'..='/' | ':'..='@' | '['..='`' | '{'..='~')
-        || matches!(
-            get_general_category(c),
-            Gc::ConnectorPunctuation
-                | Gc::DashPunctuation
-                | Gc::OpenPunctuation
-                | Gc::ClosePunctuation
-                | Gc::InitialPunctuation
-                | Gc::FinalPunctuation
-                | Gc::OtherPunctuation
-        )
+        || super::tokenizers::is_punctuation(c)
 }
 
 /// `BasicTokenizer.__call__` on already lowercased text: control characters, NUL and U+FFFD
