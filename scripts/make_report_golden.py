@@ -50,7 +50,7 @@ def md(s):
     spaces."""
     out = []
     for c in s:
-        if c in "\\|*_`[]<>#~!":
+        if c in "\\|*_`[]<>#~!&":
             out.append("\\" + c)
         elif c in "\r\n":
             out.append(" ")

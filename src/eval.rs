@@ -129,7 +129,7 @@ pub struct EvalArgs {
     #[arg(long, conflicts_with = "sentence")]
     pub confidence: bool,
     /// With --confidence: number of resamples, 1 to 1,000,000 (default 1000; sacrebleu's
-    /// --confidence-n).
+    /// --confidence-n; 1, as there, prints the scores without intervals).
     #[arg(
         long = "confidence-n",
         value_name = "N",
@@ -646,7 +646,13 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         );
         return Ok(2);
     }
-    let inputs: Vec<PathBuf> = args.refs.iter().chain([&args.hyp]).cloned().collect();
+    let inputs: Vec<PathBuf> = args
+        .refs
+        .iter()
+        .chain([&args.hyp])
+        .chain(&m.spm_model)
+        .cloned()
+        .collect();
     let target = args.report.target(&inputs)?;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;
@@ -718,7 +724,10 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let scored: Vec<(ScoreLine, Option<Confidence>, Option<RougeInterval>)> = if args.confidence {
+    // sacrebleu resamples only when n > 1 (`Metric.corpus_score`): `--confidence-n 1` prints
+    // the plain scores, as its --confidence-n 1 does.
+    let resample = args.confidence && args.confidence_n != Some(1);
+    let scored: Vec<(ScoreLine, Option<Confidence>, Option<RougeInterval>)> = if resample {
         let bs = BootstrapSettings {
             resamples: args.confidence_n.unwrap_or(eval::DEFAULT_RESAMPLES),
             seed: eval::DEFAULT_SEED,
@@ -1023,7 +1032,13 @@ pub fn run_compare(args: CompareArgs) -> anyhow::Result<i32> {
         return Ok(2);
     }
     let m = &args.metric;
-    let inputs: Vec<PathBuf> = args.refs.iter().chain(&args.systems).cloned().collect();
+    let inputs: Vec<PathBuf> = args
+        .refs
+        .iter()
+        .chain(&args.systems)
+        .chain(&m.spm_model)
+        .cloned()
+        .collect();
     let target = args.report.target(&inputs)?;
     let settings = settings(m)?;
     let refs = read_refs(&args.refs, m)?;

@@ -51,12 +51,15 @@ pub struct Target {
 
 impl ReportArgs {
     /// Checks the report flags before anything is scored and reads `--source`; `None` without
-    /// `--report`. `inputs` are the references and systems (`-` for standard input).
+    /// `--report`. `inputs` are the references, systems and `--spm-model` (`-` for standard
+    /// input).
     ///
     /// Errors: a [`Usage`] error (exit 2) naming the flag for an extension other than `.html`,
     /// `.htm` or `.md`, for a report path that is also an input or the source (a report never
-    /// overwrites an input), or for `--source -`; an input error naming the source file when
-    /// it cannot be read.
+    /// overwrites an input), or for `--source -`; an error (exit 1) for a report path that is
+    /// a folder (missing folders above it are created when it is written, as for `-o`); an
+    /// input error naming
+    /// the source file when it cannot be read.
     pub fn target(&self, inputs: &[PathBuf]) -> anyhow::Result<Option<Target>> {
         let Some(path) = &self.report else {
             return Ok(None);
@@ -88,6 +91,9 @@ impl ReportArgs {
                 p.display()
             ))
             .into());
+        }
+        if path.is_dir() {
+            anyhow::bail!("--report {}: is a directory; name a file", path.display());
         }
         let source = match &self.source {
             Some(p) if p.as_os_str() == STDIN => {
@@ -204,12 +210,13 @@ fn html(report: &Report, width: usize) -> anyhow::Result<String> {
 }
 
 /// Escapes text for a Markdown table cell: characters with a Markdown meaning get a
-/// backslash (`|` would end the cell), and a line break becomes a space.
+/// backslash (`|` would end the cell, `&` would start an entity), and a line break becomes a
+/// space.
 fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '!' => {
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '!' | '&' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -1411,6 +1411,11 @@ fn cli_eval_confidence_and_score_only() {
         String::from_utf8(out.stdout).unwrap(),
         joined(&c_case, "line")
     );
+    // sacrebleu resamples only when n > 1: `--confidence-n 1` prints the plain lines.
+    let plain = String::from_utf8(run(&c, &[]).stdout).unwrap();
+    let one = String::from_utf8(run(&c, &["--confidence", "--confidence-n", "1"]).stdout).unwrap();
+    assert_eq!(one, plain);
+    assert!(!one.contains("bs:") && one.lines().count() == 4, "{one}");
     // JSON: sacrebleu's confidence fields
     let out = run(&a, &["--confidence", "--format", "json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

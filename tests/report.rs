@@ -211,6 +211,66 @@ fn a_report_never_replaces_an_input() {
     assert_eq!(std::fs::read_to_string(&src).unwrap(), "أ ب ج\n");
 }
 
+/// `--spm-model` is an input too: a report named like it is refused and the model is kept.
+#[test]
+fn a_report_never_replaces_the_spm_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("spm.md");
+    std::fs::copy("tests/fixtures/nllb-tiny/sentencepiece.bpe.model", &model).unwrap();
+    let before = std::fs::read(&model).unwrap();
+    let m = model.to_str().unwrap();
+    let o = run(&[
+        "eval",
+        "--ref",
+        "tests/fixtures/eval/report/ref.en",
+        "tests/fixtures/eval/report/system.en",
+        "--metrics",
+        "bleu",
+        "--tokenize",
+        "flores200",
+        "--spm-model",
+        m,
+        "--report",
+        m,
+    ]);
+    one_line_error(&o, 2, &["--report", m, "is also an input"]);
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+}
+
+/// A report path that is a folder is an error before anything is scored (nothing on stdout).
+#[test]
+fn a_report_path_that_is_a_folder_is_an_error_before_scoring() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("r.html");
+    std::fs::create_dir(&folder).unwrap();
+    let f = folder.to_str().unwrap();
+    let o = run(&compare_args(f, &[]));
+    one_line_error(&o, 1, &["--report", f, "is a directory"]);
+    assert!(stdout(&o).is_empty(), "scored first: {}", stdout(&o));
+}
+
+/// Markdown cells escape `&`, so an entity in a segment shows as written (`\&amp;`).
+#[test]
+fn markdown_cells_show_entities_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, h) = (dir.path().join("ref.en"), dir.path().join("hyp.en"));
+    std::fs::write(&r, "fish &amp; chips\n").unwrap();
+    std::fs::write(&h, "fish & chips &amp; peas\n").unwrap();
+    let md = dir.path().join("r.md");
+    let o = run(&[
+        "eval",
+        "--ref",
+        r.to_str().unwrap(),
+        h.to_str().unwrap(),
+        "--report",
+        md.to_str().unwrap(),
+    ]);
+    ok(&o);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("fish \\& chips \\&amp; peas"), "{text}");
+    assert!(text.contains("fish \\&amp; chips"), "{text}");
+}
+
 #[test]
 fn bad_source_files_are_one_line_errors_naming_them() {
     let dir = tempfile::tempdir().unwrap();
