@@ -30,6 +30,13 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts one translated segment and its source and target tokens.
+    pub fn add_segment(&mut self, seg: &super::translate::SegmentTranslation) {
+        self.segments += 1;
+        self.source_tokens += seg.source_tokens;
+        self.target_tokens += seg.target_tokens;
+    }
+
     /// Fills in the peak resident memory measured now.
     pub fn finish(&mut self) {
         self.peak_rss_mb = peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0));
