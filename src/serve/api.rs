@@ -1,0 +1,238 @@
+//! The routes: LibreTranslate's `POST /translate`, `GET /languages`, `POST /detect` and
+//! `GET /frontend/settings` (as its API documentation specifies them), and `GET /health`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::cors::CorsLayer;
+
+use super::error::ApiError;
+use super::params::Params;
+use super::AppState;
+use tarjama::pipeline::scheduler::Refused;
+use tarjama::pipeline::translate::DocumentTranslation;
+use tarjama::text::script::{arabic_ratio, MOSTLY_ARABIC};
+
+/// Seconds a client is told to wait (`Retry-After`) when the queue is full.
+const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// The service's routes over `state`, with LibreTranslate's open CORS policy.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/translate", post(translate))
+        .route("/detect", post(detect))
+        .route("/languages", get(languages))
+        .route("/frontend/settings", get(frontend_settings))
+        .route("/health", get(health))
+        .layer(CorsLayer::permissive())
+        .with_state(state)
+}
+
+/// `POST /translate`: `q` (a text or an array of texts), `source` (`ar` or `auto`), `target`
+/// (`en`), `format` (`text`), `alternatives` (extra hypotheses per text), `api_key`.
+/// Answers `{"translatedText": ...}` (a string or an array, as `q`), with `detectedLanguage`
+/// for `source=auto` and `alternatives` when asked for.
+async fn translate(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    check_key(&state, &params)?;
+    let (texts, batch) = params.texts()?;
+    let source = params.required("source")?;
+    let target = params.required("target")?;
+    let alternatives = params.count("alternatives")?;
+    if alternatives + 1 > state.max_hypotheses {
+        return Err(ApiError::bad(format!(
+            "Invalid request: alternatives parameter must be <= {}",
+            state.max_hypotheses - 1
+        )));
+    }
+    if let Some(limit) = state.char_limit {
+        if let Some(n) = texts.iter().map(|t| t.chars().count()).find(|&n| n > limit) {
+            return Err(ApiError::bad(format!(
+                "Invalid request: request ({n}) exceeds text limit ({limit})"
+            )));
+        }
+    }
+    let detected = match source {
+        "ar" => None,
+        "auto" => {
+            let d = detection(&texts.join("\n"));
+            if d.language != "ar" {
+                return Err(ApiError::bad(format!(
+                    "{} is not supported (detected with confidence {}); this server translates \
+                     from ar",
+                    d.language, d.confidence
+                )));
+            }
+            Some(d)
+        }
+        other => return Err(ApiError::bad(format!("{other} is not supported"))),
+    };
+    if target != "en" {
+        return Err(ApiError::bad(format!("{target} is not supported")));
+    }
+    match params.string("format")?.unwrap_or("text") {
+        "text" => {}
+        other => return Err(ApiError::bad(format!("{other} format is not supported"))),
+    }
+    let count = texts.len();
+    let docs = translate_texts(&state, texts, alternatives + 1).await?;
+    let mut out = serde_json::Map::new();
+    let text_of = |d: &DocumentTranslation| Value::String(d.text.clone());
+    let alternatives_of = |d: &DocumentTranslation| json!(d.alternatives);
+    if batch {
+        out.insert("translatedText".into(), docs.iter().map(text_of).collect());
+        if let Some(d) = &detected {
+            out.insert("detectedLanguage".into(), vec![d.json(); count].into());
+        }
+        if alternatives > 0 {
+            out.insert(
+                "alternatives".into(),
+                docs.iter().map(alternatives_of).collect(),
+            );
+        }
+    } else {
+        out.insert("translatedText".into(), text_of(&docs[0]));
+        if let Some(d) = &detected {
+            out.insert("detectedLanguage".into(), d.json());
+        }
+        if alternatives > 0 {
+            out.insert("alternatives".into(), alternatives_of(&docs[0]));
+        }
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// Queues `texts` on the translator with `hypotheses` per segment and waits for them.
+///
+/// Errors: 503 with `Retry-After` when the queue is full, 500 when the model fails.
+async fn translate_texts(
+    state: &AppState,
+    texts: Vec<String>,
+    hypotheses: usize,
+) -> Result<Vec<DocumentTranslation>, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .translator
+        .submit(texts, hypotheses, move |r| {
+            // The client may have gone away: nobody waits for the answer then.
+            let _ = tx.send(r);
+        })
+        .map_err(|e| match e {
+            Refused::Full => ApiError {
+                retry_after: Some(RETRY_AFTER_SECONDS),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Slowdown: the translation queue is full, retry later",
+                )
+            },
+            Refused::Stopped => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cannot translate text: the translator has stopped",
+            ),
+        })?;
+    let cannot = |e: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot translate text: {e}"),
+        )
+    };
+    rx.await
+        .map_err(|_| cannot("the translator has stopped".into()))?
+        .map_err(|e| cannot(e.to_string()))
+}
+
+/// 403 `Invalid API key` for a key not in `--api-keys`, 400 for none when keys are needed
+/// (LibreTranslate's answers).
+fn check_key(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let Some(keys) = &state.api_keys else {
+        return Ok(());
+    };
+    match params.string("api_key")? {
+        Some(k) if keys.accepts(k) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::FORBIDDEN, "Invalid API key")),
+        None => Err(ApiError::bad(
+            "Please contact the server operator to get an API key",
+        )),
+    }
+}
+
+/// A language detection: Arabic script or not.
+#[derive(Debug, Clone)]
+struct Detection {
+    /// `ar` when at least half of the letters are Arabic script ([`MOSTLY_ARABIC`]), else `en`.
+    language: &'static str,
+    /// The share of letters in (for `ar`) or out of (for `en`) the Arabic script, 0 to 100,
+    /// to one decimal.
+    confidence: f64,
+}
+
+impl Detection {
+    fn json(&self) -> Value {
+        json!({ "confidence": self.confidence, "language": self.language })
+    }
+}
+
+/// Detects `text`'s language by its script ([`arabic_ratio`]).
+fn detection(text: &str) -> Detection {
+    let ratio = arabic_ratio(text);
+    let (language, share) = if ratio >= MOSTLY_ARABIC {
+        ("ar", ratio)
+    } else {
+        ("en", 1.0 - ratio)
+    };
+    Detection {
+        language,
+        confidence: (share * 1000.0).round() / 10.0,
+    }
+}
+
+/// `POST /detect`: `q`, `api_key`. Answers `[{"confidence": C, "language": L}]`.
+async fn detect(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    check_key(&state, &params)?;
+    let (texts, _) = params.texts()?;
+    Ok(Json(json!([detection(&texts.join("\n")).json()])))
+}
+
+/// `GET /languages`: `[{"code", "name", "targets"}]`: Arabic to English.
+async fn languages() -> Json<Value> {
+    Json(json!([
+        { "code": "ar", "name": "Arabic", "targets": ["en"] },
+        { "code": "en", "name": "English", "targets": [] },
+    ]))
+}
+
+/// `GET /frontend/settings`: LibreTranslate's settings for its web page.
+async fn frontend_settings(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let keys = state.api_keys.is_some();
+    Json(json!({
+        "charLimit": state.char_limit.map_or(-1, |n| n as i64),
+        "frontendTimeout": 500,
+        "apiKeys": keys,
+        "keyRequired": keys,
+        "suggestions": false,
+        "filesTranslation": false,
+        "supportedFilesFormat": [],
+        "language": {
+            "source": { "code": "ar", "name": "Arabic" },
+            "target": { "code": "en", "name": "English" },
+        },
+    }))
+}
+
+/// `GET /health`: `{"status": "ok"}` with the translator's name and queue depth.
+async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "translator": state.translator.pipe().info.name,
+        "queue": state.translator.queue_depth(),
+    }))
+}
