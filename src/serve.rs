@@ -13,6 +13,7 @@ mod params;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use clap::Args;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub api_keys: Option<keys::ApiKeys>,
     /// Most hypotheses a request may ask for (the translator's beams).
     pub max_hypotheses: usize,
+    /// `/translate` requests being answered now (see [`api::InFlight`]).
+    pub in_flight: AtomicUsize,
 }
 
 /// Runs `tarjama serve` until SIGTERM or ctrl-c, then finishes the requests in flight and
@@ -125,6 +128,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         char_limit: args.char_limit,
         api_keys,
         max_hypotheses,
+        in_flight: AtomicUsize::new(0),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -144,15 +148,16 @@ async fn listen(addr: SocketAddr, state: Arc<AppState>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     eprintln!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    axum::serve(listener, api::router(state.clone()))
+        .with_graceful_shutdown(shutdown_signal(state))
         .await?;
     eprintln!("stopped: the requests in flight were answered");
     Ok(())
 }
 
-/// Resolves on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on ctrl-c or SIGTERM, saying on stderr how many requests are still being
+/// answered.
+async fn shutdown_signal(state: Arc<AppState>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -171,5 +176,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    eprintln!("shutting down: finishing the requests in flight");
+    let n = state.in_flight.load(Ordering::SeqCst);
+    eprintln!("shutting down: finishing {n} requests in flight");
 }

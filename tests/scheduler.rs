@@ -248,7 +248,10 @@ fn n_best_requests_get_the_alternatives_of_translating_alone() {
     assert_eq!(key(&n_best), key(&want));
     // The document's alternatives: its one segment's second and third hypotheses.
     let seg = &n_best[0].segments[0];
-    let texts: Vec<&str> = seg.alternatives[1..].iter().map(|a| a.translation.trim()).collect();
+    let texts: Vec<&str> = seg.alternatives[1..]
+        .iter()
+        .map(|a| a.translation.trim())
+        .collect();
     assert_eq!(n_best[0].alternatives, texts);
     // The two hypothesis counts cannot share a batch: two rounds.
     assert_eq!(scheduler.totals().rounds, 2);

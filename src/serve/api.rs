@@ -1,6 +1,7 @@
 //! The routes: LibreTranslate's `POST /translate`, `GET /languages`, `POST /detect` and
 //! `GET /frontend/settings` (as its API documentation specifies them), and `GET /health`.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -40,6 +41,7 @@ async fn translate(
     State(state): State<Arc<AppState>>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
+    let _counted = InFlight::new(&state);
     check_key(&state, &params)?;
     let (texts, batch) = params.texts()?;
     let source = params.required("source")?;
@@ -106,6 +108,22 @@ async fn translate(
         }
     }
     Ok(Json(Value::Object(out)))
+}
+
+/// Counts a `/translate` request in [`AppState::in_flight`] while it lives.
+pub struct InFlight<'a>(&'a AppState);
+
+impl<'a> InFlight<'a> {
+    fn new(state: &'a AppState) -> Self {
+        state.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Queues `texts` on the translator with `hypotheses` per segment and waits for them.
@@ -228,11 +246,13 @@ async fn frontend_settings(State(state): State<Arc<AppState>>) -> Json<Value> {
     }))
 }
 
-/// `GET /health`: `{"status": "ok"}` with the translator's name and queue depth.
+/// `GET /health`: `{"status": "ok"}` with the translator's name, the requests waiting for
+/// it (`queue`) and the `/translate` requests being answered (`in_flight`).
 async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "translator": state.translator.pipe().info.name,
         "queue": state.translator.queue_depth(),
+        "in_flight": state.in_flight.load(Ordering::SeqCst),
     }))
 }
