@@ -534,3 +534,58 @@ fn sigterm_during_load_finishes_the_requests_in_flight() {
     assert!((1..=6).contains(&n), "{stderr:?}");
     assert_eq!(stderr[1], "stopped: the requests in flight were answered");
 }
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after() {
+    let texts: Vec<String> = sentences().into_iter().take(24).collect();
+    let cli = cli_translations(&texts, &[]);
+    let server = Server::start(&["--batch-size", "2", "--queue-size", "1"]);
+    let url = server.url.clone();
+    // Eight heavy requests at once for one worker and one place in its queue.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, texts, start) = (url.clone(), texts.clone(), start.clone());
+            std::thread::spawn(move || {
+                let body = json!({"q": texts, "source": "ar", "target": "en"});
+                start.wait();
+                let resp = match Server::agent()
+                    .post(&format!("{url}/translate"))
+                    .send_json(body)
+                {
+                    Ok(r) => r,
+                    Err(ureq::Error::Status(_, r)) => r,
+                    Err(e) => panic!("request failed: {e}"),
+                };
+                let retry_after = resp.header("retry-after").map(str::to_string);
+                let (status, body) = answer(Ok(resp));
+                (status, retry_after, body)
+            })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for c in clients {
+        match c.join().unwrap() {
+            (200, None, body) => {
+                assert_eq!(body["translatedText"], json!(cli));
+                ok += 1;
+            }
+            (503, Some(retry), body) => {
+                assert_eq!(retry, "1");
+                assert_eq!(
+                    body,
+                    json!({"error": "Slowdown: the translation queue is full, retry later"})
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(ok >= 1 && refused >= 1, "{ok} answered, {refused} refused");
+    // The server is still up and answers once the queue has room.
+    let (status, _) = server.post_json(
+        "/translate",
+        &json!({"q": texts[0], "source": "ar", "target": "en"}),
+    );
+    assert_eq!(status, 200);
+}
