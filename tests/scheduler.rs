@@ -28,7 +28,7 @@ fn document(sentences: &[String], i: usize) -> String {
     let picked: Vec<&str> = (0..n)
         .map(|k| sentences[(i * 7 + k) % sentences.len()].as_str())
         .collect();
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         picked.join(" ")
     } else {
         picked.join("\n")
@@ -44,9 +44,12 @@ fn settings(pipe: &Seq2SeqPipeline) -> TranslateSettings {
     }
 }
 
+/// A segment as compared: its source ids, output ids and translation.
+type SegmentKey = (Vec<u32>, Vec<u32>, String);
+
 /// What a caller compares: the text and, per segment, its ids and translation (not its time
 /// share, which depends on the batch it landed in).
-fn key(docs: &[DocumentTranslation]) -> Vec<(String, Vec<(Vec<u32>, Vec<u32>, String)>)> {
+fn key(docs: &[DocumentTranslation]) -> Vec<(String, Vec<SegmentKey>)> {
     docs.iter()
         .map(|d| {
             let segs = d
@@ -149,7 +152,7 @@ fn requests_waiting_together_share_batches() {
     let docs: Vec<String> = (0..6).map(|i| sentences[i].clone()).collect();
     let alone: Vec<_> = docs
         .iter()
-        .map(|d| key(&translate_documents(&pipe, &[d.clone()], &settings).unwrap()))
+        .map(|d| key(&translate_documents(&pipe, std::slice::from_ref(d), &settings).unwrap()))
         .collect();
 
     let scheduler = Scheduler::new(pipe.clone(), settings, 16);
@@ -201,7 +204,7 @@ fn a_full_queue_refuses_and_the_queued_are_still_served() {
     let got: Vec<_> = rx.iter().map(|r| key(&r.unwrap())).collect();
     let want: Vec<_> = sentences[..2]
         .iter()
-        .map(|d| key(&translate_documents(&pipe, &[d.clone()], &settings).unwrap()))
+        .map(|d| key(&translate_documents(&pipe, std::slice::from_ref(d), &settings).unwrap()))
         .collect();
     assert_eq!(got, want);
     // Room again once the worker has taken them.

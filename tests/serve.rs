@@ -78,16 +78,24 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = stderr
-                .recv_timeout(left)
-                .expect("serve printed `listening on http://...` in time");
+            let Ok(line) = stderr.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("serve did not print `listening on http://...` in time");
+            };
             if let Some(url) = line.strip_prefix("listening on ") {
-                assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-                return Server {
+                // Wrapped at once, so that it is killed and waited for when dropped.
+                let server = Server {
                     child,
                     url: url.to_string(),
                     stderr,
                 };
+                assert!(
+                    server.url.starts_with("http://127.0.0.1:"),
+                    "{}",
+                    server.url
+                );
+                return server;
             }
         }
     }

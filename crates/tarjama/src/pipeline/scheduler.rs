@@ -28,6 +28,10 @@ pub type Translated = Result<Vec<DocumentTranslation>>;
 /// A translation request's callback, called once on the worker thread.
 type Reply = Box<dyn FnOnce(Translated) + Send>;
 
+/// Translation requests asking for the same number of hypotheses per segment, decoded in
+/// one round: that number, and each request's documents with its reply.
+type Group = (usize, Vec<(Vec<String>, Reply)>);
+
 /// Work for the model that is not batched with other requests (a summary), run alone.
 type Exclusive = Box<dyn FnOnce(&Seq2SeqPipeline) + Send>;
 
@@ -185,7 +189,7 @@ fn work(
         depth.fetch_sub(jobs.len(), Ordering::SeqCst);
         // Translations with the same number of hypotheses share batches; other work runs
         // alone, after the translations queued before it.
-        let mut groups: Vec<(usize, Vec<(Vec<String>, Reply)>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for job in jobs {
             match job {
                 Job::Exclusive(f) => {
@@ -212,7 +216,7 @@ fn work(
 fn serve_groups(
     pipe: &Seq2SeqPipeline,
     settings: &TranslateSettings,
-    groups: Vec<(usize, Vec<(Vec<String>, Reply)>)>,
+    groups: Vec<Group>,
     totals: &Mutex<SchedulerTotals>,
 ) {
     for (n, requests) in groups {
