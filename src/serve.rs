@@ -30,12 +30,13 @@ use tarjama::text::Normalization;
 
 /// Flags of `tarjama serve`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("translator", |a| crate::with_default(a, DEFAULT_TRANSLATOR)),
+    after_help = "\
 Examples:
   tarjama serve
-  tarjama serve --port 8080 --translator opus-mt-ar-en --max-batch-tokens 4096
-  curl -s localhost:5000/translate -H 'Content-Type: application/json' \\
-    -d '{\"q\": \"مرحبا بالعالم\", \"source\": \"ar\", \"target\": \"en\"}'")]
+  tarjama serve --port 8080 --translator opus-mt-ar-en --max-batch-tokens 4096"
+)]
 pub struct ServeArgs {
     /// Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface).
     #[arg(long, default_value = "127.0.0.1")]
