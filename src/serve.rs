@@ -4,10 +4,12 @@
 //! answer equals `tarjama translate`'s output for the same text.
 //!
 //! Modules: [`api`] (routes and handlers), [`params`] (JSON or form request bodies),
-//! [`error`] (LibreTranslate's `{"error": ...}` responses), [`keys`] (the `--api-keys` file).
+//! [`error`] (LibreTranslate's `{"error": ...}` responses), [`html`] (`format=html`), [`keys`]
+//! (the `--api-keys` file).
 
 mod api;
 mod error;
+mod html;
 mod keys;
 mod params;
 

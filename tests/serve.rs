@@ -395,6 +395,10 @@ fn errors_have_libretranslate_shapes_and_codes() {
             "Invalid request: alternatives parameter must be <= 3",
         ),
         (
+            json!({"q": "<p>\u{E000}</p>", "source": "ar", "target": "en", "format": "html", "api_key": "secret-1"}),
+            "Invalid request: the html holds the private-use characters U+E000 or U+E001",
+        ),
+        (
             json!({"q": "hello there", "source": "auto", "target": "en", "api_key": "secret-1"}),
             "en is not supported (detected with confidence 100); this server translates from ar",
         ),
@@ -596,4 +600,51 @@ fn a_full_queue_answers_503_with_retry_after() {
         &json!({"q": texts[0], "source": "ar", "target": "en"}),
     );
     assert_eq!(status, 200);
+}
+
+#[test]
+fn html_keeps_the_markup_and_translates_the_text_nodes() {
+    let words: Vec<String> = ["مرحبا", "شكرا", "جزيلا"].map(String::from).to_vec();
+    let cli = cli_translations(&words, &[]);
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let page = "<p class=\"lead\">مرحبا</p>\n<div> <b>شكرا</b> جزيلا </div>\
+                <script>var s = \"مرحبا\";</script><!-- مرحبا -->";
+    let want = format!(
+        "<p class=\"lead\">{}</p>\n<div> <b>{}</b> {} </div>\
+         <script>var s = \"مرحبا\";</script><!-- مرحبا -->",
+        escape(&cli[0]),
+        escape(&cli[1]),
+        escape(&cli[2])
+    );
+    let server = Server::start(&[]);
+    let (status, body) = server.post_json(
+        "/translate",
+        &json!({"q": page, "source": "auto", "target": "en", "format": "html"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"translatedText": want, "detectedLanguage": {"confidence": 100.0, "language": "ar"}})
+    );
+    // An array of pages, one without text; html has no alternatives (as LibreTranslate).
+    let (status, body) = server.post_form(
+        "/translate",
+        &[
+            ("q", page),
+            ("q", "<br/>"),
+            ("source", "ar"),
+            ("target", "en"),
+            ("format", "html"),
+            ("alternatives", "2"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"translatedText": [want, "<br/>"], "alternatives": [[], []]})
+    );
 }

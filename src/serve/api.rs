@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use super::error::ApiError;
+use super::html::Page;
 use super::params::Params;
 use super::AppState;
 use tarjama::pipeline::scheduler::Refused;
@@ -34,7 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// `POST /translate`: `q` (a text or an array of texts), `source` (`ar` or `auto`), `target`
-/// (`en`), `format` (`text`), `alternatives` (extra hypotheses per text), `api_key`.
+/// (`en`), `format` (`text`, or `html`: see [`Page`]), `alternatives` (extra hypotheses per text), `api_key`.
 /// Answers `{"translatedText": ...}` (a string or an array, as `q`), with `detectedLanguage`
 /// for `source=auto` and `alternatives` when asked for.
 async fn translate(
@@ -60,10 +61,31 @@ async fn translate(
             )));
         }
     }
+    let pages = match params.string("format")?.unwrap_or("text") {
+        "text" => None,
+        "html" => Some(
+            texts
+                .iter()
+                .map(|t| Page::parse(t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::bad(format!("Invalid request: {e}")))?,
+        ),
+        other => return Err(ApiError::bad(format!("{other} format is not supported"))),
+    };
     let detected = match source {
         "ar" => None,
         "auto" => {
-            let d = detection(&texts.join("\n"));
+            // A page by the text of its nodes, not its markup.
+            let d = match &pages {
+                Some(pages) => detection(
+                    &pages
+                        .iter()
+                        .flat_map(Page::texts)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+                None => detection(&texts.join("\n")),
+            };
             if d.language != "ar" {
                 return Err(ApiError::bad(format!(
                     "{} is not supported (detected with confidence {}); this server translates \
@@ -78,33 +100,49 @@ async fn translate(
     if target != "en" {
         return Err(ApiError::bad(format!("{target} is not supported")));
     }
-    match params.string("format")?.unwrap_or("text") {
-        "text" => {}
-        other => return Err(ApiError::bad(format!("{other} format is not supported"))),
-    }
     let count = texts.len();
-    let docs = translate_texts(&state, texts, alternatives + 1).await?;
+    let (translated, alternative_lists): (Vec<String>, Vec<Vec<String>>) = match pages {
+        None => translate_texts(&state, texts, alternatives + 1)
+            .await?
+            .into_iter()
+            .map(|d| (d.text, d.alternatives))
+            .unzip(),
+        // As LibreTranslate: no alternatives for html.
+        Some(pages) => {
+            let nodes: Vec<String> = pages
+                .iter()
+                .flat_map(Page::texts)
+                .map(str::to_string)
+                .collect();
+            let docs = if nodes.is_empty() {
+                Vec::new()
+            } else {
+                translate_texts(&state, nodes, 1).await?
+            };
+            let mut done = docs.into_iter().map(|d| d.text);
+            let filled = pages
+                .iter()
+                .map(|p| p.fill(&done.by_ref().take(p.len()).collect::<Vec<_>>()))
+                .collect();
+            (filled, vec![Vec::new(); count])
+        }
+    };
     let mut out = serde_json::Map::new();
-    let text_of = |d: &DocumentTranslation| Value::String(d.text.clone());
-    let alternatives_of = |d: &DocumentTranslation| json!(d.alternatives);
     if batch {
-        out.insert("translatedText".into(), docs.iter().map(text_of).collect());
+        out.insert("translatedText".into(), json!(translated));
         if let Some(d) = &detected {
             out.insert("detectedLanguage".into(), vec![d.json(); count].into());
         }
         if alternatives > 0 {
-            out.insert(
-                "alternatives".into(),
-                docs.iter().map(alternatives_of).collect(),
-            );
+            out.insert("alternatives".into(), json!(alternative_lists));
         }
     } else {
-        out.insert("translatedText".into(), text_of(&docs[0]));
+        out.insert("translatedText".into(), json!(translated[0]));
         if let Some(d) = &detected {
             out.insert("detectedLanguage".into(), d.json());
         }
         if alternatives > 0 {
-            out.insert("alternatives".into(), alternatives_of(&docs[0]));
+            out.insert("alternatives".into(), json!(alternative_lists[0]));
         }
     }
     Ok(Json(Value::Object(out)))
