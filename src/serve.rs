@@ -22,11 +22,13 @@ use clap::Args;
 
 use super::common::{
     batch_size_value, max_batch_tokens_value, model_name, positive, typed, DecodeArgs, DeviceArgs,
-    ModelArgs, Typed,
+    ModelArgs, SummaryDecodeArgs, Typed,
 };
+use super::summarize::load_summarizer;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::model::linear::Quantization;
 use tarjama::pipeline::scheduler::Scheduler;
+use tarjama::pipeline::summarize::{Strategy, SummarizeSettings};
 use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::text::Normalization;
 
@@ -49,6 +51,10 @@ pub struct ServeArgs {
     /// Translation model (preset, Hub repo id or local directory), optionally NAME@REVISION.
     #[arg(long, value_parser = model_name)]
     pub translator: Option<String>,
+    /// Summarization model for `POST /summarize` (none: that route answers 404), optionally
+    /// NAME@REVISION.
+    #[arg(long, value_parser = model_name)]
+    pub summarizer: Option<String>,
     /// No download progress or Hub notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -74,15 +80,22 @@ pub struct ServeArgs {
     /// requests must then carry one as `api_key` (a wrong one is a 403).
     #[arg(long, value_name = "FILE")]
     pub api_keys: Option<PathBuf>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Translator decoding")]
     pub decode: DecodeArgs,
+    #[command(flatten, next_help_heading = "Summarizer decoding")]
+    pub summary_decode: SummaryDecodeArgs,
 }
 
 impl ServeArgs {
     /// Checks the flags that contradict each other (the decoding flags').
     /// Errors: a message naming the flags.
     pub fn check(&self) -> Result<(), String> {
-        self.decode.check()
+        if let (None, Some(flag)) = (&self.summarizer, self.summary_decode.given()) {
+            return Err(format!("{flag} needs --summarizer"));
+        }
+        self.decode
+            .check()
+            .and_then(|()| self.summary_decode.decode().check())
     }
 }
 
@@ -90,6 +103,8 @@ impl ServeArgs {
 pub struct AppState {
     /// The translator, behind its batching scheduler.
     pub translator: Scheduler,
+    /// `--summarizer`, for `POST /summarize`.
+    pub summarizer: Option<Summarizer>,
     /// `--char-limit`.
     pub char_limit: Option<usize>,
     /// `--api-keys`: the keys accepted; `None` when no key is needed.
@@ -98,6 +113,15 @@ pub struct AppState {
     pub max_hypotheses: usize,
     /// `/translate` requests being answered now (see [`api::InFlight`]).
     pub in_flight: AtomicUsize,
+}
+
+/// The summarizer: its model behind a scheduler (each summary runs alone on its worker, in
+/// queue order) and its settings.
+pub struct Summarizer {
+    /// Runs the summaries ([`Scheduler::run`]).
+    pub scheduler: Scheduler,
+    /// The settings every summary uses, as `tarjama summarize` would with the same flags.
+    pub settings: Arc<SummarizeSettings>,
 }
 
 /// Runs `tarjama serve` until SIGTERM or ctrl-c, then finishes the requests in flight and
@@ -117,6 +141,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         quantize: args.quantize.clone(),
         flag: Some("--translator"),
     };
+    let summarizer = match &args.summarizer {
+        Some(name) => {
+            let (pipe, settings) = load_summarizer(
+                &ModelArgs {
+                    model: Some(name.clone()),
+                    flag: Some("--summarizer"),
+                    ..model.clone()
+                },
+                &args.summary_decode.decode(),
+                None,
+                Strategy::default(),
+                None,
+            )?;
+            // Summaries are not batched together: the scheduler only runs them in turn.
+            let unused = TranslateSettings {
+                normalization: Normalization::default(),
+                generation: settings.generation.clone(),
+                batch_size: 1,
+                max_batch_tokens: None,
+            };
+            Some(Summarizer {
+                scheduler: Scheduler::new(Arc::new(pipe), unused, args.queue_size),
+                settings: Arc::new(settings),
+            })
+        }
+        None => None,
+    };
     let pipe = model.load(DEFAULT_TRANSLATOR)?;
     let generation = args.decode.generation_for(&pipe)?;
     let max_hypotheses = generation.num_beams.max(1);
@@ -128,6 +179,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
     };
     let state = Arc::new(AppState {
         translator: Scheduler::new(Arc::new(pipe), settings, args.queue_size),
+        summarizer,
         char_limit: args.char_limit,
         api_keys,
         max_hypotheses,

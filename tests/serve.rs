@@ -648,3 +648,65 @@ fn html_keeps_the_markup_and_translates_the_text_nodes() {
         json!({"translatedText": [want, "<br/>"], "alternatives": [[], []]})
     );
 }
+
+#[test]
+fn summarize_gives_the_summary_record_of_the_cli() {
+    let summarizer = common::fixture("distilbart-tiny");
+    let summarizer = summarizer.to_str().unwrap();
+    let text = "The minister met his counterpart in the capital. They discussed energy \
+                cooperation. The talks were positive.";
+    let out = common::run_tarjama(
+        &["summarize", "--model", summarizer, "-q", "--format", "json"],
+        Some(text),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Timings differ from run to run; everything else is the same.
+    let untimed = |mut record: Value| {
+        record["seconds"] = Value::Null;
+        record
+    };
+    let server = Server::start(&["--summarizer", summarizer]);
+    for (status, body) in [
+        server.post_json("/summarize", &json!({ "q": text })),
+        server.post_form("/summarize", &[("q", text)]),
+    ] {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            untimed(body["summary"].clone()),
+            untimed(cli["summary"].clone())
+        );
+    }
+    assert_eq!(
+        server.post_json("/summarize", &json!({})),
+        (
+            400,
+            json!({"error": "Invalid request: missing q parameter"})
+        )
+    );
+    // Without --summarizer, the route is there but has no model.
+    let server = Server::start(&[]);
+    assert_eq!(
+        server.post_json("/summarize", &json!({ "q": text })),
+        (
+            404,
+            json!({"error": "no summarizer: start tarjama serve with --summarizer"})
+        )
+    );
+}
+
+#[test]
+fn summary_flags_without_a_summarizer_are_a_usage_error() {
+    let out = common::run_tarjama(&["serve", "--summary-beams", "2"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: --summary-beams needs --summarizer\n"),
+        "{stderr}"
+    );
+}

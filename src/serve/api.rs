@@ -16,6 +16,7 @@ use super::html::Page;
 use super::params::Params;
 use super::AppState;
 use tarjama::pipeline::scheduler::Refused;
+use tarjama::pipeline::summarize::{summarize as summarize_text, SummaryRecord};
 use tarjama::pipeline::translate::DocumentTranslation;
 use tarjama::text::script::{arabic_ratio, MOSTLY_ARABIC};
 
@@ -27,6 +28,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/translate", post(translate))
         .route("/detect", post(detect))
+        .route("/summarize", post(summarize))
         .route("/languages", get(languages))
         .route("/frontend/settings", get(frontend_settings))
         .route("/health", get(health))
@@ -54,13 +56,7 @@ async fn translate(
             state.max_hypotheses - 1
         )));
     }
-    if let Some(limit) = state.char_limit {
-        if let Some(n) = texts.iter().map(|t| t.chars().count()).find(|&n| n > limit) {
-            return Err(ApiError::bad(format!(
-                "Invalid request: request ({n}) exceeds text limit ({limit})"
-            )));
-        }
-    }
+    check_chars(&state, &texts)?;
     let pages = match params.string("format")?.unwrap_or("text") {
         "text" => None,
         "html" => Some(
@@ -179,19 +175,7 @@ async fn translate_texts(
             // The client may have gone away: nobody waits for the answer then.
             let _ = tx.send(r);
         })
-        .map_err(|e| match e {
-            Refused::Full => ApiError {
-                retry_after: Some(RETRY_AFTER_SECONDS),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Slowdown: the translation queue is full, retry later",
-                )
-            },
-            Refused::Stopped => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot translate text: the translator has stopped",
-            ),
-        })?;
+        .map_err(|e| refused(e, "translation", "translate text"))?;
     let cannot = |e: String| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -201,6 +185,77 @@ async fn translate_texts(
     rx.await
         .map_err(|_| cannot("the translator has stopped".into()))?
         .map_err(|e| cannot(e.to_string()))
+}
+
+/// The answer to a request the scheduler refused: 503 with `Retry-After` when the `what`
+/// queue is full, 500 when its worker has stopped (`Cannot DOING: ...`).
+fn refused(e: Refused, what: &str, doing: &str) -> ApiError {
+    match e {
+        Refused::Full => ApiError {
+            retry_after: Some(RETRY_AFTER_SECONDS),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Slowdown: the {what} queue is full, retry later"),
+            )
+        },
+        Refused::Stopped => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot {doing}: the model has stopped"),
+        ),
+    }
+}
+
+/// `POST /summarize` (beyond LibreTranslate): `q` (one text), `api_key`. Answers
+/// `{"summary": RECORD}`, RECORD being what `tarjama summarize --format json` prints as its
+/// `summary` for the same text and flags (docs/json.md); 404 without `--summarizer`.
+async fn summarize(
+    State(state): State<Arc<AppState>>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let _counted = InFlight::new(&state);
+    check_key(&state, &params)?;
+    let Some(summarizer) = &state.summarizer else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no summarizer: start tarjama serve with --summarizer",
+        ));
+    };
+    let text = params.required("q")?.to_string();
+    check_chars(&state, std::slice::from_ref(&text))?;
+    let settings = summarizer.settings.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    summarizer
+        .scheduler
+        .run(move |pipe| {
+            let record = summarize_text(pipe, &text, &settings)
+                .map(|s| SummaryRecord::new(&s, pipe, &settings));
+            // The client may have gone away.
+            let _ = tx.send(record);
+        })
+        .map_err(|e| refused(e, "summary", "summarize text"))?;
+    let cannot = |e: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot summarize text: {e}"),
+        )
+    };
+    let record = rx
+        .await
+        .map_err(|_| cannot("the summarizer has stopped".into()))?
+        .map_err(|e| cannot(e.to_string()))?;
+    Ok(Json(json!({ "summary": record })))
+}
+
+/// 400 when a text of `texts` is over `--char-limit` characters (LibreTranslate's message).
+fn check_chars(state: &AppState, texts: &[String]) -> Result<(), ApiError> {
+    if let Some(limit) = state.char_limit {
+        if let Some(n) = texts.iter().map(|t| t.chars().count()).find(|&n| n > limit) {
+            return Err(ApiError::bad(format!(
+                "Invalid request: request ({n}) exceeds text limit ({limit})"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// 403 `Invalid API key` for a key not in `--api-keys`, 400 for none when keys are needed
