@@ -1,7 +1,8 @@
-//! `tarjama serve`: LibreTranslate's HTTP API over one loaded translator. The model loads
-//! once, before the port is bound; every request's segments go through the library's
-//! [`Scheduler`], which decodes the requests waiting together in shared batches, so each
-//! answer equals `tarjama translate`'s output for the same text.
+//! `tarjama serve`: LibreTranslate's HTTP API over one loaded translator, and `/summarize` and
+//! `/run` over an optional summarizer. The models load once, before the port is bound; every
+//! request's segments go through the library's [`Scheduler`], which decodes the requests
+//! waiting together in shared batches, so each answer equals `tarjama translate`'s output for
+//! the same text (and `/summarize`'s and `/run`'s the records of `summarize` and `run`).
 //!
 //! Modules: [`api`] (routes and handlers), [`params`] (JSON or form request bodies),
 //! [`error`] (LibreTranslate's `{"error": ...}` responses), [`html`] (`format=html`), [`keys`]
@@ -27,8 +28,10 @@ use super::common::{
 use super::summarize::load_summarizer;
 use tarjama::hub::DEFAULT_TRANSLATOR;
 use tarjama::model::linear::Quantization;
+use tarjama::pipeline::run::RunSettings;
 use tarjama::pipeline::scheduler::Scheduler;
 use tarjama::pipeline::summarize::{Strategy, SummarizeSettings};
+use tarjama::pipeline::summarizer;
 use tarjama::pipeline::translate::TranslateSettings;
 use tarjama::text::Normalization;
 
@@ -122,6 +125,8 @@ pub struct Summarizer {
     pub scheduler: Scheduler,
     /// The settings every summary uses, as `tarjama summarize` would with the same flags.
     pub settings: Arc<SummarizeSettings>,
+    /// The settings of `POST /run`, as `tarjama run` would have them with the same flags.
+    pub run: Arc<RunSettings>,
 }
 
 /// Runs `tarjama serve` until SIGTERM or ctrl-c, then finishes the requests in flight and
@@ -141,33 +146,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         quantize: args.quantize.clone(),
         flag: Some("--translator"),
     };
-    let summarizer = match &args.summarizer {
-        Some(name) => {
-            let (pipe, settings) = load_summarizer(
-                &ModelArgs {
-                    model: Some(name.clone()),
-                    flag: Some("--summarizer"),
-                    ..model.clone()
-                },
-                &args.summary_decode.decode(),
-                None,
-                Strategy::default(),
-                None,
-            )?;
-            // Summaries are not batched together: the scheduler only runs them in turn.
-            let unused = TranslateSettings {
-                normalization: Normalization::default(),
-                generation: settings.generation.clone(),
-                batch_size: 1,
-                max_batch_tokens: None,
-            };
-            Some(Summarizer {
-                scheduler: Scheduler::new(Arc::new(pipe), unused, args.queue_size),
-                settings: Arc::new(settings),
-            })
-        }
-        None => None,
-    };
     let pipe = model.load(DEFAULT_TRANSLATOR)?;
     let generation = args.decode.generation_for(&pipe)?;
     let max_hypotheses = generation.num_beams.max(1);
@@ -176,6 +154,49 @@ pub fn run(args: ServeArgs) -> anyhow::Result<i32> {
         generation,
         batch_size: args.batch_size,
         max_batch_tokens: args.max_batch_tokens,
+    };
+    let summarizer = match &args.summarizer {
+        Some(name) => {
+            let decode = args.summary_decode.decode();
+            let (pipe, summarize) = load_summarizer(
+                &ModelArgs {
+                    model: Some(name.clone()),
+                    flag: Some("--summarizer"),
+                    ..model.clone()
+                },
+                &decode,
+                None,
+                Strategy::default(),
+                None,
+            )?;
+            // `run` summarizes the English translation.
+            let (lang, _) =
+                summarizer::summarizer_lang(&pipe, Some(RunSettings::summarizer_lang(false)));
+            let run = RunSettings {
+                translate: settings.clone(),
+                summarize: summarizer::summarizer_settings(
+                    &pipe,
+                    lang,
+                    &decode.patch(),
+                    Strategy::default(),
+                    None,
+                )?,
+                summarize_first: false,
+            };
+            // Summaries are not batched together: the scheduler only runs them in turn.
+            let unused = TranslateSettings {
+                normalization: Normalization::default(),
+                generation: summarize.generation.clone(),
+                batch_size: 1,
+                max_batch_tokens: None,
+            };
+            Some(Summarizer {
+                scheduler: Scheduler::new(Arc::new(pipe), unused, args.queue_size),
+                settings: Arc::new(summarize),
+                run: Arc::new(run),
+            })
+        }
+        None => None,
     };
     let state = Arc::new(AppState {
         translator: Scheduler::new(Arc::new(pipe), settings, args.queue_size),

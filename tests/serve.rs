@@ -667,20 +667,13 @@ fn summarize_gives_the_summary_record_of_the_cli() {
     );
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Timings differ from run to run; everything else is the same.
-    let untimed = |mut record: Value| {
-        record["seconds"] = Value::Null;
-        record
-    };
     let server = Server::start(&["--summarizer", summarizer]);
     for (status, body) in [
         server.post_json("/summarize", &json!({ "q": text })),
         server.post_form("/summarize", &[("q", text)]),
     ] {
         assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            untimed(body["summary"].clone()),
-            untimed(cli["summary"].clone())
-        );
+        assert_eq!(untimed(&body["summary"]), untimed(&cli["summary"]));
     }
     assert_eq!(
         server.post_json("/summarize", &json!({})),
@@ -709,4 +702,51 @@ fn summary_flags_without_a_summarizer_are_a_usage_error() {
         stderr.starts_with("error: --summary-beams needs --summarizer\n"),
         "{stderr}"
     );
+}
+
+/// `record` without its timings (any key holding `seconds`) and `warnings`.
+fn untimed(record: &Value) -> Value {
+    match record {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !k.contains("seconds") && *k != "warnings")
+                .map(|(k, v)| (k.clone(), untimed(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(untimed).collect()),
+        v => v.clone(),
+    }
+}
+
+#[test]
+fn run_gives_the_record_of_the_cli() {
+    let summarizer = common::fixture("distilbart-tiny");
+    let summarizer = summarizer.to_str().unwrap();
+    let translator = fixture();
+    let article = sentences()[..3].join("\n");
+    let out = common::run_tarjama(
+        &[
+            "run",
+            "--translator",
+            &translator,
+            "--summarizer",
+            summarizer,
+            "-q",
+            "--format",
+            "json",
+        ],
+        Some(&article),
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let server = Server::start(&["--summarizer", summarizer]);
+    let (status, body) = server.post_form("/run", &[("q", &article)]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(untimed(&body), untimed(&cli));
+    assert_eq!(body["translation"]["segments"], json!(3));
 }

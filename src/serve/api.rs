@@ -15,7 +15,9 @@ use super::error::ApiError;
 use super::html::Page;
 use super::params::Params;
 use super::AppState;
+use tarjama::pipeline::run::{run as run_article, RunRecord};
 use tarjama::pipeline::scheduler::Refused;
+use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::{summarize as summarize_text, SummaryRecord};
 use tarjama::pipeline::translate::DocumentTranslation;
 use tarjama::text::script::{arabic_ratio, MOSTLY_ARABIC};
@@ -29,6 +31,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/translate", post(translate))
         .route("/detect", post(detect))
         .route("/summarize", post(summarize))
+        .route("/run", post(run))
         .route("/languages", get(languages))
         .route("/frontend/settings", get(frontend_settings))
         .route("/health", get(health))
@@ -244,6 +247,63 @@ async fn summarize(
         .map_err(|_| cannot("the summarizer has stopped".into()))?
         .map_err(|e| cannot(e.to_string()))?;
     Ok(Json(json!({ "summary": record })))
+}
+
+/// `POST /run` (beyond LibreTranslate; needs `--summarizer`): `q`, one Arabic article,
+/// `api_key`. Answers the record `tarjama run --format json` prints for it (docs/json.md; its
+/// `warnings` are not collected here, and its `input` is `-`): the translation, then the
+/// summary of the English. It runs alone on the translator's worker, in turn with the
+/// translation requests.
+async fn run(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<Value>, ApiError> {
+    let _counted = InFlight::new(&state);
+    check_key(&state, &params)?;
+    let Some(summarizer) = &state.summarizer else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no summarizer: start tarjama serve with --summarizer",
+        ));
+    };
+    let text = params.required("q")?.to_string();
+    check_chars(&state, std::slice::from_ref(&text))?;
+    let (summarizer_pipe, settings) = (summarizer.scheduler.pipe().clone(), summarizer.run.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .translator
+        .run(move |translator| {
+            let t0 = std::time::Instant::now();
+            let record = run_article(
+                translator,
+                &summarizer_pipe,
+                &text,
+                &settings,
+                &mut Stats::default(),
+            )
+            .map(|out| {
+                RunRecord::new(
+                    "-".into(),
+                    &out,
+                    translator,
+                    &summarizer_pipe,
+                    &settings,
+                    "default".into(),
+                    t0.elapsed().as_secs_f64(),
+                )
+            });
+            // The client may have gone away.
+            let _ = tx.send(record);
+        })
+        .map_err(|e| refused(e, "translation", "run"))?;
+    let cannot = |e: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot run: {e}"),
+        )
+    };
+    let record = rx
+        .await
+        .map_err(|_| cannot("the translator has stopped".into()))?
+        .map_err(|e| cannot(e.to_string()))?;
+    Ok(Json(json!(record)))
 }
 
 /// 400 when a text of `texts` is over `--char-limit` characters (LibreTranslate's message).
