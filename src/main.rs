@@ -17,6 +17,7 @@ mod models;
 mod progress;
 mod report;
 mod run;
+mod serve;
 mod summarize;
 mod tokenize;
 mod translate;
@@ -52,6 +53,8 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Print each line's token ids and pieces as a model's tokenizer encodes it (or decode ids).
     Tokenize(tokenize::TokenizeArgs),
+    /// Serve LibreTranslate's HTTP API (translate, detect, languages) on 127.0.0.1:5000.
+    Serve(serve::ServeArgs),
 }
 
 impl Command {
@@ -71,6 +74,7 @@ impl Command {
                 .check()
                 .and_then(|()| a.summary_decode.decode().check()),
             Command::Tokenize(a) => a.check(),
+            Command::Serve(a) => a.check(),
             Command::Eval(_) | Command::Compare(_) | Command::Models(_) => Ok(()),
         }
     }
@@ -86,6 +90,7 @@ impl Command {
             Command::Compare(_) => "compare",
             Command::Batch(_) => "batch",
             Command::Tokenize(_) => "tokenize",
+            Command::Serve(_) => "serve",
         }
     }
 }
@@ -124,6 +129,7 @@ fn run() -> i32 {
         Command::Models(args) => models::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -31,7 +31,15 @@ fn help_ends_with_examples_and_shows_the_default_models() {
     assert!(help.contains("[default: opus-mt-tc-big-ar-en]"), "{help}");
     let help = stdout(&tarjama(&["summarize", "--help"]));
     assert!(help.contains("[default: distilbart-cnn-12-6]"), "{help}");
-    for cmd in ["run", "summarize", "batch", "eval", "compare", "models"] {
+    for cmd in [
+        "run",
+        "summarize",
+        "batch",
+        "eval",
+        "compare",
+        "models",
+        "serve",
+    ] {
         let help = stdout(&tarjama(&[cmd, "--help"]));
         let (_, examples) = help.rsplit_once("\n\nExamples:\n").expect(cmd);
         let lines: Vec<&str> = examples.lines().collect();

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod progress;
 pub mod prompt;
 pub mod run;
+pub mod scheduler;
 pub mod stats;
 pub mod summarize;
 pub mod summarizer;

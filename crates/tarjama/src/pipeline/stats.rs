@@ -65,6 +65,13 @@ impl Stats {
         e.peak_rss_mb = peak_rss_mib();
     }
 
+    /// Counts one translated segment and its source and target tokens.
+    pub fn add_segment(&mut self, seg: &super::translate::SegmentTranslation) {
+        self.segments += 1;
+        self.source_tokens += seg.source_tokens;
+        self.target_tokens += seg.target_tokens;
+    }
+
     /// Fills in the peak resident memory measured now.
     pub fn finish(&mut self) {
         self.peak_rss_mb = peak_rss_mib();

@@ -11,7 +11,7 @@ use super::stats::Stats;
 use super::Seq2SeqPipeline;
 use crate::decoding::{FinishReason, GenerationConfig};
 use crate::error::Result;
-use crate::text::{split_document, Normalization, SentenceSplitter};
+use crate::text::{split_document, Document, Normalization, SentenceSplitter};
 
 /// Settings of a translation run (built by the CLI or directly by tests).
 #[derive(Debug, Clone)]
@@ -83,6 +83,12 @@ pub struct DocumentTranslation {
     pub text: String,
     /// Every segment in document order.
     pub segments: Vec<SegmentTranslation>,
+    /// With an n-best list ([`GenerationConfig::num_return_sequences`] > 1), filled by
+    /// [`PreparedDocument::finish`] (the [`super::scheduler::Scheduler`]'s answers): the
+    /// document's alternative texts, the k-th laid out as [`Self::text`] from each segment's
+    /// k-th hypothesis (its last one where it has fewer), for k = 2..=n; empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<String>,
 }
 
 /// Translates several documents, batching the segments of all of them together.
@@ -122,6 +128,7 @@ pub fn translate_documents_with_progress(
         DocumentTranslation {
             text: String::new(),
             segments: Vec::new(),
+            alternatives: Vec::new(),
         };
         documents.len()
     ];
@@ -223,45 +230,29 @@ pub fn translate_streaming(
     sink: &mut dyn FnMut(DocumentPart) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>> {
     let t_tok = Instant::now();
-    let max_tokens = pipe.model.max_input_tokens();
-    let tok = &pipe.tokenizer;
-    let norm = settings.normalization;
-    let splitter = SentenceSplitter::new()
-        .with_max_len(max_tokens, |s: &str| tok.token_count(&norm.normalize(s)));
-    let docs: Vec<_> = documents
-        .iter()
-        .map(|d| split_document(d, &splitter))
-        .collect();
+    let docs = prepare_documents(pipe, documents, settings.normalization)?;
 
-    // Flatten every segment of every document, keeping where it came from.
+    // Flatten every segment of every document, keeping where it came from. Each segment's
+    // place in its own document is the random stream it samples from, so a document draws the
+    // same whatever other documents share the run (and `batch` draws what `translate` of the
+    // one file draws).
     let mut inputs: Vec<Vec<u32>> = Vec::new();
-    let mut meta: Vec<(String, usize, usize, &'static str)> = Vec::new();
-    // Each segment's place in its own document: the random stream it samples from, so a
-    // document draws the same whatever other documents share the run (and `batch` draws what
-    // `translate` of the one file draws).
     let mut streams: Vec<u64> = Vec::new();
+    let mut meta: Vec<&SegmentSource> = Vec::new();
     // Per document, per non-blank line: its paragraph, its index there and the end of its
     // segments in `inputs`.
     let mut line_ends: Vec<Vec<(usize, usize, usize)>> = Vec::with_capacity(docs.len());
     for doc in &docs {
         let first = inputs.len();
-        // The input line index: a paragraph's `blank_lines_before` counts the blank lines
-        // between it and the previous paragraph (before the first: at the start of the input).
-        let mut li = 0;
-        let mut ends = Vec::new();
-        for (pi, para) in doc.paragraphs.iter().enumerate() {
-            li += para.blank_lines_before;
-            for (lj, line) in para.lines.iter().enumerate() {
-                for seg in &line.segments {
-                    inputs.push(tok.encode(&norm.normalize(&seg.text))?);
-                    meta.push((seg.text.clone(), pi, li, seg.split.as_str()));
-                    streams.push((inputs.len() - 1 - first) as u64);
-                }
-                ends.push((pi, lj, inputs.len()));
-                li += 1;
-            }
-        }
-        line_ends.push(ends);
+        inputs.extend(doc.inputs.iter().cloned());
+        streams.extend(doc.streams());
+        meta.extend(&doc.sources);
+        line_ends.push(
+            doc.line_ends
+                .iter()
+                .map(|&(p, l, end)| (p, l, first + end))
+                .collect(),
+        );
     }
     stats.tokenize_seconds += t_tok.elapsed().as_secs_f64();
 
@@ -298,8 +289,7 @@ pub fn translate_streaming(
             }
             let t_detok = Instant::now();
             let segments: Vec<SegmentTranslation> = done.drain(..end - from).collect();
-            let mut it = segments.iter();
-            let text = docs[di].line_text(p, l, |_| it.next().map_or("", |s| &s.translation));
+            let text = docs[di].line_text(p, l, &segments);
             stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
             let part = DocumentPart {
                 document: di,
@@ -347,46 +337,10 @@ pub fn translate_streaming(
         };
         stats.generate_seconds += t_gen.elapsed().as_secs_f64();
         let t_detok = Instant::now();
-        for (input, (hyp, seconds)) in window_inputs.iter().zip(hyps) {
-            let (source, paragraph, line, split) = meta.next().expect("one meta per input");
-            let alternatives: Vec<Alternative> = if hyp.len() > 1 {
-                hyp.iter()
-                    .map(|h| {
-                        Ok(Alternative {
-                            translation: tok.decode(&h.tokens, true)?,
-                            score: h.score,
-                        })
-                    })
-                    .collect::<Result<_>>()?
-            } else {
-                Vec::new()
-            };
-            let best = hyp
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| crate::decoding::Hypothesis {
-                    tokens: vec![],
-                    score: None,
-                });
-            let stopped = best.finish_reason(&settings.generation);
-            let seg = SegmentTranslation {
-                alternatives,
-                stopped,
-                source,
-                translation: tok.decode(&best.tokens, true)?,
-                source_tokens: input.len(),
-                target_tokens: best.tokens.len().saturating_sub(1),
-                source_ids: input.clone(),
-                output_ids: best.tokens,
-                paragraph,
-                line,
-                split,
-                score: best.score,
-                seconds,
-            };
-            stats.segments += 1;
-            stats.source_tokens += seg.source_tokens;
-            stats.target_tokens += seg.target_tokens;
+        for (input, generated) in window_inputs.iter().zip(hyps) {
+            let source = meta.next().expect("one source per input");
+            let seg = segment_translation(pipe, input, source, generated, &settings.generation)?;
+            stats.add_segment(&seg);
             done.push(seg);
         }
         stats.tokenize_seconds += t_detok.elapsed().as_secs_f64();
@@ -394,6 +348,214 @@ pub fn translate_streaming(
         start = end;
     }
     Ok(ControlFlow::Continue(()))
+}
+
+/// Where a segment came from in its document (see [`SegmentTranslation`]'s fields of the
+/// same names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentSource {
+    /// The segment as it appears in the input (before normalization).
+    pub source: String,
+    /// 0-based paragraph index in the document.
+    pub paragraph: usize,
+    /// 0-based input line index in the document.
+    pub line: usize,
+    /// How the segment was cut (`sentence`, `clause`, `word`, `char`).
+    pub split: &'static str,
+}
+
+/// A document split into segments and tokenized, ready to decode: what
+/// [`translate_streaming`] and [`super::scheduler::Scheduler`] decode and rebuild.
+#[derive(Debug, Clone)]
+pub struct PreparedDocument {
+    /// The document's paragraphs, lines and segments.
+    doc: Document,
+    /// Per segment in document order: the encoder input ids (`</s>` and language codes
+    /// included).
+    pub inputs: Vec<Vec<u32>>,
+    /// Per segment: where it came from.
+    pub sources: Vec<SegmentSource>,
+    /// Per non-blank line: its paragraph, its index there and the end of its segments in
+    /// [`Self::inputs`].
+    line_ends: Vec<(usize, usize, usize)>,
+}
+
+/// Normalizes, segments and tokenizes `documents` as `translate` does (segments longer than
+/// the model's input limit are cut; see [`SentenceSplitter::with_max_len`]).
+///
+/// Errors: tokenizer failures.
+pub fn prepare_documents(
+    pipe: &Seq2SeqPipeline,
+    documents: &[String],
+    norm: Normalization,
+) -> Result<Vec<PreparedDocument>> {
+    let max_tokens = pipe.model.max_input_tokens();
+    let tok = &pipe.tokenizer;
+    let splitter = SentenceSplitter::new()
+        .with_max_len(max_tokens, |s: &str| tok.token_count(&norm.normalize(s)));
+    documents
+        .iter()
+        .map(|d| {
+            let doc = split_document(d, &splitter);
+            let mut inputs = Vec::new();
+            let mut sources = Vec::new();
+            let mut line_ends = Vec::new();
+            // The input line index: a paragraph's `blank_lines_before` counts the blank lines
+            // between it and the previous paragraph (before the first: at the start).
+            let mut li = 0;
+            for (pi, para) in doc.paragraphs.iter().enumerate() {
+                li += para.blank_lines_before;
+                for (lj, line) in para.lines.iter().enumerate() {
+                    for seg in &line.segments {
+                        inputs.push(tok.encode(&norm.normalize(&seg.text))?);
+                        sources.push(SegmentSource {
+                            source: seg.text.clone(),
+                            paragraph: pi,
+                            line: li,
+                            split: seg.split.as_str(),
+                        });
+                    }
+                    line_ends.push((pi, lj, inputs.len()));
+                    li += 1;
+                }
+            }
+            Ok(PreparedDocument {
+                doc,
+                inputs,
+                sources,
+                line_ends,
+            })
+        })
+        .collect()
+}
+
+impl PreparedDocument {
+    /// The random stream of each segment when sampling: its index in the document.
+    pub fn streams(&self) -> std::ops::Range<u64> {
+        0..self.inputs.len() as u64
+    }
+
+    /// The text of line `l` of paragraph `p` with `segments` (that line's translations in
+    /// order), as [`Document::line_text`] lays it out.
+    fn line_text(&self, p: usize, l: usize, segments: &[SegmentTranslation]) -> String {
+        self.line_text_with(p, l, segments, |s| &s.translation)
+    }
+
+    /// [`Self::line_text`] with each segment's text picked by `pick`.
+    fn line_text_with<'s>(
+        &self,
+        p: usize,
+        l: usize,
+        segments: &'s [SegmentTranslation],
+        pick: impl Fn(&'s SegmentTranslation) -> &'s str,
+    ) -> String {
+        let mut it = segments.iter();
+        self.doc.line_text(p, l, |_| it.next().map_or("", &pick))
+    }
+
+    /// The whole document laid out with each segment's text picked by `pick`.
+    fn text_with<'s>(
+        &self,
+        segments: &'s [SegmentTranslation],
+        pick: impl Fn(&'s SegmentTranslation) -> &'s str + Copy,
+    ) -> String {
+        let mut text = String::new();
+        let mut from = 0;
+        for &(p, l, end) in &self.line_ends {
+            text.push_str(&self.line_text_with(p, l, &segments[from..end], pick));
+            from = end;
+        }
+        text
+    }
+
+    /// Rebuilds the document from `generated`, one entry per [`Self::inputs`] in order (what
+    /// [`Seq2SeqPipeline::generate_with`] returns for them), decoded under `generation`: the
+    /// same [`DocumentTranslation`] as [`translate_documents`] gives, with
+    /// [`DocumentTranslation::alternatives`] filled in for an n-best list.
+    ///
+    /// Errors: tokenizer (decoding) failures.
+    pub fn finish(
+        &self,
+        pipe: &Seq2SeqPipeline,
+        generated: super::Generated,
+        generation: &GenerationConfig,
+    ) -> Result<DocumentTranslation> {
+        let segments = self
+            .inputs
+            .iter()
+            .zip(&self.sources)
+            .zip(generated)
+            .map(|((input, source), g)| segment_translation(pipe, input, source, g, generation))
+            .collect::<Result<Vec<_>>>()?;
+        let text = self.text_with(&segments, |s| &s.translation);
+        let n = segments
+            .iter()
+            .map(|s| s.alternatives.len())
+            .max()
+            .unwrap_or(0);
+        let alternatives = (1..n)
+            .map(|k| {
+                self.text_with(&segments, move |s| {
+                    s.alternatives
+                        .get(k)
+                        .or(s.alternatives.last())
+                        .map_or(&s.translation, |a| &a.translation)
+                })
+            })
+            .collect();
+        Ok(DocumentTranslation {
+            text,
+            segments,
+            alternatives,
+        })
+    }
+}
+
+/// One segment's translation from its hypotheses (best first) and time share, decoded
+/// skipping special tokens, as transformers' `batch_decode(..., skip_special_tokens=True)`.
+fn segment_translation(
+    pipe: &Seq2SeqPipeline,
+    input: &[u32],
+    source: &SegmentSource,
+    (hyp, seconds): (Vec<crate::decoding::Hypothesis>, f64),
+    generation: &GenerationConfig,
+) -> Result<SegmentTranslation> {
+    let tok = &pipe.tokenizer;
+    let alternatives: Vec<Alternative> = if hyp.len() > 1 {
+        hyp.iter()
+            .map(|h| {
+                Ok(Alternative {
+                    translation: tok.decode(&h.tokens, true)?,
+                    score: h.score,
+                })
+            })
+            .collect::<Result<_>>()?
+    } else {
+        Vec::new()
+    };
+    let best = hyp
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| crate::decoding::Hypothesis {
+            tokens: vec![],
+            score: None,
+        });
+    let stopped = best.finish_reason(generation);
+    Ok(SegmentTranslation {
+        alternatives,
+        stopped,
+        source: source.source.clone(),
+        translation: tok.decode(&best.tokens, true)?,
+        source_tokens: input.len(),
+        target_tokens: best.tokens.len().saturating_sub(1),
+        source_ids: input.to_vec(),
+        output_ids: best.tokens,
+        paragraph: source.paragraph,
+        line: source.line,
+        split: source.split,
+        score: best.score,
+        seconds,
+    })
 }
 
 /// Translates one document. See [`translate_documents`].
