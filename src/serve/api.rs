@@ -16,10 +16,11 @@ use super::html::Page;
 use super::params::Params;
 use super::AppState;
 use tarjama::pipeline::run::{run as run_article, RunRecord};
-use tarjama::pipeline::scheduler::Refused;
+use tarjama::pipeline::scheduler::{Refused, Scheduler};
 use tarjama::pipeline::stats::Stats;
 use tarjama::pipeline::summarize::{summarize as summarize_text, SummaryRecord};
 use tarjama::pipeline::translate::DocumentTranslation;
+use tarjama::pipeline::Seq2SeqPipeline;
 use tarjama::text::script::{arabic_ratio, MOSTLY_ARABIC};
 
 /// Seconds a client is told to wait (`Retry-After`) when the queue is full.
@@ -179,15 +180,44 @@ async fn translate_texts(
             let _ = tx.send(r);
         })
         .map_err(|e| refused(e, "translation", "translate text"))?;
+    answer(rx, "translate text", "translator").await
+}
+
+/// The answer `rx` brings from a model's worker: 500 (`Cannot DOING: ...`) when the work
+/// failed or the `model`'s worker stopped before answering.
+async fn answer<T>(
+    rx: tokio::sync::oneshot::Receiver<tarjama::Result<T>>,
+    doing: &str,
+    model: &str,
+) -> Result<T, ApiError> {
     let cannot = |e: String| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Cannot translate text: {e}"),
+            format!("Cannot {doing}: {e}"),
         )
     };
     rx.await
-        .map_err(|_| cannot("the translator has stopped".into()))?
+        .map_err(|_| cannot(format!("the {model} has stopped")))?
         .map_err(|e| cannot(e.to_string()))
+}
+
+/// Runs `job` alone on `scheduler`'s worker (in turn with the queued requests) and waits for
+/// its result. Errors: as [`refused`] for the `queue`, and as [`answer`].
+async fn run_alone<T: Send + 'static>(
+    scheduler: &Scheduler,
+    queue: &str,
+    doing: &str,
+    model: &str,
+    job: impl FnOnce(&Seq2SeqPipeline) -> tarjama::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    scheduler
+        .run(move |pipe| {
+            // The client may have gone away.
+            let _ = tx.send(job(pipe));
+        })
+        .map_err(|e| refused(e, queue, doing))?;
+    answer(rx, doing, model).await
 }
 
 /// The answer to a request the scheduler refused: 503 with `Retry-After` when the `what`
@@ -226,26 +256,16 @@ async fn summarize(
     let text = params.required("q")?.to_string();
     check_chars(&state, std::slice::from_ref(&text))?;
     let settings = summarizer.settings.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    summarizer
-        .scheduler
-        .run(move |pipe| {
-            let record = summarize_text(pipe, &text, &settings)
-                .map(|s| SummaryRecord::new(&s, pipe, &settings));
-            // The client may have gone away.
-            let _ = tx.send(record);
-        })
-        .map_err(|e| refused(e, "summary", "summarize text"))?;
-    let cannot = |e: String| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Cannot summarize text: {e}"),
-        )
-    };
-    let record = rx
-        .await
-        .map_err(|_| cannot("the summarizer has stopped".into()))?
-        .map_err(|e| cannot(e.to_string()))?;
+    let record = run_alone(
+        &summarizer.scheduler,
+        "summary",
+        "summarize text",
+        "summarizer",
+        move |pipe| {
+            summarize_text(pipe, &text, &settings).map(|s| SummaryRecord::new(&s, pipe, &settings))
+        },
+    )
+    .await?;
     Ok(Json(json!({ "summary": record })))
 }
 
@@ -266,12 +286,14 @@ async fn run(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<
     let text = params.required("q")?.to_string();
     check_chars(&state, std::slice::from_ref(&text))?;
     let (summarizer_pipe, settings) = (summarizer.scheduler.pipe().clone(), summarizer.run.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    state
-        .translator
-        .run(move |translator| {
+    let record = run_alone(
+        &state.translator,
+        "translation",
+        "run",
+        "translator",
+        move |translator| {
             let t0 = std::time::Instant::now();
-            let record = run_article(
+            run_article(
                 translator,
                 &summarizer_pipe,
                 &text,
@@ -289,21 +311,10 @@ async fn run(State(state): State<Arc<AppState>>, params: Params) -> Result<Json<
                     "default".into(),
                     t0.elapsed().as_secs_f64(),
                 )
-            });
-            // The client may have gone away.
-            let _ = tx.send(record);
-        })
-        .map_err(|e| refused(e, "translation", "run"))?;
-    let cannot = |e: String| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Cannot run: {e}"),
-        )
-    };
-    let record = rx
-        .await
-        .map_err(|_| cannot("the translator has stopped".into()))?
-        .map_err(|e| cannot(e.to_string()))?;
+            })
+        },
+    )
+    .await?;
     Ok(Json(json!(record)))
 }
 
